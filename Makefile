@@ -1,0 +1,48 @@
+# The two commands of the README, and the rest of the project's chores.
+# Every target creates .venv and installs what it needs by itself.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: demo test lint bench bench-export bench-ledger bench-service clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+## The main job, end to end on the embedded defaults (SQLite + embedded engine, demo data).
+demo: $(STAMP)
+	$(BIN)/consentry demo
+
+## The whole test suite (storage tests on SQLite and PostgreSQL).
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+## Benchmarks (not timed tests): results as ratios against a baseline in the same run.
+bench: bench-ledger bench-export
+
+bench-ledger: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.ledger
+
+bench-export: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.export
+	$(BIN)/python -m bench.redaction
+
+bench-service: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.service
+
+clean:
+	rm -rf .consentry artifacts bench/results

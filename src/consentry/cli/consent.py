@@ -1,0 +1,115 @@
+"""``consentry consent``: record a choice, explain one decision, summarise the ledger."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly, parse_time
+from consentry.domain import consent, consent_bulk
+from consentry.domain.purposes import TRAIN_AI_SYSTEM
+from consentry.errors import NotFound
+from consentry.store.consent import (
+    account_facts,
+    accounts_table,
+    event_facts,
+    events_of,
+    events_table,
+    now,
+    post_facts,
+    record_consent,
+)
+from consentry.store.db import session_scope
+from consentry.store.models import Account, Post
+from consentry.store.parties import get_license, license_facts
+from consentry.store.policies import policy_facts
+
+consent_app = typer.Typer(help="The consent ledger.", no_args_is_help=True)
+app.add_typer(consent_app, name="consent")
+
+
+@consent_app.command("record")
+@fails_cleanly
+def record(
+    account: str = typer.Option(..., help="Account id."),
+    decision: str = typer.Option(..., help="allow or deny."),
+    purpose: str = typer.Option(TRAIN_AI_SYSTEM, help="fideslang data use."),
+    collaborator: str = typer.Option(None, help="One collaborator; default all of them."),
+    source: str = typer.Option("admin", help="settings, api, gpc, import or admin."),
+    effective: str = typer.Option(None, help="Effective time; default now."),
+) -> None:
+    """Append one consent event to the ledger (events are never changed or deleted)."""
+    with session_scope(engine()) as session:
+        event = record_consent(
+            session,
+            account_id=account,
+            purpose=purpose,
+            decision=decision,
+            source=source,
+            collaborator_id=collaborator,
+            actor=CLI_ACTOR,
+            effective_at=parse_time(effective, "--effective") if effective else None,
+        )
+    console.print(f"recorded event {event.id}: {decision} {purpose} for {account}")
+
+
+@consent_app.command("check")
+@fails_cleanly
+def check(
+    post: str = typer.Option(..., help="Post id."),
+    license: str = typer.Option(..., help="License id."),
+    cutoff: str = typer.Option(None, help="Cut-off; default now."),
+) -> None:
+    """May this post be delivered under this license? With the reason and consent basis."""
+    moment = now()
+    at = parse_time(cutoff, "--cutoff") if cutoff else moment
+    with session_scope(engine()) as session:
+        row = session.get(Post, post)
+        if row is None:
+            raise NotFound("post", post)
+        owner = session.get(Account, row.account_id)
+        assert owner is not None
+        verdict = consent.evaluate(
+            post_facts(row),
+            account_facts(owner),
+            [event_facts(e) for e in events_of(session, owner.id)],
+            policy_facts(session),
+            license_facts(get_license(session, license)),
+            cutoff=at,
+            as_of=moment,
+        )
+    outcome = (
+        "[green]deliver[/green]" if verdict.allowed else f"[red]exclude[/red] ({verdict.reason})"
+    )
+    console.print(f"post {post} under {license} at {at.isoformat()}: {outcome}")
+    console.print(f"basis: {verdict.basis.describe()}")
+
+
+@consent_app.command("summary")
+@fails_cleanly
+def summary(
+    purpose: str = typer.Option(TRAIN_AI_SYSTEM, help="fideslang data use."),
+    at: str = typer.Option(None, help="Moment to summarise; default now."),
+) -> None:
+    """Accounts per jurisdiction by consent state (master switch) for one purpose."""
+    moment = now()
+    when = parse_time(at, "--at") if at else moment
+    db = engine()
+    with session_scope(db) as session:
+        policies = policy_facts(session)
+    snapshot = consent_bulk.account_snapshot(
+        accounts_table(db),
+        events_table(db, purpose),
+        policies,
+        purpose=purpose,
+        collaborator_id=consent_bulk.MASTER_SWITCH_ONLY,
+        cutoff=when,
+        as_of=moment,
+    )
+    result = consent_bulk.summarize(snapshot)
+    table = Table(title=f"Consent for {purpose} at {when:%Y-%m-%d %H:%M} UTC")
+    for name in result.column_names:
+        table.add_column(name, justify="left" if name == "jurisdiction" else "right")
+    for row in result.to_pylist():
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)

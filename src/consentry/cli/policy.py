@@ -1,0 +1,111 @@
+"""``consentry policy``: policy versions with per-jurisdiction defaults."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import typer
+from rich.table import Table
+
+from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly, parse_time
+from consentry.errors import InvalidInput
+from consentry.store.db import session_scope
+from consentry.store.policies import (
+    defaults_of,
+    draft_policy,
+    get_policy,
+    list_policies,
+    publish_policy,
+)
+
+policy_app = typer.Typer(help="Policy versions and their defaults.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+def parse_defaults(specs: list[str]) -> dict[str, dict[str, str]]:
+    """``PURPOSE:JURISDICTION=DEFAULT`` items into purpose -> jurisdiction -> default."""
+    out: dict[str, dict[str, str]] = {}
+    for spec in specs:
+        purpose, sep, rest = spec.partition(":")
+        jurisdiction, sep2, default = rest.partition("=")
+        if not (sep and sep2 and purpose and jurisdiction and default):
+            raise InvalidInput(
+                f"{spec!r} is not PURPOSE:JURISDICTION=DEFAULT, e.g. train_ai_system:US=opt_out",
+                field="--default",
+            )
+        out.setdefault(purpose, {})[jurisdiction] = default
+    return out
+
+
+@policy_app.command("draft")
+@fails_cleanly
+def draft(
+    version: str,
+    summary: str = typer.Option(..., help="Plain-language summary shown to users."),
+    default: list[str] = typer.Option(
+        ..., "--default", help="PURPOSE:JURISDICTION=opt_in|opt_out|never (repeatable)."
+    ),
+) -> None:
+    """Draft a policy version with its defaults per purpose and jurisdiction."""
+    with session_scope(engine()) as session:
+        draft_policy(
+            session,
+            version=version,
+            summary=summary,
+            defaults=parse_defaults(default),
+            actor=CLI_ACTOR,
+        )
+    console.print(f"drafted policy {version}")
+
+
+@policy_app.command("publish")
+@fails_cleanly
+def publish(
+    version: str,
+    effective: str = typer.Option(..., help="When it takes effect (ISO 8601 with zone)."),
+    published_at: str = typer.Option(None, help="Publication time; default now."),
+) -> None:
+    """Publish a drafted version with the date it takes effect."""
+    effective_at = parse_time(effective, "--effective")
+    published: datetime | None = (
+        parse_time(published_at, "--published-at") if published_at else None
+    )
+    with session_scope(engine()) as session:
+        publish_policy(
+            session,
+            version=version,
+            effective_at=effective_at,
+            published_at=published,
+            actor=CLI_ACTOR,
+        )
+    console.print(f"published policy {version}, effective {effective_at.isoformat()}")
+
+
+@policy_app.command("list")
+@fails_cleanly
+def list_() -> None:
+    """List policy versions with their status and dates."""
+    table = Table("version", "status", "published", "effective", "purposes", "summary")
+    with session_scope(engine()) as session:
+        for p in list_policies(session):
+            table.add_row(
+                p.version,
+                p.status,
+                str(p.published_at or ""),
+                str(p.effective_at or ""),
+                ", ".join(p.purposes),
+                p.summary,
+            )
+    console.print(table)
+
+
+@policy_app.command("show")
+@fails_cleanly
+def show(version: str) -> None:
+    """Show one version with its defaults per purpose and jurisdiction."""
+    with session_scope(engine()) as session:
+        policy = get_policy(session, version)
+        console.print(f"[bold]{policy.version}[/bold] ({policy.status}) {policy.summary}")
+        for purpose, by_key in defaults_of(session, policy).items():
+            for key, value in sorted(by_key.items()):
+                console.print(f"  {purpose:24} {key:6} {value}")

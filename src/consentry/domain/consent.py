@@ -1,0 +1,231 @@
+"""The consent rule of DESIGN.md, one post at a time.
+
+This is the reference: the bulk form in ``consent_bulk`` must give the same verdict for every
+post, and a property test holds it to that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from consentry.domain.jurisdiction import resolve_default
+from consentry.domain.types import (
+    ADULT_AGE,
+    REASON_ORDER,
+    AccountFacts,
+    ConsentBasis,
+    ConsentEventFacts,
+    Decision,
+    DefaultRule,
+    ExclusionReason,
+    LicenseFacts,
+    LicenseScope,
+    PolicyFacts,
+    PostFacts,
+    Verdict,
+    Visibility,
+)
+
+
+@dataclass(frozen=True)
+class PolicyDefault:
+    """The default in force for one jurisdiction and purpose at one moment."""
+
+    version: str
+    default: DefaultRule
+    opt_out_since: datetime | None
+    """Effective time of the first version in force that made the purpose opt-out here."""
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    """An account's consent for one (purpose, collaborator) at one moment, before post checks."""
+
+    reason: ExclusionReason | None
+    basis: ConsentBasis
+    opt_out_since: datetime | None = None
+    """Set when the allow comes only from an opt-out default (rule 4 then applies)."""
+
+
+def is_minor_at(account: AccountFacts, moment: datetime) -> bool:
+    if account.birth_date is not None:
+        return _age_on(account.birth_date, moment.date()) < ADULT_AGE
+    return bool(account.is_minor)
+
+
+def _age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def in_scope(post: PostFacts, scope: LicenseScope, cutoff: datetime) -> bool:
+    """Scope of the license; a post created after the cut-off did not exist at it."""
+    if post.created_at > cutoff:
+        return False
+    if post.kind not in scope.kinds:
+        return False
+    if scope.created_from is not None and post.created_at < scope.created_from:
+        return False
+    if scope.created_until is not None and post.created_at >= scope.created_until:
+        return False
+    if scope.languages is not None and post.lang not in scope.languages:
+        return False
+    return not (scope.public_only and post.visibility != Visibility.PUBLIC)
+
+
+def latest_choice(
+    events: Iterable[ConsentEventFacts],
+    *,
+    account_id: str,
+    purpose: str,
+    collaborator_id: str,
+    moment: datetime,
+    as_of: datetime,
+) -> ConsentEventFacts | None:
+    """Rule 2: the latest event for (purpose, collaborator or all) effective at ``moment``."""
+    relevant = [
+        e
+        for e in events
+        if e.account_id == account_id
+        and e.purpose == purpose
+        and e.collaborator_id in (None, collaborator_id)
+        and e.effective_at <= moment
+        and e.recorded_at <= as_of
+    ]
+    return max(relevant, key=lambda e: (e.effective_at, e.id), default=None)
+
+
+def policies_in_force(
+    policies: Iterable[PolicyFacts], *, purpose: str, moment: datetime, as_of: datetime
+) -> list[PolicyFacts]:
+    """Published versions covering ``purpose`` that are effective at ``moment``, oldest first."""
+    return sorted(
+        (
+            p
+            for p in policies
+            if purpose in p.purposes and p.published_at <= as_of and p.effective_at <= moment
+        ),
+        key=lambda p: (p.effective_at, p.published_at, p.version),
+    )
+
+
+def policy_default_at(
+    policies: Sequence[PolicyFacts],
+    *,
+    purpose: str,
+    jurisdiction: str,
+    moment: datetime,
+    as_of: datetime,
+) -> PolicyDefault | None:
+    """Rule 3: the default of the version in force at ``moment`` for ``jurisdiction``.
+
+    A version in force that names no key matching the jurisdiction counts as ``opt_in``:
+    nothing is shared without an explicit yes.
+    """
+    in_force = policies_in_force(policies, purpose=purpose, moment=moment, as_of=as_of)
+    if not in_force:
+        return None
+
+    def default_of(policy: PolicyFacts) -> DefaultRule:
+        resolved = resolve_default(policy.defaults, jurisdiction)
+        return resolved[1] if resolved else DefaultRule.OPT_IN
+
+    opt_out_since = next(
+        (p.effective_at for p in in_force if default_of(p) == DefaultRule.OPT_OUT), None
+    )
+    current = in_force[-1]
+    return PolicyDefault(current.version, default_of(current), opt_out_since)
+
+
+def consent_state_at(
+    account: AccountFacts,
+    events: Iterable[ConsentEventFacts],
+    policies: Sequence[PolicyFacts],
+    *,
+    purpose: str,
+    collaborator_id: str,
+    moment: datetime,
+    as_of: datetime,
+) -> ConsentState:
+    """Rules 2 and 3 for one account at one moment, with the ledger as recorded by ``as_of``."""
+    choice = latest_choice(
+        events,
+        account_id=account.id,
+        purpose=purpose,
+        collaborator_id=collaborator_id,
+        moment=moment,
+        as_of=as_of,
+    )
+    if choice is not None:
+        reason = None if choice.decision == Decision.ALLOW else ExclusionReason.DENIED
+        return ConsentState(reason, ConsentBasis(event_id=choice.id))
+    default = policy_default_at(
+        policies, purpose=purpose, jurisdiction=account.jurisdiction, moment=moment, as_of=as_of
+    )
+    if default is None:
+        return ConsentState(ExclusionReason.NO_POLICY, ConsentBasis())
+    basis = ConsentBasis(policy_version=default.version, default=default.default)
+    if default.default != DefaultRule.OPT_OUT:
+        return ConsentState(ExclusionReason.NO_CONSENT, basis)
+    return ConsentState(None, basis, opt_out_since=default.opt_out_since)
+
+
+def evaluate(
+    post: PostFacts,
+    account: AccountFacts,
+    events: Iterable[ConsentEventFacts],
+    policies: Sequence[PolicyFacts],
+    license: LicenseFacts,
+    *,
+    cutoff: datetime,
+    as_of: datetime,
+) -> Verdict:
+    """May ``post`` be delivered under ``license`` at ``cutoff``, the ledger read at ``as_of``?
+
+    The rule is applied at the cut-off and at ``as_of`` (the moment the export runs); the post is
+    delivered only if both allow it, and an excluded post gets the first reason that applies.
+    """
+    events = list(events)
+    none = ConsentBasis()
+    if post.visibility == Visibility.DIRECT:
+        return Verdict(False, ExclusionReason.DIRECT_MESSAGE, none)
+    if _deleted_by(post.deleted_at, as_of) or _deleted_by(account.deleted_at, as_of):
+        return Verdict(False, ExclusionReason.DELETED, none)
+    if is_minor_at(account, cutoff) or is_minor_at(account, as_of):
+        return Verdict(False, ExclusionReason.MINOR, none)
+    if account.protected:
+        return Verdict(False, ExclusionReason.PROTECTED, none)
+    if not in_scope(post, license.scope, cutoff):
+        return Verdict(False, ExclusionReason.OUT_OF_SCOPE, none)
+
+    outcomes = []
+    for moment in (cutoff, as_of):
+        state = consent_state_at(
+            account,
+            events,
+            policies,
+            purpose=license.purpose,
+            collaborator_id=license.collaborator_id,
+            moment=moment,
+            as_of=as_of,
+        )
+        reason = state.reason
+        if (
+            reason is None
+            and state.opt_out_since is not None
+            and post.created_at < state.opt_out_since
+            and not license.scope.include_pre_policy_posts
+        ):
+            reason = ExclusionReason.BEFORE_POLICY
+        outcomes.append((reason, state.basis))
+
+    excluded = [(r, b) for r, b in outcomes if r is not None]
+    if not excluded:
+        return Verdict(True, None, outcomes[0][1])
+    reason, basis = min(excluded, key=lambda rb: REASON_ORDER.index(rb[0]))
+    return Verdict(False, reason, basis)
+
+
+def _deleted_by(deleted_at: datetime | None, as_of: datetime) -> bool:
+    return deleted_at is not None and deleted_at <= as_of

@@ -1,0 +1,338 @@
+"""The consent rule in bulk: every account (and post) at one cut-off, as one relational plan.
+
+Inputs and outputs are Arrow tables; the plan runs in an in-memory DuckDB connection (a
+computation, not I/O). Policy defaults are resolved per distinct jurisdiction with the very
+functions of ``consent``, so the only thing restated here is the row-wise part of the rule, and
+a property test holds it to ``consent.evaluate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import duckdb
+import pyarrow as pa
+
+from consentry.domain.consent import policy_default_at
+from consentry.domain.types import REASON_ORDER, LicenseFacts, PolicyFacts, PostKind
+
+TS = pa.timestamp("us", tz="UTC")
+
+ACCOUNT_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("jurisdiction", pa.string()),
+        ("protected", pa.bool_()),
+        ("birth_date", pa.date32()),
+        ("is_minor", pa.bool_()),
+        ("deleted_at", TS),
+    ]
+)
+EVENT_SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("account_id", pa.string()),
+        ("purpose", pa.string()),
+        ("collaborator_id", pa.string()),
+        ("decision", pa.string()),
+        ("effective_at", TS),
+        ("recorded_at", TS),
+    ]
+)
+POST_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("account_id", pa.string()),
+        ("created_at", TS),
+        ("visibility", pa.string()),
+        ("lang", pa.string()),
+        ("reply_to", pa.string()),
+        ("deleted_at", TS),
+    ]
+)
+JURISDICTION_DEFAULTS_SCHEMA = pa.schema(
+    [
+        ("jurisdiction", pa.string()),
+        ("version_t", pa.string()),
+        ("default_t", pa.string()),
+        ("opt_out_since_t", TS),
+        ("version_now", pa.string()),
+        ("default_now", pa.string()),
+        ("opt_out_since_now", TS),
+    ]
+)
+
+_REASON_RANK = " ".join(f"WHEN '{r.value}' THEN {i}" for i, r in enumerate(REASON_ORDER))
+
+
+def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def jurisdiction_defaults(
+    jurisdictions: Sequence[str],
+    policies: Sequence[PolicyFacts],
+    *,
+    purpose: str,
+    cutoff: datetime,
+    as_of: datetime,
+) -> pa.Table:
+    """Rule 3 for each distinct jurisdiction at the cut-off and at ``as_of``."""
+    rows = []
+    for jurisdiction in sorted(set(jurisdictions)):
+        row: dict[str, object] = {"jurisdiction": jurisdiction}
+        for suffix, moment in (("t", cutoff), ("now", as_of)):
+            found = policy_default_at(
+                policies, purpose=purpose, jurisdiction=jurisdiction, moment=moment, as_of=as_of
+            )
+            row[f"version_{suffix}"] = found.version if found else None
+            row[f"default_{suffix}"] = found.default.value if found else None
+            row[f"opt_out_since_{suffix}"] = found.opt_out_since if found else None
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=JURISDICTION_DEFAULTS_SCHEMA)
+
+
+def _minor_at(param: str) -> str:
+    day = f"CAST(${param} AS DATE)"
+    return (
+        f"(CASE WHEN a.birth_date IS NOT NULL THEN "
+        f"(year({day}) - year(a.birth_date) - CASE WHEN month({day}) * 100 + day({day}) "
+        f"< month(a.birth_date) * 100 + day(a.birth_date) THEN 1 ELSE 0 END) < 18 "
+        f"ELSE coalesce(a.is_minor, false) END)"
+    )
+
+
+def _latest_choice(param: str) -> str:
+    return f"""
+        SELECT account_id,
+               arg_max(struct_pack(decision := decision, id := id),
+                       struct_pack(e := effective_at, i := id)) AS choice
+        FROM events
+        WHERE purpose = $purpose
+          AND (collaborator_id IS NULL OR collaborator_id = $collaborator_id)
+          AND recorded_at <= $as_of AND effective_at <= ${param}
+        GROUP BY account_id"""
+
+
+def _state_columns(suffix: str, latest: str) -> str:
+    return f"""
+        CASE WHEN {latest}.account_id IS NOT NULL
+                  THEN CASE WHEN {latest}.choice.decision = 'allow' THEN NULL ELSE 'denied' END
+             WHEN j.version_{suffix} IS NULL THEN 'no_policy'
+             WHEN j.default_{suffix} <> 'opt_out' THEN 'no_consent'
+        END AS reason_{suffix},
+        {latest}.choice.id AS event_{suffix},
+        CASE WHEN {latest}.account_id IS NULL THEN j.version_{suffix} END AS version_{suffix},
+        CASE WHEN {latest}.account_id IS NULL THEN j.default_{suffix} END AS default_{suffix},
+        CASE WHEN {latest}.account_id IS NULL AND j.default_{suffix} = 'opt_out'
+             THEN j.opt_out_since_{suffix} END AS opt_out_since_{suffix}"""
+
+
+SNAPSHOT_SQL = f"""
+WITH latest_t AS ({_latest_choice("cutoff")}),
+     latest_now AS ({_latest_choice("as_of")})
+SELECT a.id AS account_id,
+       a.jurisdiction,
+       (a.deleted_at IS NOT NULL AND a.deleted_at <= $as_of) AS deleted,
+       ({_minor_at("cutoff")} OR {_minor_at("as_of")}) AS minor,
+       coalesce(a.protected, false) AS protected,
+       {_state_columns("t", "lt")},
+       {_state_columns("now", "ln")}
+FROM accounts a
+LEFT JOIN latest_t lt ON lt.account_id = a.id
+LEFT JOIN latest_now ln ON ln.account_id = a.id
+LEFT JOIN jurisdiction_defaults j ON j.jurisdiction = a.jurisdiction
+"""
+
+
+def account_snapshot(
+    accounts: pa.Table,
+    events: pa.Table,
+    policies: Sequence[PolicyFacts],
+    *,
+    purpose: str,
+    collaborator_id: str,
+    cutoff: datetime,
+    as_of: datetime,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pa.Table:
+    """One row per account: the account-level checks and the consent state at both moments."""
+    con = con or connect()
+    defaults = jurisdiction_defaults(
+        accounts.column("jurisdiction").to_pylist(),
+        policies,
+        purpose=purpose,
+        cutoff=cutoff,
+        as_of=as_of,
+    )
+    con.register("accounts", accounts)
+    con.register("events", events)
+    con.register("jurisdiction_defaults", defaults)
+    try:
+        return con.sql(
+            SNAPSHOT_SQL,
+            params={
+                "purpose": purpose,
+                "collaborator_id": collaborator_id,
+                "cutoff": _utc(cutoff),
+                "as_of": _utc(as_of),
+            },
+        ).to_arrow_table()
+    finally:
+        for name in ("accounts", "events", "jurisdiction_defaults"):
+            con.unregister(name)
+
+
+def scope_predicate(license: LicenseFacts) -> str:
+    """SQL for ``consent.in_scope`` over relation ``p``; values are bound as parameters."""
+    scope = license.scope
+    terms = ["p.created_at <= $cutoff"]
+    if scope.kinds != frozenset(PostKind):
+        kinds = {k.value for k in scope.kinds}
+        kind_sql = "CASE WHEN p.reply_to IS NOT NULL THEN 'reply' ELSE 'post' END"
+        terms.append(f"{kind_sql} IN ({', '.join(repr(k) for k in sorted(kinds)) or 'NULL'})")
+    if scope.created_from is not None:
+        terms.append("p.created_at >= $created_from")
+    if scope.created_until is not None:
+        terms.append("p.created_at < $created_until")
+    if scope.languages is not None:
+        terms.append("coalesce(list_contains($languages, p.lang), false)")
+    if scope.public_only:
+        terms.append("p.visibility = 'public'")
+    return " AND ".join(terms)
+
+
+def scope_parameters(license: LicenseFacts) -> dict[str, object]:
+    scope = license.scope
+    params: dict[str, object] = {}
+    if scope.created_from is not None:
+        params["created_from"] = _utc(scope.created_from)
+    if scope.created_until is not None:
+        params["created_until"] = _utc(scope.created_until)
+    if scope.languages is not None:
+        params["languages"] = sorted(scope.languages)
+    return params
+
+
+def _consent_reason(suffix: str) -> str:
+    return f"""coalesce(s.reason_{suffix},
+        CASE WHEN s.opt_out_since_{suffix} IS NOT NULL AND p.created_at < s.opt_out_since_{suffix}
+                  AND NOT $include_pre_policy THEN 'before_policy' END)"""
+
+
+def post_verdict_sql(
+    license: LicenseFacts, *, posts: str = "posts", extra_columns: str = ""
+) -> str:
+    """A query giving each post of relation ``posts`` its verdict, joined with ``snapshot``.
+
+    Columns: post_id, account_id, reason (NULL when delivered) and the consent basis
+    (basis_event_id, basis_policy_version, basis_default), plus ``extra_columns`` of ``p``.
+    """
+    extra = f", {extra_columns}" if extra_columns else ""
+    return f"""
+WITH judged AS (
+  SELECT p.*, s.* EXCLUDE (account_id), s.account_id IS NOT NULL AS has_account,
+    CASE
+      WHEN p.visibility = 'direct' THEN 'direct_message'
+      WHEN (p.deleted_at IS NOT NULL AND p.deleted_at <= $as_of)
+           OR s.account_id IS NULL OR s.deleted THEN 'deleted'
+      WHEN s.minor THEN 'minor'
+      WHEN s.protected THEN 'protected'
+      WHEN NOT ({scope_predicate(license)}) THEN 'out_of_scope'
+    END AS record_reason,
+    {_consent_reason("t")} AS consent_reason_t,
+    {_consent_reason("now")} AS consent_reason_now
+  FROM {posts} p LEFT JOIN snapshot s ON s.account_id = p.account_id
+), ranked AS (
+  SELECT *,
+    CASE consent_reason_t {_REASON_RANK} ELSE 99 END AS rank_t,
+    CASE consent_reason_now {_REASON_RANK} ELSE 99 END AS rank_now
+  FROM judged
+)
+SELECT id AS post_id, account_id,
+  coalesce(record_reason,
+           CASE WHEN rank_t <= rank_now THEN consent_reason_t ELSE consent_reason_now END)
+    AS reason,
+  CASE WHEN record_reason IS NOT NULL THEN NULL
+       WHEN rank_t <= rank_now THEN event_t ELSE event_now END AS basis_event_id,
+  CASE WHEN record_reason IS NOT NULL THEN NULL
+       WHEN rank_t <= rank_now THEN version_t ELSE version_now END AS basis_policy_version,
+  CASE WHEN record_reason IS NOT NULL THEN NULL
+       WHEN rank_t <= rank_now THEN default_t ELSE default_now END AS basis_default
+  {extra}
+FROM ranked
+"""
+
+
+def verdict_parameters(license: LicenseFacts, *, cutoff: datetime, as_of: datetime) -> dict:
+    return {
+        "cutoff": _utc(cutoff),
+        "as_of": _utc(as_of),
+        "include_pre_policy": license.scope.include_pre_policy_posts,
+        **scope_parameters(license),
+    }
+
+
+def post_verdicts(
+    posts: pa.Table,
+    snapshot: pa.Table,
+    license: LicenseFacts,
+    *,
+    cutoff: datetime,
+    as_of: datetime,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pa.Table:
+    """The verdict for every post of ``posts`` (POST_SCHEMA) given an ``account_snapshot``."""
+    con = con or connect()
+    con.register("posts", posts)
+    con.register("snapshot", snapshot)
+    try:
+        return con.sql(
+            post_verdict_sql(license) + " ORDER BY post_id",
+            params=verdict_parameters(license, cutoff=cutoff, as_of=as_of),
+        ).to_arrow_table()
+    finally:
+        con.unregister("posts")
+        con.unregister("snapshot")
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp {moment.isoformat()} has no time zone")
+    return moment.astimezone(UTC)
+
+
+MASTER_SWITCH_ONLY = "\x00all"
+"""A collaborator id that matches no per-collaborator event: the snapshot of the master switch."""
+
+SUMMARY_SQL = """
+SELECT jurisdiction,
+       count(*) AS accounts,
+       count(*) FILTER (WHERE deleted OR minor OR protected) AS never_shared,
+       count(*) FILTER (WHERE NOT (deleted OR minor OR protected)
+                        AND reason_t IS NULL AND event_t IS NOT NULL) AS allowed_explicit,
+       count(*) FILTER (WHERE NOT (deleted OR minor OR protected)
+                        AND reason_t IS NULL AND event_t IS NULL) AS allowed_by_default,
+       count(*) FILTER (WHERE NOT (deleted OR minor OR protected)
+                        AND reason_t = 'denied') AS denied,
+       count(*) FILTER (WHERE NOT (deleted OR minor OR protected)
+                        AND reason_t = 'no_consent') AS no_consent,
+       count(*) FILTER (WHERE NOT (deleted OR minor OR protected)
+                        AND reason_t = 'no_policy') AS no_policy
+FROM snapshot GROUP BY jurisdiction ORDER BY jurisdiction
+"""
+
+
+def summarize(snapshot: pa.Table, con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
+    """Accounts per jurisdiction by consent state at the snapshot's cut-off."""
+    con = con or connect()
+    con.register("snapshot", snapshot)
+    try:
+        return con.sql(SUMMARY_SQL).to_arrow_table()
+    finally:
+        con.unregister("snapshot")

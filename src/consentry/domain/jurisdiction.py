@@ -1,0 +1,63 @@
+"""Jurisdiction keys and how a policy default is resolved for one account.
+
+An account's jurisdiction is an ISO 3166 code: a country (``DE``) or a subdivision (``US-CA``).
+Policy defaults are keyed by subdivision, country, group (``EU``) or ``*``; the most specific
+key that matches wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from consentry.domain.types import DefaultRule
+
+EU_COUNTRIES = frozenset(
+    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
+)
+EEA_EXTRA = frozenset({"IS", "LI", "NO"})
+
+GROUPS: dict[str, frozenset[str]] = {
+    "EU": EU_COUNTRIES,
+    "EEA": EU_COUNTRIES | EEA_EXTRA,
+}
+
+WILDCARD = "*"
+
+
+def country_of(jurisdiction: str) -> str:
+    return jurisdiction.split("-", 1)[0].upper()
+
+
+def candidate_keys(jurisdiction: str) -> list[str]:
+    """Keys that may hold the default for ``jurisdiction``, most specific first."""
+    code = jurisdiction.upper()
+    country = country_of(code)
+    keys = [code] if code != country else []
+    keys.append(country)
+    keys.extend(group for group, members in GROUPS.items() if country in members)
+    keys.append(WILDCARD)
+    return keys
+
+
+def resolve_default(
+    defaults: Mapping[str, DefaultRule], jurisdiction: str
+) -> tuple[str, DefaultRule] | None:
+    """The (key, default) that applies to ``jurisdiction``, or None if no key matches."""
+    for key in candidate_keys(jurisdiction):
+        if key in defaults:
+            return key, defaults[key]
+    return None
+
+
+def validate_key(key: str) -> str:
+    """Normalise a policy-default key, raising ValueError on a malformed one."""
+    key = key.strip().upper()
+    if key == WILDCARD or key in GROUPS:
+        return key
+    country, _, sub = key.partition("-")
+    if len(country) != 2 or not country.isalpha() or (sub and not (1 <= len(sub) <= 3)):
+        raise ValueError(
+            f"jurisdiction key {key!r} is not an ISO 3166 code (e.g. 'DE', 'US-CA'), "
+            f"a group ({', '.join(GROUPS)}) or '*'"
+        )
+    return key

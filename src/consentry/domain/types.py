@@ -1,0 +1,149 @@
+"""Value types shared by the rules, the store and the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Decision(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+class ConsentSource(StrEnum):
+    SETTINGS = "settings"
+    API = "api"
+    GPC = "gpc"
+    DEFAULT = "default"
+    IMPORT = "import"
+    ADMIN = "admin"
+
+
+class DefaultRule(StrEnum):
+    OPT_IN = "opt_in"
+    OPT_OUT = "opt_out"
+    NEVER = "never"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    PROTECTED = "protected"
+    DIRECT = "direct"
+
+
+class PostKind(StrEnum):
+    POST = "post"
+    REPLY = "reply"
+
+
+class ExclusionReason(StrEnum):
+    """Why a post was not delivered; declaration order is the order of precedence."""
+
+    DIRECT_MESSAGE = "direct_message"
+    DELETED = "deleted"
+    MINOR = "minor"
+    PROTECTED = "protected"
+    OUT_OF_SCOPE = "out_of_scope"
+    DENIED = "denied"
+    NO_CONSENT = "no_consent"
+    NO_POLICY = "no_policy"
+    BEFORE_POLICY = "before_policy"
+
+
+REASON_ORDER: tuple[ExclusionReason, ...] = tuple(ExclusionReason)
+
+ALL_COLLABORATORS = None
+"""A consent event whose collaborator is None applies to every collaborator (the master switch)."""
+
+ADULT_AGE = 18
+
+
+@dataclass(frozen=True)
+class AccountFacts:
+    id: str
+    jurisdiction: str
+    protected: bool = False
+    birth_date: date | None = None
+    is_minor: bool | None = None
+    deleted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PostFacts:
+    id: str
+    account_id: str
+    created_at: datetime
+    visibility: Visibility = Visibility.PUBLIC
+    lang: str | None = None
+    reply_to: str | None = None
+    deleted_at: datetime | None = None
+
+    @property
+    def kind(self) -> PostKind:
+        return PostKind.REPLY if self.reply_to else PostKind.POST
+
+
+@dataclass(frozen=True)
+class ConsentEventFacts:
+    id: int
+    account_id: str
+    purpose: str
+    collaborator_id: str | None
+    decision: Decision
+    effective_at: datetime
+    recorded_at: datetime
+    source: ConsentSource = ConsentSource.API
+
+
+@dataclass(frozen=True)
+class PolicyFacts:
+    version: str
+    published_at: datetime
+    effective_at: datetime
+    purposes: frozenset[str]
+    defaults: dict[str, DefaultRule]
+    """Jurisdiction key (``US-CA``, ``US``, group such as ``EU``, or ``*``) to default."""
+
+
+@dataclass(frozen=True)
+class LicenseScope:
+    kinds: frozenset[PostKind] = frozenset(PostKind)
+    created_from: datetime | None = None
+    created_until: datetime | None = None
+    languages: frozenset[str] | None = None
+    public_only: bool = True
+    include_pre_policy_posts: bool = False
+    """Rule 4: deliver posts created before the opt-out policy took effect (explicit in L)."""
+
+
+@dataclass(frozen=True)
+class LicenseFacts:
+    id: str
+    collaborator_id: str
+    purpose: str
+    scope: LicenseScope = field(default_factory=LicenseScope)
+
+
+@dataclass(frozen=True)
+class ConsentBasis:
+    """What allowed (or denied) a record: a ledger event, or a policy default."""
+
+    event_id: int | None = None
+    policy_version: str | None = None
+    default: DefaultRule | None = None
+
+    def describe(self) -> str:
+        if self.event_id is not None:
+            return f"event:{self.event_id}"
+        if self.policy_version is not None:
+            return f"policy:{self.policy_version}:{self.default}"
+        return "none"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    reason: ExclusionReason | None
+    basis: ConsentBasis

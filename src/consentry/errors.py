@@ -1,0 +1,30 @@
+"""One error type per kind of failure, each with its message in one place."""
+
+from __future__ import annotations
+
+
+class ConsentryError(Exception):
+    """Base class: the message says what is wrong and how to fix it."""
+
+
+class NotFound(ConsentryError):
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"no {kind} {key!r}; list them with `consentry {kind}s list`")
+        self.kind, self.key = kind, key
+
+
+class InvalidInput(ConsentryError):
+    """Bad input, with the place: file and line, field, or request."""
+
+    def __init__(self, message: str, *, where: str | None = None, field: str | None = None):
+        place = ", ".join(p for p in (where, f"field {field!r}" if field else None) if p)
+        super().__init__(f"{place}: {message}" if place else message)
+        self.where, self.field, self.detail = where, field, message
+
+
+class Conflict(ConsentryError):
+    """The request contradicts what is already recorded."""
+
+
+class IntegrityFailure(ConsentryError):
+    """A hash chain, signature or checksum does not match."""

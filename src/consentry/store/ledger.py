@@ -1,0 +1,182 @@
+"""Hash-chained, append-only ledgers: consent events and audit events.
+
+Each row carries the hash of the previous row of its chain and the SHA-256 of its own canonical
+form (which includes that previous hash), so editing, deleting or reordering rows shows. Appends
+lock the chain's head row, which serialises concurrent writers on both databases.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consentry.domain.types import ConsentSource, Decision
+from consentry.store.models import AuditEvent, ConsentEvent, LedgerHead
+
+GENESIS = "0" * 64
+CONSENT_CHAIN = "consent"
+AUDIT_CHAIN = "audit"
+
+CONSENT_FIELDS = (
+    "account_id",
+    "purpose",
+    "collaborator_id",
+    "decision",
+    "source",
+    "policy_version",
+    "effective_at",
+    "recorded_at",
+    "external_id",
+)
+AUDIT_FIELDS = ("at", "actor", "action", "object_type", "object_id", "details")
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    raise TypeError(f"cannot canonicalise {type(value).__name__}")
+
+
+def canonical_hash(fields: dict[str, Any], prev_hash: str) -> str:
+    """SHA-256 of the sorted-key JSON of ``fields`` plus the previous hash."""
+    payload = json.dumps(
+        {**fields, "prev_hash": prev_hash},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=_json_default,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _lock_head(session: Session, chain: str) -> LedgerHead:
+    head = session.scalars(
+        select(LedgerHead).where(LedgerHead.chain == chain).with_for_update()
+    ).one_or_none()
+    if head is None:
+        head = LedgerHead(chain=chain, last_id=0, last_hash=GENESIS)
+        session.add(head)
+        session.flush()
+    return head
+
+
+def append_consent_event(
+    session: Session,
+    *,
+    account_id: str,
+    purpose: str,
+    decision: Decision,
+    source: ConsentSource,
+    effective_at: datetime | None = None,
+    collaborator_id: str | None = None,
+    policy_version: str | None = None,
+    external_id: str | None = None,
+    recorded_at: datetime | None = None,
+) -> ConsentEvent:
+    """Append one consent event to the ledger (the only write path there is)."""
+    recorded_at = recorded_at or datetime.now(UTC)
+    fields = {
+        "account_id": account_id,
+        "purpose": purpose,
+        "collaborator_id": collaborator_id,
+        "decision": Decision(decision).value,
+        "source": ConsentSource(source).value,
+        "policy_version": policy_version,
+        "effective_at": (effective_at or recorded_at).astimezone(UTC),
+        "recorded_at": recorded_at.astimezone(UTC),
+        "external_id": external_id,
+    }
+    head = _lock_head(session, CONSENT_CHAIN)
+    digest = canonical_hash(fields, head.last_hash)
+    event = ConsentEvent(**fields, prev_hash=head.last_hash, hash=digest)
+    session.add(event)
+    session.flush()
+    head.last_id, head.last_hash = event.id, digest
+    return event
+
+
+def append_audit_event(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Record who did what to which object; every change of consent or delivery comes here."""
+    fields = {
+        "at": (at or datetime.now(UTC)).astimezone(UTC),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "details": details or {},
+    }
+    head = _lock_head(session, AUDIT_CHAIN)
+    digest = canonical_hash(fields, head.last_hash)
+    event = AuditEvent(**fields, prev_hash=head.last_hash, hash=digest)
+    session.add(event)
+    session.flush()
+    head.last_id, head.last_hash = event.id, digest
+    return event
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    chain: str
+    event_id: int
+    problem: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    chain: str
+    checked: int
+    first_break: ChainBreak | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_break is None
+
+
+def _verify(session: Session, chain: str, model: type, fields: tuple[str, ...]) -> ChainReport:
+    prev = GENESIS
+    checked = 0
+    rows: Iterator = session.execute(
+        select(model).order_by(model.id).execution_options(yield_per=10_000)
+    ).scalars()
+    for row in rows:
+        checked += 1
+        if row.prev_hash != prev:
+            return ChainReport(
+                chain, checked, ChainBreak(chain, row.id, "previous hash does not match")
+            )
+        expected = canonical_hash({f: getattr(row, f) for f in fields}, prev)
+        if row.hash != expected:
+            return ChainReport(
+                chain, checked, ChainBreak(chain, row.id, "content does not match its hash")
+            )
+        prev = row.hash
+    head = session.get(LedgerHead, chain)
+    if head is not None and head.last_hash != prev:
+        return ChainReport(
+            chain, checked, ChainBreak(chain, head.last_id, "events missing at the end")
+        )
+    return ChainReport(chain, checked, None)
+
+
+def verify_consent_chain(session: Session) -> ChainReport:
+    return _verify(session, CONSENT_CHAIN, ConsentEvent, CONSENT_FIELDS)
+
+
+def verify_audit_chain(session: Session) -> ChainReport:
+    return _verify(session, AUDIT_CHAIN, AuditEvent, AUDIT_FIELDS)

@@ -1,0 +1,249 @@
+"""The tables. Names and meanings follow DESIGN.md's domain model."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from consentry.store.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    handle: Mapped[str] = mapped_column(String(64), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    jurisdiction: Mapped[str] = mapped_column(String(8))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    is_minor: Mapped[bool | None] = mapped_column(Boolean)
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(16))
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    reply_to: Mapped[str | None] = mapped_column(String(64))
+    deleted_at: Mapped[datetime | None]
+    like_count: Mapped[int] = mapped_column(Integer, default=0)
+    repost_count: Mapped[int] = mapped_column(Integer, default=0)
+    reply_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Purpose(Base):
+    __tablename__ = "purposes"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class PolicyVersion(Base):
+    __tablename__ = "policy_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | published
+    summary: Mapped[str] = mapped_column(Text, default="")
+    purposes: Mapped[list[str]]
+    created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+    effective_at: Mapped[datetime | None]
+
+
+class PolicyDefault(Base):
+    __tablename__ = "policy_defaults"
+    __table_args__ = (UniqueConstraint("policy_version_id", "purpose", "jurisdiction"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy_version_id: Mapped[int] = mapped_column(ForeignKey("policy_versions.id"), index=True)
+    purpose: Mapped[str] = mapped_column(ForeignKey("purposes.key"))
+    jurisdiction: Mapped[str] = mapped_column(String(8))
+    default: Mapped[str] = mapped_column(String(16))  # opt_in | opt_out | never
+
+
+class Collaborator(Base):
+    __tablename__ = "collaborators"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    dpa_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+
+class License(Base):
+    __tablename__ = "licenses"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    collaborator_id: Mapped[str] = mapped_column(ForeignKey("collaborators.id"), index=True)
+    purpose: Mapped[str] = mapped_column(ForeignKey("purposes.key"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    scope: Mapped[dict[str, Any]]
+    """kinds, created_from, created_until, languages, public_only, include_pre_policy_posts."""
+    fields: Mapped[list[str]]
+    transforms: Mapped[dict[str, Any]]
+    """redact (bool), pseudonymize (bool), coarsen_timestamps (none|hour|day|month)."""
+    cadence: Mapped[str] = mapped_column(String(32), default="monthly")
+    term_start: Mapped[datetime]
+    term_end: Mapped[datetime | None]
+    price_model: Mapped[str] = mapped_column(String(16), default="per_record")
+    price: Mapped[float] = mapped_column(default=0.0)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    deletion_sla_days: Mapped[int] = mapped_column(Integer, default=30)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime]
+
+
+class LedgerHead(Base):
+    """The last hash of each hash chain; locking its row serialises appends to the chain."""
+
+    __tablename__ = "ledger_heads"
+    chain: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ConsentEvent(Base):
+    """Append-only: the code has no update or delete path; on PostgreSQL a trigger refuses them."""
+
+    __tablename__ = "consent_events"
+    __table_args__ = (
+        Index("ix_consent_events_lookup", "account_id", "purpose", "effective_at"),
+        UniqueConstraint("external_id", name="uq_consent_events_external_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    purpose: Mapped[str] = mapped_column(ForeignKey("purposes.key"))
+    collaborator_id: Mapped[str | None] = mapped_column(ForeignKey("collaborators.id"))
+    decision: Mapped[str] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(16))
+    policy_version: Mapped[str | None] = mapped_column(String(32))
+    effective_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    """The platform's id for the event; makes re-imports idempotent."""
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(200), index=True)
+    details: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class NoticeServed(Base):
+    __tablename__ = "notices_served"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    policy_version: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))  # notice | change_banner
+    surface: Mapped[str] = mapped_column(String(64))  # where it was shown
+    shown_at: Mapped[datetime]
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    license_id: Mapped[str] = mapped_column(ForeignKey("licenses.id"), index=True)
+    collaborator_id: Mapped[str] = mapped_column(ForeignKey("collaborators.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # full | delta
+    previous_delivery_id: Mapped[str | None] = mapped_column(String(64))
+    cutoff: Mapped[datetime]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))  # running | complete | failed
+    engine: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(Text)
+    record_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    manifest_sha256: Mapped[str | None] = mapped_column(String(64))
+    manifest_signature: Mapped[str | None] = mapped_column(Text)
+    counts: Mapped[dict[str, Any]]
+
+
+class DeliveryShard(Base):
+    __tablename__ = "delivery_shards"
+    __table_args__ = (UniqueConstraint("delivery_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(BigInteger)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+
+
+class DeliveryMember(Base):
+    """What the platform keeps of each delivered record, to propagate later withdrawals."""
+
+    __tablename__ = "delivery_members"
+    __table_args__ = (Index("ix_delivery_members_account", "account_id", "delivery_id"),)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), primary_key=True)
+    post_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64))
+    record_pseudonym: Mapped[str] = mapped_column(String(64))
+    basis_event_id: Mapped[int | None] = mapped_column(BigInteger)
+    basis_policy_version: Mapped[str | None] = mapped_column(String(32))
+    basis_default: Mapped[str | None] = mapped_column(String(16))
+
+
+class ApiKey(Base):
+    """A collaborator's API key; only a SHA-256 of the secret is kept."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    collaborator_id: Mapped[str] = mapped_column(ForeignKey("collaborators.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]]
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # viewer | admin
+    created_at: Mapped[datetime]

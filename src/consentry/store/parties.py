@@ -1,0 +1,203 @@
+"""Collaborators and their license agreements."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consentry.domain.types import LicenseFacts, LicenseScope, PostKind
+from consentry.errors import Conflict, InvalidInput, NotFound
+from consentry.store.ledger import append_audit_event
+from consentry.store.models import Collaborator, License
+from consentry.store.policies import ensure_purpose
+
+COLLABORATOR_STATUSES = ("active", "suspended", "terminated")
+COARSENING = ("none", "hour", "day", "month")
+DEFAULT_FIELDS = ["post_id", "account_id", "created_at", "lang", "text", "kind", "reply_to"]
+DEFAULT_TRANSFORMS = {"redact": True, "pseudonymize": True, "coarsen_timestamps": "day"}
+
+
+def add_collaborator(
+    session: Session,
+    *,
+    id: str,
+    name: str,
+    country: str,
+    contact: str = "",
+    dpa_date: date | None = None,
+    actor: str,
+) -> Collaborator:
+    if session.get(Collaborator, id) is not None:
+        raise Conflict(f"collaborator {id!r} already exists")
+    if len(country) != 2 or not country.isalpha():
+        raise InvalidInput("expected an ISO 3166 alpha-2 country code", field="country")
+    collaborator = Collaborator(
+        id=id,
+        name=name,
+        country=country.upper(),
+        contact=contact,
+        status="active",
+        dpa_date=dpa_date,
+        created_at=datetime.now(UTC),
+    )
+    session.add(collaborator)
+    session.flush()
+    append_audit_event(
+        session,
+        actor=actor,
+        action="collaborator.add",
+        object_type="collaborator",
+        object_id=id,
+        details={"name": name, "country": collaborator.country},
+    )
+    return collaborator
+
+
+def set_collaborator_status(session: Session, *, id: str, status: str, actor: str) -> Collaborator:
+    if status not in COLLABORATOR_STATUSES:
+        raise InvalidInput(f"expected one of {', '.join(COLLABORATOR_STATUSES)}", field="status")
+    collaborator = get_collaborator(session, id)
+    previous, collaborator.status = collaborator.status, status
+    append_audit_event(
+        session,
+        actor=actor,
+        action="collaborator.status",
+        object_type="collaborator",
+        object_id=id,
+        details={"from": previous, "to": status},
+    )
+    return collaborator
+
+
+def get_collaborator(session: Session, id: str) -> Collaborator:
+    collaborator = session.get(Collaborator, id)
+    if collaborator is None:
+        raise NotFound("collaborator", id)
+    return collaborator
+
+
+def list_collaborators(session: Session) -> list[Collaborator]:
+    return list(session.scalars(select(Collaborator).order_by(Collaborator.id)))
+
+
+def add_license(
+    session: Session,
+    *,
+    id: str,
+    collaborator_id: str,
+    purpose: str,
+    scope: dict[str, Any],
+    term_start: datetime,
+    term_end: datetime | None = None,
+    fields: list[str] | None = None,
+    transforms: dict[str, Any] | None = None,
+    description: str = "",
+    price_model: str = "per_record",
+    price: float = 0.0,
+    deletion_sla_days: int = 30,
+    cadence: str = "monthly",
+    actor: str,
+) -> License:
+    if session.get(License, id) is not None:
+        raise Conflict(f"license {id!r} already exists")
+    get_collaborator(session, collaborator_id)
+    ensure_purpose(session, purpose)
+    transforms = {**DEFAULT_TRANSFORMS, **(transforms or {})}
+    if transforms["coarsen_timestamps"] not in COARSENING:
+        raise InvalidInput(
+            f"expected one of {', '.join(COARSENING)}", field="transforms.coarsen_timestamps"
+        )
+    license_scope_from_json(scope)  # validates
+    license = License(
+        id=id,
+        collaborator_id=collaborator_id,
+        purpose=purpose,
+        description=description,
+        scope=scope,
+        fields=fields or list(DEFAULT_FIELDS),
+        transforms=transforms,
+        cadence=cadence,
+        term_start=term_start,
+        term_end=term_end,
+        price_model=price_model,
+        price=price,
+        deletion_sla_days=deletion_sla_days,
+        status="active",
+        created_at=datetime.now(UTC),
+    )
+    session.add(license)
+    session.flush()
+    append_audit_event(
+        session,
+        actor=actor,
+        action="license.add",
+        object_type="license",
+        object_id=id,
+        details={"collaborator_id": collaborator_id, "purpose": purpose, "scope": scope},
+    )
+    return license
+
+
+def get_license(session: Session, id: str) -> License:
+    license = session.get(License, id)
+    if license is None:
+        raise NotFound("license", id)
+    return license
+
+
+def list_licenses(session: Session) -> list[License]:
+    return list(session.scalars(select(License).order_by(License.id)))
+
+
+def _parse_time(value: str | None, field: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"not an ISO 8601 time: {value!r}", field=field) from exc
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{value!r} has no time zone; add 'Z' or '+00:00'", field=field)
+    return moment
+
+
+def license_scope_from_json(scope: dict[str, Any]) -> LicenseScope:
+    """The stored scope (JSON) as the rule's ``LicenseScope``; raises InvalidInput on errors."""
+    known = {
+        "kinds",
+        "created_from",
+        "created_until",
+        "languages",
+        "public_only",
+        "include_pre_policy_posts",
+    }
+    unknown = set(scope) - known
+    if unknown:
+        raise InvalidInput(
+            f"unknown scope keys {sorted(unknown)}; known: {sorted(known)}", field="scope"
+        )
+    try:
+        kinds = frozenset(PostKind(k) for k in scope.get("kinds", [k.value for k in PostKind]))
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="scope.kinds") from exc
+    languages = scope.get("languages")
+    return LicenseScope(
+        kinds=kinds,
+        created_from=_parse_time(scope.get("created_from"), "scope.created_from"),
+        created_until=_parse_time(scope.get("created_until"), "scope.created_until"),
+        languages=frozenset(languages) if languages is not None else None,
+        public_only=bool(scope.get("public_only", True)),
+        include_pre_policy_posts=bool(scope.get("include_pre_policy_posts", False)),
+    )
+
+
+def license_facts(license: License) -> LicenseFacts:
+    return LicenseFacts(
+        id=license.id,
+        collaborator_id=license.collaborator_id,
+        purpose=license.purpose,
+        scope=license_scope_from_json(license.scope),
+    )

@@ -1,0 +1,160 @@
+"""Policy versions with per-jurisdiction defaults, and the purposes they cover."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consentry.domain.jurisdiction import validate_key
+from consentry.domain.purposes import BUILTIN_PURPOSES, validate_purpose
+from consentry.domain.types import DefaultRule, PolicyFacts
+from consentry.errors import Conflict, InvalidInput, NotFound
+from consentry.store.ledger import append_audit_event
+from consentry.store.models import PolicyDefault, PolicyVersion, Purpose
+
+
+def ensure_builtin_purposes(session: Session) -> None:
+    for key, (name, description) in BUILTIN_PURPOSES.items():
+        if session.get(Purpose, key) is None:
+            session.add(Purpose(key=key, name=name, description=description))
+    session.flush()
+
+
+def ensure_purpose(session: Session, key: str) -> Purpose:
+    try:
+        validate_purpose(key)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="purpose") from exc
+    purpose = session.get(Purpose, key)
+    if purpose is None:
+        purpose = Purpose(key=key, name=key.replace("_", " ").title(), description="")
+        session.add(purpose)
+        session.flush()
+    return purpose
+
+
+def draft_policy(
+    session: Session,
+    *,
+    version: str,
+    summary: str,
+    defaults: dict[str, dict[str, str]],
+    actor: str,
+) -> PolicyVersion:
+    """A draft version; ``defaults`` maps purpose -> jurisdiction key -> opt_in|opt_out|never."""
+    if session.scalars(select(PolicyVersion).where(PolicyVersion.version == version)).first():
+        raise Conflict(f"policy version {version!r} already exists")
+    policy = PolicyVersion(
+        version=version,
+        status="draft",
+        summary=summary,
+        purposes=sorted(defaults),
+        created_at=datetime.now(UTC),
+    )
+    session.add(policy)
+    session.flush()
+    for purpose, by_jurisdiction in defaults.items():
+        ensure_purpose(session, purpose)
+        for key, default in by_jurisdiction.items():
+            try:
+                rule = DefaultRule(default)
+                jurisdiction = validate_key(key)
+            except ValueError as exc:
+                raise InvalidInput(str(exc), field=f"defaults.{purpose}.{key}") from exc
+            session.add(
+                PolicyDefault(
+                    policy_version_id=policy.id,
+                    purpose=purpose,
+                    jurisdiction=jurisdiction,
+                    default=rule.value,
+                )
+            )
+    session.flush()
+    append_audit_event(
+        session,
+        actor=actor,
+        action="policy.draft",
+        object_type="policy_version",
+        object_id=version,
+        details={"summary": summary, "defaults": defaults},
+    )
+    return policy
+
+
+def publish_policy(
+    session: Session,
+    *,
+    version: str,
+    effective_at: datetime,
+    actor: str,
+    published_at: datetime | None = None,
+) -> PolicyVersion:
+    policy = get_policy(session, version)
+    if policy.status == "published":
+        raise Conflict(f"policy version {version!r} is already published")
+    published_at = published_at or datetime.now(UTC)
+    if effective_at < published_at:
+        raise InvalidInput(
+            "the effective time must not be before publication: users are told first",
+            field="effective_at",
+        )
+    policy.status, policy.published_at, policy.effective_at = (
+        "published",
+        published_at,
+        effective_at,
+    )
+    append_audit_event(
+        session,
+        actor=actor,
+        action="policy.publish",
+        object_type="policy_version",
+        object_id=version,
+        details={
+            "effective_at": effective_at.isoformat(),
+            "published_at": published_at.isoformat(),
+        },
+    )
+    return policy
+
+
+def get_policy(session: Session, version: str) -> PolicyVersion:
+    policy = session.scalars(select(PolicyVersion).where(PolicyVersion.version == version)).first()
+    if policy is None:
+        raise NotFound("policy", version)
+    return policy
+
+
+def list_policies(session: Session) -> list[PolicyVersion]:
+    return list(session.scalars(select(PolicyVersion).order_by(PolicyVersion.id)))
+
+
+def defaults_of(session: Session, policy: PolicyVersion) -> dict[str, dict[str, str]]:
+    rows = session.scalars(
+        select(PolicyDefault).where(PolicyDefault.policy_version_id == policy.id)
+    )
+    out: dict[str, dict[str, str]] = {}
+    for row in rows:
+        out.setdefault(row.purpose, {})[row.jurisdiction] = row.default
+    return out
+
+
+def policy_facts(session: Session) -> list[PolicyFacts]:
+    """Every published version as the consent rule sees it."""
+    facts = []
+    for policy in list_policies(session):
+        if policy.status != "published" or policy.published_at is None:
+            continue
+        assert policy.effective_at is not None
+        for purpose, by_key in defaults_of(session, policy).items():
+            facts.append(
+                PolicyFacts(
+                    version=policy.version,
+                    published_at=policy.published_at,
+                    effective_at=policy.effective_at,
+                    purposes=frozenset({purpose}),
+                    defaults={k: DefaultRule(v) for k, v in by_key.items()},
+                )
+            )
+    return facts

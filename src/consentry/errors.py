@@ -8,8 +8,9 @@ class ConsentryError(Exception):
 
 
 class NotFound(ConsentryError):
-    def __init__(self, kind: str, key: object) -> None:
-        super().__init__(f"no {kind} {key!r}; list them with `consentry {kind}s list`")
+    def __init__(self, kind: str, key: object, *, listing: str | None = None) -> None:
+        listing = listing or f"consentry {kind} list"
+        super().__init__(f"no {kind} {key!r}; see `{listing}`")
         self.kind, self.key = kind, key
 
 

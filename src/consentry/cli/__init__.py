@@ -1,8 +1,16 @@
-"""The ``consentry`` command line: one Typer app, commands grouped by noun (one module each)."""
+"""The ``consentry`` command line: one Typer app, commands grouped by noun (one module each).
+
+Importing a command module registers its commands on ``app``.
+"""
 
 from __future__ import annotations
 
-from consentry.cli import audit, consent, parties, policy, setup  # noqa: F401  (registers commands)
+import consentry.cli.audit
+import consentry.cli.consent
+import consentry.cli.export
+import consentry.cli.parties
+import consentry.cli.policy
+import consentry.cli.setup  # noqa: F401
 from consentry.cli.app import app
 
 __all__ = ["app"]

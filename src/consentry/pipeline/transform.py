@@ -1,0 +1,153 @@
+"""The export's batch transform, engine-neutral: one Arrow batch of posts in, the delivered
+records, their membership and the exclusion counts out.
+
+Consent verdicts, pseudonyms and timestamp coarsening are one relational plan (DuckDB over the
+batch and the account snapshot); redaction and mention replacement are vectorized Arrow kernels.
+The embedded engine runs this on threads; Spark runs the same function in ``mapInArrow``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from consentry.domain import consent_bulk
+from consentry.pipeline.context import COARSENING_UNITS, ExportContext
+from consentry.pipeline.pseudonymize import ACCOUNT_PREFIX, POST_PREFIX, hmac_parameters, hmac_sql
+from consentry.pipeline.redact import redact, replace_mentions
+
+# Post columns an export reads (consent_bulk.POST_SCHEMA plus what may be delivered).
+SCAN_SCHEMA = pa.schema(
+    [
+        *consent_bulk.POST_SCHEMA,
+        ("text", pa.string()),
+        ("like_count", pa.int64()),
+        ("repost_count", pa.int64()),
+        ("reply_count", pa.int64()),
+    ]
+)
+
+
+@dataclass
+class BatchResult:
+    records: pa.Table
+    """Delivered records in the context's schema, ordered by post id."""
+    members: pa.Table
+    """post_id, account_id, record_pseudonym and consent basis, row-aligned with ``records``."""
+    scanned: int
+    previously_delivered: int
+    excluded: Counter[str] = field(default_factory=Counter)
+    by_jurisdiction: Counter[tuple[str, bool]] = field(default_factory=Counter)
+    basis: Counter[str] = field(default_factory=Counter)
+
+
+def _pseudonym(column: str, prefix: str, ctx: ExportContext) -> str:
+    if not ctx.pseudonymize:
+        return column
+    return hmac_sql(f"'{prefix}' || {column}")
+
+
+def batch_sql(ctx: ExportContext) -> str:
+    created = (
+        f"date_trunc('{COARSENING_UNITS[ctx.coarsen]}', created_at)"
+        if ctx.coarsen in COARSENING_UNITS
+        else "created_at"
+    )
+    posts = "posts"
+    if ctx.already_delivered is not None:
+        posts = "(SELECT * FROM posts ANTI JOIN already_delivered d ON d.post_id = posts.id)"
+    verdicts = consent_bulk.post_verdict_sql(
+        ctx.license,
+        posts=posts,
+        extra_columns="jurisdiction, text, lang, created_at, reply_to, "
+        "like_count, repost_count, reply_count",
+    )
+    return f"""
+WITH v AS ({verdicts})
+SELECT post_id, account_id, reason, coalesce(jurisdiction, '') AS jurisdiction,
+       basis_event_id, basis_policy_version, basis_default,
+       CASE WHEN reason IS NULL THEN {_pseudonym("post_id", POST_PREFIX, ctx)} END AS record_id,
+       CASE WHEN reason IS NULL THEN {_pseudonym("account_id", ACCOUNT_PREFIX, ctx)} END
+         AS author_id,
+       {created} AS created_at, lang,
+       CASE WHEN reply_to IS NULL THEN 'post' ELSE 'reply' END AS kind,
+       CASE WHEN reason IS NULL THEN {_pseudonym("reply_to", POST_PREFIX, ctx)} END
+         AS reply_to_id,
+       text, like_count, repost_count, reply_count
+FROM v ORDER BY post_id
+"""
+
+
+class BatchTransformer:
+    """Applies one export's plan to batches; one instance per worker (it owns a DuckDB cursor)."""
+
+    def __init__(self, ctx: ExportContext, con: duckdb.DuckDBPyConnection | None = None) -> None:
+        self.ctx = ctx
+        self.con = con if con is not None else consent_bulk.connect(threads=1)
+        self.con.register("snapshot", ctx.snapshot)
+        if ctx.already_delivered is not None:
+            self.con.register("already_delivered", ctx.already_delivered)
+        self.sql = batch_sql(ctx)
+        self.params = {
+            **consent_bulk.verdict_parameters(ctx.license, cutoff=ctx.cutoff, as_of=ctx.as_of),
+            **(hmac_parameters(ctx.pseudonym_key) if ctx.pseudonymize else {}),
+        }
+
+    def __call__(self, batch: pa.RecordBatch) -> BatchResult:
+        self.con.register("posts", batch)
+        try:
+            judged = self.con.sql(self.sql, params=self.params).to_arrow_table()
+        finally:
+            self.con.unregister("posts")
+        return self._finish(judged, scanned_all=batch.num_rows)
+
+    def _finish(self, judged: pa.Table, *, scanned_all: int) -> BatchResult:
+        reasons = judged.column("reason")
+        delivered_mask = pc.is_null(reasons)
+        result = BatchResult(
+            records=pa.table({}),
+            members=pa.table({}),
+            scanned=judged.num_rows,
+            previously_delivered=scanned_all - judged.num_rows,
+        )
+        for item in pc.value_counts(pc.drop_null(reasons)).to_pylist():
+            result.excluded[item["values"]] += item["counts"]
+        by_place = (
+            pa.table({"j": judged.column("jurisdiction"), "d": delivered_mask})
+            .group_by(["j", "d"])
+            .aggregate([([], "count_all")])
+        )
+        for row in by_place.to_pylist():
+            result.by_jurisdiction[(row["j"], row["d"])] += row["count_all"]
+        delivered = judged.filter(delivered_mask)
+        from_event = pc.sum(pc.is_valid(delivered.column("basis_event_id"))).as_py() or 0
+        result.basis.update(
+            {"event": from_event, "policy_default": delivered.num_rows - from_event}
+        )
+        result.records = self._records(delivered)
+        result.members = pa.table(
+            {
+                "post_id": delivered.column("post_id"),
+                "account_id": delivered.column("account_id"),
+                "record_pseudonym": delivered.column("record_id"),
+                "basis_event_id": delivered.column("basis_event_id"),
+                "basis_policy_version": delivered.column("basis_policy_version"),
+                "basis_default": delivered.column("basis_default"),
+            }
+        )
+        return result
+
+    def _records(self, delivered: pa.Table) -> pa.Table:
+        columns = {}
+        for name in self.ctx.schema.names:
+            column = delivered.column(name)
+            if name == "text" and self.ctx.redact:
+                column = replace_mentions(
+                    redact(column), self.ctx.mention_handles, self.ctx.mention_replacements
+                )
+            columns[name] = column
+        return pa.table(columns).cast(self.ctx.schema)

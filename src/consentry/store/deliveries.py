@@ -1,0 +1,198 @@
+"""Deliveries, their shards and their membership (what the platform keeps, never the collaborator).
+
+A shard and its members are committed in one transaction, after the shard file is in place under
+its final name: that row is the completion marker a resumed export trusts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from consentry.errors import NotFound
+from consentry.store.arrow_io import adbc_connection, read_table
+from consentry.store.ledger import append_audit_event
+from consentry.store.models import Delivery, DeliveryMember, DeliveryShard
+
+MEMBER_SCHEMA = pa.schema(
+    [
+        ("delivery_id", pa.string()),
+        ("post_id", pa.string()),
+        ("account_id", pa.string()),
+        ("record_pseudonym", pa.string()),
+        ("basis_event_id", pa.int64()),
+        ("basis_policy_version", pa.string()),
+        ("basis_default", pa.string()),
+    ]
+)
+
+
+def start_delivery(
+    session: Session,
+    *,
+    id: str,
+    license_id: str,
+    collaborator_id: str,
+    kind: str,
+    previous_delivery_id: str | None,
+    cutoff: datetime,
+    as_of: datetime,
+    engine_name: str,
+    path: str,
+    actor: str,
+) -> Delivery:
+    delivery = Delivery(
+        id=id,
+        license_id=license_id,
+        collaborator_id=collaborator_id,
+        kind=kind,
+        previous_delivery_id=previous_delivery_id,
+        cutoff=cutoff,
+        started_at=as_of,
+        status="running",
+        engine=engine_name,
+        path=path,
+        record_count=0,
+        counts={},
+    )
+    session.add(delivery)
+    session.flush()
+    append_audit_event(
+        session,
+        actor=actor,
+        action="delivery.start",
+        object_type="delivery",
+        object_id=id,
+        details={"license_id": license_id, "kind": kind, "cutoff": cutoff.isoformat()},
+    )
+    return delivery
+
+
+def next_delivery_id(session: Session, license_id: str, cutoff: datetime) -> str:
+    stem = f"{license_id}-{cutoff.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    taken = session.scalar(select(func.count()).where(Delivery.id.like(f"{stem}%")))
+    return stem if not taken else f"{stem}-{taken + 1}"
+
+
+def running_delivery_at(session: Session, path: str) -> Delivery | None:
+    return session.scalars(
+        select(Delivery).where(Delivery.path == path).order_by(Delivery.started_at.desc())
+    ).first()
+
+
+def previous_delivery(session: Session, license_id: str) -> Delivery | None:
+    return session.scalars(
+        select(Delivery)
+        .where(Delivery.license_id == license_id, Delivery.status == "complete")
+        .order_by(Delivery.cutoff.desc(), Delivery.finished_at.desc())
+    ).first()
+
+
+def completed_shards(session: Session, delivery_id: str) -> list[DeliveryShard]:
+    return list(
+        session.scalars(
+            select(DeliveryShard)
+            .where(DeliveryShard.delivery_id == delivery_id)
+            .order_by(DeliveryShard.name)
+        )
+    )
+
+
+def record_shard(
+    engine: Engine,
+    *,
+    delivery_id: str,
+    name: str,
+    sha256: str,
+    rows: int,
+    size: int,
+    members: pa.Table,
+) -> None:
+    """Commit one finished shard and its members atomically (Arrow bulk ingest via ADBC)."""
+    members = members.cast(MEMBER_SCHEMA)
+    with adbc_connection(engine) as conn:
+        cursor = conn.cursor()
+        if members.num_rows:
+            cursor.adbc_ingest("delivery_members", members, mode="append")
+        cursor.execute(
+            "INSERT INTO delivery_shards (delivery_id, name, sha256, rows, bytes) "
+            + (
+                "VALUES (?, ?, ?, ?, ?)"
+                if engine.dialect.name == "sqlite"
+                else "VALUES ($1, $2, $3, $4, $5)"
+            ),
+            (delivery_id, name, sha256, rows, size),
+        )
+        conn.commit()
+        cursor.close()
+
+
+def complete_delivery(
+    session: Session,
+    *,
+    delivery_id: str,
+    record_count: int,
+    counts: dict[str, Any],
+    manifest_sha256: str,
+    manifest_signature: str,
+    actor: str,
+) -> Delivery:
+    delivery = get_delivery(session, delivery_id)
+    delivery.status = "complete"
+    delivery.finished_at = datetime.now(UTC)
+    delivery.record_count = record_count
+    delivery.counts = counts
+    delivery.manifest_sha256 = manifest_sha256
+    delivery.manifest_signature = manifest_signature
+    append_audit_event(
+        session,
+        actor=actor,
+        action="delivery.complete",
+        object_type="delivery",
+        object_id=delivery_id,
+        details={"records": record_count, "manifest_sha256": manifest_sha256},
+    )
+    return delivery
+
+
+def get_delivery(session: Session, delivery_id: str) -> Delivery:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound("delivery", delivery_id, listing="consentry deliveries list")
+    return delivery
+
+
+def list_deliveries(session: Session, collaborator_id: str | None = None) -> list[Delivery]:
+    query = select(Delivery).order_by(Delivery.started_at.desc())
+    if collaborator_id is not None:
+        query = query.where(Delivery.collaborator_id == collaborator_id)
+    return list(session.scalars(query))
+
+
+def delivered_post_ids(engine: Engine, license_id: str) -> pa.Table:
+    """Every post already delivered under ``license_id`` by a complete delivery (for deltas)."""
+    return read_table(
+        engine,
+        table="delivery_members m JOIN deliveries d ON d.id = m.delivery_id",
+        schema=pa.schema([("post_id", pa.string())]),
+        columns=["m.post_id"],
+        where=f"d.license_id = '{_quote(license_id)}' AND d.status = 'complete'",
+    )
+
+
+def members_of(session: Session, delivery_id: str) -> list[DeliveryMember]:
+    return list(
+        session.scalars(
+            select(DeliveryMember)
+            .where(DeliveryMember.delivery_id == delivery_id)
+            .order_by(DeliveryMember.post_id)
+        )
+    )
+
+
+def _quote(value: str) -> str:
+    return value.replace("'", "''")

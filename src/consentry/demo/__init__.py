@@ -1,0 +1,1 @@
+"""Synthetic platform data for demos, tests and benchmarks."""

@@ -1,0 +1,121 @@
+"""Drive the bulk form of the consent rule from the same facts the one-at-a-time form reads.
+
+The tests build facts once, then ask both forms; these helpers turn facts into the Arrow tables
+``consent_bulk`` expects and its rows back into ``Verdict`` values, so the two compare with ``==``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pyarrow as pa
+
+from consentry.domain import consent_bulk
+from consentry.domain.types import (
+    AccountFacts,
+    ConsentBasis,
+    ConsentEventFacts,
+    DefaultRule,
+    ExclusionReason,
+    LicenseFacts,
+    PolicyFacts,
+    PostFacts,
+    Verdict,
+)
+
+
+def account_table(accounts: Sequence[AccountFacts]) -> pa.Table:
+    rows = [
+        {
+            "id": a.id,
+            "jurisdiction": a.jurisdiction,
+            "protected": a.protected,
+            "birth_date": a.birth_date,
+            "is_minor": a.is_minor,
+            "deleted_at": a.deleted_at,
+        }
+        for a in accounts
+    ]
+    return pa.Table.from_pylist(rows, schema=consent_bulk.ACCOUNT_SCHEMA)
+
+
+def event_table(events: Sequence[ConsentEventFacts]) -> pa.Table:
+    rows = [
+        {
+            "id": e.id,
+            "account_id": e.account_id,
+            "purpose": e.purpose,
+            "collaborator_id": e.collaborator_id,
+            "decision": e.decision.value,
+            "effective_at": e.effective_at,
+            "recorded_at": e.recorded_at,
+        }
+        for e in events
+    ]
+    return pa.Table.from_pylist(rows, schema=consent_bulk.EVENT_SCHEMA)
+
+
+def post_table(posts: Sequence[PostFacts]) -> pa.Table:
+    rows = [
+        {
+            "id": p.id,
+            "account_id": p.account_id,
+            "created_at": p.created_at,
+            "visibility": p.visibility.value,
+            "lang": p.lang,
+            "reply_to": p.reply_to,
+            "deleted_at": p.deleted_at,
+        }
+        for p in posts
+    ]
+    return pa.Table.from_pylist(rows, schema=consent_bulk.POST_SCHEMA)
+
+
+def snapshot(
+    accounts: Sequence[AccountFacts],
+    events: Sequence[ConsentEventFacts],
+    policies: Sequence[PolicyFacts],
+    license: LicenseFacts,
+    *,
+    cutoff: datetime,
+    as_of: datetime,
+) -> pa.Table:
+    return consent_bulk.account_snapshot(
+        account_table(accounts),
+        event_table(events),
+        policies,
+        purpose=license.purpose,
+        collaborator_id=license.collaborator_id,
+        cutoff=cutoff,
+        as_of=as_of,
+    )
+
+
+def bulk_verdicts(
+    posts: Sequence[PostFacts],
+    accounts: Sequence[AccountFacts],
+    events: Sequence[ConsentEventFacts],
+    policies: Sequence[PolicyFacts],
+    license: LicenseFacts,
+    *,
+    cutoff: datetime,
+    as_of: datetime,
+) -> dict[str, Verdict]:
+    """Post id to the verdict of ``consent_bulk.post_verdicts``."""
+    snap = snapshot(accounts, events, policies, license, cutoff=cutoff, as_of=as_of)
+    rows = consent_bulk.post_verdicts(
+        post_table(posts), snap, license, cutoff=cutoff, as_of=as_of
+    ).to_pylist()
+    return {row["post_id"]: verdict_of(row) for row in rows}
+
+
+def verdict_of(row: dict) -> Verdict:
+    reason = ExclusionReason(row["reason"]) if row["reason"] is not None else None
+    default = DefaultRule(row["basis_default"]) if row["basis_default"] is not None else None
+    basis = ConsentBasis(
+        event_id=row["basis_event_id"],
+        policy_version=row["basis_policy_version"],
+        default=default,
+    )
+    return Verdict(reason is None, reason, basis)

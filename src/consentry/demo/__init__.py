@@ -1,1 +1,1 @@
-"""Synthetic platform data for demos, tests and benchmarks."""
+"""A synthetic platform to demonstrate and test Consentry on."""

@@ -1,0 +1,94 @@
+"""The story the demo platform tells: its period, its two policy versions, its collaborators.
+
+Policy v1 (2023) covers personalisation only. Policy v2 adds AI training (`train_ai_system`):
+announced on 2024-10-16, in force from 2024-11-15, shared by default (`opt_out`) in the US,
+only with an explicit yes (`opt_in`) in the EU, the EEA and the UK. Everywhere else we also
+chose `opt_in`: the cautious default where no law settles the question.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+PERIOD_START = datetime(2024, 6, 1, tzinfo=UTC)
+PERIOD_END = datetime(2025, 1, 1, tzinfo=UTC)
+"""Posts are created in [PERIOD_START, PERIOD_END): June to December 2024."""
+
+MINOR_REFERENCE_DAY = date(2024, 11, 15)
+"""Minors are under 18 on this day (v2's effective date); some turn 18 before the year ends."""
+
+V1_PUBLISHED = datetime(2023, 1, 1, tzinfo=UTC)
+V1_EFFECTIVE = datetime(2023, 2, 1, tzinfo=UTC)
+V2_PUBLISHED = datetime(2024, 10, 16, tzinfo=UTC)
+V2_EFFECTIVE = datetime(2024, 11, 15, tzinfo=UTC)
+
+PERSONALIZE = "personalize"
+TRAIN_AI_SYSTEM = "train_ai_system"
+
+
+@dataclass(frozen=True)
+class DemoPolicy:
+    version: str
+    summary: str
+    defaults: dict[str, dict[str, str]]
+    """purpose -> jurisdiction key -> opt_in | opt_out | never."""
+    published_at: datetime
+    effective_at: datetime
+
+
+@dataclass(frozen=True)
+class DemoCollaborator:
+    id: str
+    name: str
+    country: str
+    contact: str
+    dpa_date: date
+
+
+POLICIES: tuple[DemoPolicy, ...] = (
+    DemoPolicy(
+        version="v1",
+        summary="We use your posts and activity to personalise your timeline. "
+        "You can switch this off in Settings.",
+        defaults={PERSONALIZE: {"*": "opt_out"}},
+        published_at=V1_PUBLISHED,
+        effective_at=V1_EFFECTIVE,
+    ),
+    DemoPolicy(
+        version="v2",
+        summary="New: we may license your public posts to selected partners to train AI "
+        "models. In the US this is on unless you switch it off; in the EU and the UK (and "
+        "everywhere else) only if you switch it on. Direct messages, protected accounts and "
+        "minors are never included.",
+        defaults={
+            PERSONALIZE: {"*": "opt_out"},
+            TRAIN_AI_SYSTEM: {
+                "US": "opt_out",
+                "EU": "opt_in",
+                "EEA": "opt_in",
+                "GB": "opt_in",
+                "*": "opt_in",
+            },
+        },
+        published_at=V2_PUBLISHED,
+        effective_at=V2_EFFECTIVE,
+    ),
+)
+
+COLLABORATORS: tuple[DemoCollaborator, ...] = (
+    DemoCollaborator(
+        id="northwind-ai",
+        name="Northwind AI Ltd",
+        country="GB",
+        contact="licensing@northwind-ai.example",
+        dpa_date=date(2024, 9, 30),
+    ),
+    DemoCollaborator(
+        id="lumen-labs",
+        name="Lumen Labs Inc.",
+        country="US",
+        contact="data-partnerships@lumenlabs.example",
+        dpa_date=date(2024, 10, 1),
+    ),
+)

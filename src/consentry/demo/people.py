@@ -20,8 +20,9 @@ from consentry.demo.arrays import (
     micros,
     timestamps,
 )
+from consentry.demo.names import FAMILY_NAME_FIRST, NAMES
 from consentry.demo.scenario import MINOR_REFERENCE_DAY, PERIOD_END, PERIOD_START
-from consentry.demo.vocab import FAMILY_NAME_FIRST, JURISDICTIONS, LANGUAGES, NAMES
+from consentry.demo.vocab import JURISDICTIONS, LANGUAGES
 
 ACCOUNT_SCHEMA = pa.schema(
     [

@@ -1,0 +1,250 @@
+"""Given and family names per naming region, as displayed and as written in handles."""
+
+from __future__ import annotations
+
+# naming region -> (first names, last names), each as (display, ascii for handles)
+NAMES: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {
+    "en": (
+        [
+            (n, n.lower())
+            for n in "Emma Olivia Liam Noah Ava Mia James Sophie Jack Grace "
+            "Ethan Chloe Daniel Ruby Michael Isla".split()
+        ],
+        [
+            (n, n.lower())
+            for n in "Smith Johnson Brown Taylor Wilson Davies Evans Walker "
+            "Murphy Kelly Garcia Miller Clarke Hughes".split()
+        ],
+    ),
+    "de": (
+        [
+            ("Lukas", "lukas"),
+            ("Anna", "anna"),
+            ("Jürgen", "juergen"),
+            ("Lea", "lea"),
+            ("Felix", "felix"),
+            ("Sophie", "sophie"),
+            ("Maximilian", "max"),
+            ("Hannah", "hannah"),
+            ("Jonas", "jonas"),
+            ("Katharina", "kathi"),
+        ],
+        [
+            ("Müller", "mueller"),
+            ("Schmidt", "schmidt"),
+            ("Schneider", "schneider"),
+            ("Fischer", "fischer"),
+            ("Weber", "weber"),
+            ("Becker", "becker"),
+            ("Groß", "gross"),
+            ("Hoffmann", "hoffmann"),
+            ("Schäfer", "schaefer"),
+            ("Wagner", "wagner"),
+        ],
+    ),
+    "fr": (
+        [
+            ("Camille", "camille"),
+            ("Léa", "lea"),
+            ("Hugo", "hugo"),
+            ("Chloé", "chloe"),
+            ("Théo", "theo"),
+            ("Manon", "manon"),
+            ("Louis", "louis"),
+            ("Inès", "ines"),
+            ("Gabriel", "gabriel"),
+            ("Zoé", "zoe"),
+        ],
+        [
+            ("Martin", "martin"),
+            ("Bernard", "bernard"),
+            ("Dubois", "dubois"),
+            ("Lefèvre", "lefevre"),
+            ("Moreau", "moreau"),
+            ("Laurent", "laurent"),
+            ("Girard", "girard"),
+            ("Roux", "roux"),
+            ("Fontaine", "fontaine"),
+            ("Faure", "faure"),
+        ],
+    ),
+    "it": (
+        [
+            ("Giulia", "giulia"),
+            ("Marco", "marco"),
+            ("Francesca", "francesca"),
+            ("Luca", "luca"),
+            ("Chiara", "chiara"),
+            ("Matteo", "matteo"),
+            ("Sara", "sara"),
+            ("Niccolò", "niccolo"),
+        ],
+        [
+            ("Rossi", "rossi"),
+            ("Russo", "russo"),
+            ("Ferrari", "ferrari"),
+            ("Esposito", "esposito"),
+            ("Bianchi", "bianchi"),
+            ("Romano", "romano"),
+            ("Colombo", "colombo"),
+            ("Conti", "conti"),
+        ],
+    ),
+    "es": (
+        [
+            ("Lucía", "lucia"),
+            ("Mateo", "mateo"),
+            ("Sofía", "sofia"),
+            ("Hugo", "hugo"),
+            ("Martina", "martina"),
+            ("Álvaro", "alvaro"),
+            ("Paula", "paula"),
+            ("Javier", "javi"),
+        ],
+        [
+            ("García", "garcia"),
+            ("Fernández", "fernandez"),
+            ("López", "lopez"),
+            ("Martínez", "martinez"),
+            ("Sánchez", "sanchez"),
+            ("Pérez", "perez"),
+            ("Gómez", "gomez"),
+            ("Núñez", "nunez"),
+        ],
+    ),
+    "nl": (
+        [
+            ("Daan", "daan"),
+            ("Emma", "emma"),
+            ("Sem", "sem"),
+            ("Julia", "julia"),
+            ("Lieke", "lieke"),
+            ("Bram", "bram"),
+            ("Fenna", "fenna"),
+            ("Thijs", "thijs"),
+        ],
+        [
+            ("de Jong", "dejong"),
+            ("Jansen", "jansen"),
+            ("de Vries", "devries"),
+            ("van Dijk", "vandijk"),
+            ("Bakker", "bakker"),
+            ("Visser", "visser"),
+            ("Smit", "smit"),
+            ("Meijer", "meijer"),
+        ],
+    ),
+    "pl": (
+        [
+            ("Zofia", "zofia"),
+            ("Jakub", "jakub"),
+            ("Małgorzata", "gosia"),
+            ("Piotr", "piotr"),
+            ("Łukasz", "lukasz"),
+            ("Agnieszka", "aga"),
+            ("Kacper", "kacper"),
+            ("Julia", "julia"),
+        ],
+        [
+            ("Nowak", "nowak"),
+            ("Kowalska", "kowalska"),
+            ("Wiśniewski", "wisniewski"),
+            ("Wójcik", "wojcik"),
+            ("Kamińska", "kaminska"),
+            ("Lewandowski", "lewandowski"),
+            ("Zieliński", "zielinski"),
+            ("Dąbrowska", "dabrowska"),
+        ],
+    ),
+    "pt": (
+        [
+            ("João", "joao"),
+            ("Maria", "maria"),
+            ("Gabriel", "gabriel"),
+            ("Ana", "ana"),
+            ("Lucas", "lucas"),
+            ("Beatriz", "bia"),
+            ("Rafael", "rafa"),
+            ("Larissa", "larissa"),
+        ],
+        [
+            ("Silva", "silva"),
+            ("Santos", "santos"),
+            ("Oliveira", "oliveira"),
+            ("Souza", "souza"),
+            ("Pereira", "pereira"),
+            ("Conceição", "conceicao"),
+            ("Costa", "costa"),
+            ("Gonçalves", "goncalves"),
+        ],
+    ),
+    "sv": (
+        [
+            ("Elsa", "elsa"),
+            ("Oscar", "oscar"),
+            ("Maja", "maja"),
+            ("Björn", "bjorn"),
+            ("Astrid", "astrid"),
+            ("Linnéa", "linnea"),
+            ("Erik", "erik"),
+            ("Saga", "saga"),
+        ],
+        [
+            ("Andersson", "andersson"),
+            ("Johansson", "johansson"),
+            ("Karlsson", "karlsson"),
+            ("Nilsson", "nilsson"),
+            ("Lindqvist", "lindqvist"),
+            ("Åberg", "aberg"),
+            ("Bergström", "bergstrom"),
+            ("Sjöberg", "sjoberg"),
+        ],
+    ),
+    "ja": (
+        [
+            ("花子", "hanako"),
+            ("翔太", "shota"),
+            ("結衣", "yui"),
+            ("大翔", "hiroto"),
+            ("陽菜", "hina"),
+            ("蓮", "ren"),
+            ("さくら", "sakura"),
+            ("悠真", "yuma"),
+        ],
+        [
+            ("佐藤", "sato"),
+            ("鈴木", "suzuki"),
+            ("高橋", "takahashi"),
+            ("田中", "tanaka"),
+            ("伊藤", "ito"),
+            ("渡辺", "watanabe"),
+            ("山本", "yamamoto"),
+            ("中村", "nakamura"),
+        ],
+    ),
+    "in": (
+        [
+            ("Aarav", "aarav"),
+            ("Priya", "priya"),
+            ("Vivaan", "vivaan"),
+            ("Ananya", "ananya"),
+            ("Rohan", "rohan"),
+            ("Diya", "diya"),
+            ("Arjun", "arjun"),
+            ("Kavya", "kavya"),
+        ],
+        [
+            ("Sharma", "sharma"),
+            ("Patel", "patel"),
+            ("Iyer", "iyer"),
+            ("Reddy", "reddy"),
+            ("Gupta", "gupta"),
+            ("Nair", "nair"),
+            ("Singh", "singh"),
+            ("Mehta", "mehta"),
+        ],
+    ),
+}
+
+FAMILY_NAME_FIRST = frozenset({"ja"})
+"""Regions whose display names put the family name first, without a space."""

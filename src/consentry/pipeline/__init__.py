@@ -1,0 +1,1 @@
+"""The licensed export: plan, transforms, engines, shards, manifest and metadata."""

@@ -1,0 +1,399 @@
+"""The signed manifest of a delivery, and the check a collaborator (or we) run on it.
+
+``manifest.json`` says what was delivered and why; ``manifest.sig`` is the Ed25519 signature of
+its canonical JSON (sorted keys, compact, UTF-8). The signing key's public half and id are inside
+the signed manifest, so swapping the key metadata breaks the signature too; a verifier that has
+our public key from elsewhere passes it as the trusted key instead of believing the embedded one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow.parquet as pq
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from consentry.domain.types import ExclusionReason
+from consentry.errors import ConsentryError, InvalidInput
+from consentry.pipeline.keys import key_id, load_public_key, public_key_pem
+
+FORMAT = "consentry.delivery/1"
+MANIFEST_FILE = "manifest.json"
+SIGNATURE_FILE = "manifest.sig"
+DOCUMENT_FILES = ("croissant.json", "DATASHEET.md")
+"""Written before the manifest; when present, their hashes are listed in it and so signed."""
+ALGORITHM = "Ed25519"
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class SignedManifest:
+    sha256: str
+    """SHA-256 of ``manifest.json`` as written (what ``sha256sum manifest.json`` prints)."""
+    signature_b64: str
+    key_id: str
+
+
+@dataclass(frozen=True)
+class Check:
+    status: Literal["ok", "note", "problem"]
+    message: str
+
+
+@dataclass
+class VerifyReport:
+    ok: bool
+    problems: list[str]
+    manifest: dict[str, Any] | None
+    checks: list[Check] = field(default_factory=list)
+    """Every check in the order run, passed ones too, for ``consentry verify`` to print."""
+
+
+def _problem(message: str) -> Check:
+    return Check("problem", message)
+
+
+def _ok(message: str) -> Check:
+    return Check("ok", message)
+
+
+def _note(message: str) -> Check:
+    return Check("note", message)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks so shards of any size fit in memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def canonical_json(obj: Any) -> bytes:
+    """The bytes that are signed: sorted keys, no whitespace, UTF-8, no NaN."""
+    try:
+        text = json.dumps(
+            obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+    except (TypeError, ValueError) as exc:
+        where = _first_non_json(obj, "manifest") or "manifest"
+        raise InvalidInput(
+            f"cannot be written as JSON ({exc}); pass times as ISO strings and numbers as int",
+            where=where,
+        ) from exc
+    return text.encode("utf-8")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary name beside ``path``, fsync, rename over it, fsync the directory."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_signed_manifest(
+    out_dir: Path, manifest: dict[str, Any], key: Ed25519PrivateKey
+) -> SignedManifest:
+    """Sign and write ``manifest.sig``, then ``manifest.json`` (whose presence marks a finished
+    delivery). Adds the signature metadata and the hashes of the documents already in out_dir."""
+    public = key.public_key()
+    signed: dict[str, Any] = {
+        **{name: value for name, value in manifest.items() if name != "documents"},
+        "signature": {
+            "algorithm": ALGORITHM,
+            "key_id": key_id(public),
+            "public_key_pem": public_key_pem(public),
+        },
+    }
+    documents = [
+        {"name": name, "sha256": sha256_file(path), "bytes": path.stat().st_size}
+        for name in DOCUMENT_FILES
+        if (path := out_dir / name).is_file()
+    ]
+    if documents:
+        signed["documents"] = documents
+    signature_b64 = base64.b64encode(key.sign(canonical_json(signed))).decode("ascii")
+    pretty = (json.dumps(signed, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    write_atomic(out_dir / SIGNATURE_FILE, (signature_b64 + "\n").encode("ascii"))
+    write_atomic(out_dir / MANIFEST_FILE, pretty)
+    return SignedManifest(
+        sha256=hashlib.sha256(pretty).hexdigest(),
+        signature_b64=signature_b64,
+        key_id=signed["signature"]["key_id"],
+    )
+
+
+def verify_delivery(
+    directory: Path, trusted_public_key: Ed25519PublicKey | None = None
+) -> VerifyReport:
+    """Check a delivery directory: signature, every shard's hash, size and row count, no
+    unlisted shards, and counts that add up. Problems are sentences naming the file."""
+    checks: list[Check] = []
+    manifest = _load_manifest(directory, checks)
+    if manifest is not None:
+        checks += _check_signature(directory, manifest, trusted_public_key)
+        checks += _check_files(directory, manifest)
+        checks += _check_counts(manifest)
+    problems = [check.message for check in checks if check.status == "problem"]
+    return VerifyReport(ok=not problems, problems=problems, manifest=manifest, checks=checks)
+
+
+def _load_manifest(directory: Path, checks: list[Check]) -> dict[str, Any] | None:
+    path = directory / MANIFEST_FILE
+    if not path.is_file():
+        checks.append(
+            _problem(
+                f"{path} is missing: the delivery is unfinished or this "
+                "is not a delivery directory."
+            )
+        )
+        return None
+    try:
+        manifest = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        checks.append(_problem(f"{path} is not valid JSON ({exc})."))
+        return None
+    if not isinstance(manifest, dict):
+        checks.append(_problem(f"{path} holds a JSON {type(manifest).__name__}, not an object."))
+        return None
+    if manifest.get("format") != FORMAT:
+        checks.append(
+            _problem(
+                f"{path} has format {manifest.get('format')!r}; this "
+                f"version of consentry reads {FORMAT!r}."
+            )
+        )
+    return manifest
+
+
+def _check_signature(
+    directory: Path, manifest: dict[str, Any], trusted: Ed25519PublicKey | None
+) -> Iterator[Check]:
+    sig_path = directory / SIGNATURE_FILE
+    meta = manifest.get("signature")
+    if not isinstance(meta, dict) or meta.get("algorithm") != ALGORITHM:
+        yield _problem(f"{directory / MANIFEST_FILE} has no Ed25519 signature metadata.")
+        return
+    try:
+        embedded = load_public_key(
+            str(meta.get("public_key_pem", "")), where=f"{MANIFEST_FILE} signature.public_key_pem"
+        )
+    except ConsentryError as exc:
+        yield _problem(f"{exc}.")
+        return
+    if meta.get("key_id") != key_id(embedded):
+        yield _problem(
+            f"{MANIFEST_FILE} names key {meta.get('key_id')!r} but embeds "
+            f"the public key {key_id(embedded)}."
+        )
+    if trusted is not None and key_id(trusted) != key_id(embedded):
+        yield _problem(
+            f"{MANIFEST_FILE} was signed by key {key_id(embedded)}, not by "
+            f"the trusted key {key_id(trusted)}."
+        )
+    verifier = trusted or embedded
+    if not sig_path.is_file():
+        yield _problem(f"{sig_path} is missing, so {MANIFEST_FILE} cannot be checked.")
+        return
+    try:
+        signature = base64.b64decode(sig_path.read_bytes().strip(), validate=True)
+        verifier.verify(signature, canonical_json(manifest))
+    except (binascii.Error, InvalidSignature, ValueError, ConsentryError):
+        yield _problem(
+            f"{SIGNATURE_FILE} does not match {MANIFEST_FILE} under key "
+            f"{key_id(verifier)}: the manifest was changed after signing, "
+            "or signed by another key."
+        )
+        return
+    yield _ok(
+        f"{SIGNATURE_FILE}: valid Ed25519 signature of {MANIFEST_FILE} by key {key_id(verifier)}."
+    )
+    if trusted is None:
+        yield _note(
+            f"the key {key_id(embedded)} was taken from {MANIFEST_FILE} itself; "
+            "pass the publisher's public key to prove who signed it."
+        )
+
+
+def _check_files(directory: Path, manifest: dict[str, Any]) -> Iterator[Check]:
+    shards = manifest.get("shards")
+    if not isinstance(shards, list):
+        yield _problem(f"{MANIFEST_FILE} has no list of shards.")
+        shards = []
+    listed: set[str] = set()
+    for position, entry in enumerate(shards):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not _is_plain_name(name, ".parquet"):
+            yield _problem(
+                f"{MANIFEST_FILE} shard #{position + 1} has name {name!r}; "
+                "expected a plain *.parquet file name."
+            )
+            continue
+        listed.add(name)
+        yield from _check_file(directory / name, entry, parquet=True)
+    for document in manifest.get("documents") or []:
+        name = document.get("name") if isinstance(document, dict) else None
+        if name not in DOCUMENT_FILES:
+            yield _problem(f"{MANIFEST_FILE} lists an unexpected document {name!r}.")
+            continue
+        yield from _check_file(directory / name, document, parquet=False)
+    extra = sorted(
+        str(path.relative_to(directory))
+        for path in directory.rglob("*.parquet")
+        if str(path.relative_to(directory)) not in listed
+    )
+    for name in extra:
+        yield _problem(
+            f"{directory / name} is not listed in {MANIFEST_FILE}: a shard was added after signing."
+        )
+    if not extra:
+        yield _ok(f"no unlisted .parquet files; {len(listed)} shards listed.")
+
+
+def _check_file(path: Path, entry: dict[str, Any], *, parquet: bool) -> Iterator[Check]:
+    if not path.is_file():
+        yield _problem(f"{path} is listed in {MANIFEST_FILE} but missing.")
+        return
+    size = path.stat().st_size
+    if size != entry.get("bytes"):
+        yield _problem(
+            f"{path} has {size} bytes; {MANIFEST_FILE} says {entry.get('bytes')}: "
+            "the file was changed."
+        )
+        return
+    digest = sha256_file(path)
+    if digest != entry.get("sha256"):
+        yield _problem(
+            f"{path} has SHA-256 {digest}; {MANIFEST_FILE} says "
+            f"{entry.get('sha256')}: the file was changed."
+        )
+        return
+    if parquet:
+        try:
+            rows = pq.ParquetFile(path).metadata.num_rows
+        except Exception as exc:  # pyarrow raises several types for a corrupt file
+            yield _problem(f"{path} is not a readable Parquet file ({exc}).")
+            return
+        if rows != entry.get("rows"):
+            yield _problem(f"{path} has {rows} rows; {MANIFEST_FILE} says {entry.get('rows')}.")
+            return
+        yield _ok(f"{path.name}: SHA-256, {size} bytes and {rows} rows match.")
+    else:
+        yield _ok(f"{path.name}: SHA-256 and {size} bytes match.")
+
+
+def _check_counts(manifest: dict[str, Any]) -> Iterator[Check]:
+    counts = manifest.get("counts")
+    shards = manifest.get("shards") if isinstance(manifest.get("shards"), list) else []
+    try:
+        excluded: dict[str, int] = counts["excluded"]
+        scanned, delivered = int(counts["scanned"]), int(counts["delivered"])
+        shard_rows = sum(int(shard["rows"]) for shard in shards)
+        excluded_total = sum(int(n) for n in excluded.values())
+    except (KeyError, TypeError, ValueError, AttributeError):
+        yield _problem(
+            f"{MANIFEST_FILE} counts are incomplete: expected scanned, "
+            "delivered, excluded per reason and rows per shard."
+        )
+        return
+    reasons = [reason.value for reason in ExclusionReason]
+    ok = True
+    if sorted(excluded) != sorted(reasons):
+        ok = False
+        yield _problem(
+            f"{MANIFEST_FILE} counts.excluded has reasons {sorted(excluded)}; "
+            f"expected exactly {reasons}."
+        )
+    if delivered != shard_rows:
+        ok = False
+        yield _problem(
+            f"{MANIFEST_FILE} says {delivered} records delivered but its "
+            f"shards hold {shard_rows} rows."
+        )
+    if scanned != delivered + excluded_total:
+        ok = False
+        yield _problem(
+            f"{MANIFEST_FILE} says {scanned} posts scanned but {delivered} "
+            f"delivered + {excluded_total} excluded = "
+            f"{delivered + excluded_total}."
+        )
+    for key, total in _delivered_breakdowns(manifest):
+        if total != delivered:
+            ok = False
+            yield _problem(
+                f"{MANIFEST_FILE} {key} adds up to {total} delivered records, not {delivered}."
+            )
+    if ok:
+        yield _ok(
+            f"counts add up: {scanned} scanned = {delivered} delivered + {excluded_total} excluded."
+        )
+
+
+def _delivered_breakdowns(manifest: dict[str, Any]) -> Iterator[tuple[str, int]]:
+    """Each delivered record has one jurisdiction and one consent basis, so both sum up."""
+    summary = manifest.get("consent_summary")
+    if isinstance(summary, list):
+        try:
+            yield "consent_summary", sum(int(row["delivered"]) for row in summary)
+        except (KeyError, TypeError, ValueError):
+            yield "consent_summary", -1
+    basis = manifest.get("consent_basis_summary")
+    if isinstance(basis, dict):
+        try:
+            yield "consent_basis_summary", sum(int(n) for n in basis.values())
+        except (TypeError, ValueError):
+            yield "consent_basis_summary", -1
+
+
+def _is_plain_name(name: object, suffix: str) -> bool:
+    return (
+        isinstance(name, str)
+        and name.endswith(suffix)
+        and Path(name).name == name
+        and not name.startswith(".")
+    )
+
+
+def _first_non_json(obj: Any, path: str) -> str | None:
+    """The dotted path of the first value json cannot write, to name it in the error."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if not isinstance(key, str):
+                return f"{path} key {key!r}"
+            found = _first_non_json(value, f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(obj, list | tuple):
+        for index, value in enumerate(obj):
+            found = _first_non_json(value, f"{path}[{index}]")
+            if found:
+                return found
+        return None
+    if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
+        return path
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return None
+    return path

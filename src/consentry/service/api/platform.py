@@ -1,0 +1,159 @@
+"""The platform API (service token): consent events and "may I share this?" checks.
+
+The platform's backend calls it; the answers are the consent rule's, with reason and basis.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, status
+from sqlalchemy import select
+
+from consentry.errors import Conflict
+from consentry.service.api.schemas import (
+    Basis,
+    BulkAnswers,
+    BulkQuestions,
+    ConsentEventIn,
+    ConsentEventOut,
+    MayShareAnswer,
+    MayShareQuestion,
+)
+from consentry.service.decisions import may_share, may_share_bulk
+from consentry.service.deps import EngineDep, PlatformDep
+from consentry.service.errors import ERROR_RESPONSES
+from consentry.store.consent import now, record_consent
+from consentry.store.db import session_scope
+from consentry.store.models import ConsentEvent
+
+router = APIRouter(prefix="/api/platform", tags=["platform"], responses=ERROR_RESPONSES)
+
+
+@router.post("/may-share", response_model=MayShareAnswer)
+def check_one(
+    question: MayShareQuestion, request: Request, engine: EngineDep, _caller: PlatformDep
+) -> MayShareAnswer:
+    """May this post be shared with this collaborator for this purpose now?"""
+    with session_scope(engine) as session:
+        reference = request.app.state.reference.get(session)
+        answer = may_share(
+            session,
+            reference,
+            post_id=question.post_id,
+            collaborator_id=question.collaborator_id,
+            purpose=question.purpose,
+            now=now(),
+        )
+    return MayShareAnswer(
+        post_id=answer.post_id,
+        collaborator_id=answer.collaborator_id,
+        purpose=answer.purpose,
+        allowed=answer.allowed,
+        reason=answer.reason,
+        license_id=answer.license_id,
+        basis=Basis(
+            event_id=answer.basis.event_id,
+            policy_version=answer.basis.policy_version,
+            default=answer.basis.default.value if answer.basis.default else None,
+        ),
+    )
+
+
+@router.post("/may-share/bulk", response_model=BulkAnswers)
+def check_many(
+    questions: BulkQuestions, request: Request, engine: EngineDep, _caller: PlatformDep
+) -> Response:
+    """Up to 50,000 questions in one request; answered in bulk, in the order asked.
+
+    An unknown post is answered ``allowed: false, reason: unknown_post`` rather than failing
+    the whole request.
+    """
+    items = questions.items
+    with session_scope(engine) as session:
+        reference = request.app.state.reference.get(session)
+        table = may_share_bulk(
+            session,
+            reference,
+            post_ids=[q.post_id for q in items],
+            collaborator_ids=[q.collaborator_id for q in items],
+            purposes=[q.purpose for q in items],
+            now=now(),
+        )
+    # Serialised straight from the Arrow columns: building 50,000 models would dominate.
+    return Response(json.dumps(_bulk_body(table)), media_type="application/json")
+
+
+BULK_COLUMNS = (
+    "post_id",
+    "collaborator_id",
+    "purpose",
+    "allowed",
+    "reason",
+    "license_id",
+    "basis_event_id",
+    "basis_policy_version",
+    "basis_default",
+)
+
+
+def _bulk_body(table: Any) -> dict[str, Any]:
+    cols = table.to_pydict()
+    decisions = [
+        {
+            "post_id": post_id,
+            "collaborator_id": collaborator_id,
+            "purpose": purpose,
+            "allowed": allowed,
+            "reason": reason,
+            "license_id": license_id,
+            "basis": {"event_id": event_id, "policy_version": version, "default": default},
+        }
+        for (
+            post_id,
+            collaborator_id,
+            purpose,
+            allowed,
+            reason,
+            license_id,
+            event_id,
+            version,
+            default,
+        ) in zip(*(cols[name] for name in BULK_COLUMNS), strict=True)
+    ]
+    return {"count": len(decisions), "allowed": sum(cols["allowed"]), "decisions": decisions}
+
+
+@router.post("/consent-events", response_model=ConsentEventOut, status_code=status.HTTP_201_CREATED)
+def record_event(
+    event: ConsentEventIn, response: Response, engine: EngineDep, caller: PlatformDep
+) -> ConsentEventOut:
+    """Append a user's choice made in the platform's app (or a GPC signal it received).
+
+    Idempotent on ``external_id``: the same event sent again answers 200 with the recorded
+    one; a different event under a used ``external_id`` answers 409.
+    """
+    fields = event.model_dump(exclude={"external_id"})
+    with session_scope(engine) as session:
+        if event.external_id is not None:
+            known = session.scalars(
+                select(ConsentEvent).where(ConsentEvent.external_id == event.external_id)
+            ).first()
+            if known is not None:
+                _same_or_conflict(known, event)
+                response.status_code = status.HTTP_200_OK
+                return ConsentEventOut.model_validate(known, from_attributes=True)
+        recorded = record_consent(
+            session, **fields, external_id=event.external_id, actor=caller.actor
+        )
+        return ConsentEventOut.model_validate(recorded, from_attributes=True)
+
+
+def _same_or_conflict(known: ConsentEvent, event: ConsentEventIn) -> None:
+    for name in ("account_id", "purpose", "collaborator_id", "decision", "source"):
+        if getattr(known, name) != getattr(event, name):
+            raise Conflict(
+                f"external_id {event.external_id!r} was recorded as event {known.id} with "
+                f"{name}={getattr(known, name)!r}, not {getattr(event, name)!r}"
+            )

@@ -1,0 +1,85 @@
+"""Request and response bodies of the platform API (they are its OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from consentry.domain.purposes import TRAIN_AI_SYSTEM
+from consentry.domain.types import ExclusionReason
+from consentry.service.decisions import NO_LICENSE, UNKNOWN_POST
+
+MAX_BULK_ITEMS = 50_000
+REASONS = ", ".join([*(r.value for r in ExclusionReason), NO_LICENSE, UNKNOWN_POST])
+Id = Field(min_length=1, max_length=64)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MayShareQuestion(Strict):
+    post_id: str = Id
+    collaborator_id: str = Id
+    purpose: str = Field(default=TRAIN_AI_SYSTEM, max_length=100, description="fideslang data use.")
+
+
+class Basis(BaseModel):
+    """What the answer rests on: a consent event of the ledger, or a policy default."""
+
+    event_id: int | None = None
+    policy_version: str | None = None
+    default: str | None = None
+
+
+class MayShareAnswer(BaseModel):
+    post_id: str
+    collaborator_id: str
+    purpose: str
+    allowed: bool
+    reason: str | None = Field(description=f"Why not, when not allowed: one of {REASONS}.")
+    license_id: str | None = Field(description="The license the answer was found under.")
+    basis: Basis
+
+
+class BulkQuestions(Strict):
+    items: list[MayShareQuestion] = Field(min_length=1, max_length=MAX_BULK_ITEMS)
+
+
+class BulkAnswers(BaseModel):
+    count: int
+    allowed: int
+    decisions: list[MayShareAnswer] = Field(description="One per question, in the same order.")
+
+
+class ConsentEventIn(Strict):
+    account_id: str = Id
+    purpose: str = Field(default=TRAIN_AI_SYSTEM, max_length=100)
+    collaborator_id: str | None = Field(default=None, description="None: all collaborators.")
+    decision: Literal["allow", "deny"]
+    source: Literal["api", "gpc", "import"] = Field(
+        default="api", description="api: the user chose in the platform's app."
+    )
+    effective_at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    policy_version: str | None = Field(default=None, max_length=32)
+    external_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The platform's id of the event; sending it again returns the same event.",
+    )
+
+
+class ConsentEventOut(BaseModel):
+    id: int
+    account_id: str
+    purpose: str
+    collaborator_id: str | None
+    decision: str
+    source: str
+    policy_version: str | None
+    effective_at: datetime
+    recorded_at: datetime
+    external_id: str | None
+    hash: str

@@ -1,0 +1,116 @@
+"""Errors as answers: JSON ``{"detail", "field", "where"}`` for the APIs, a plain page for people.
+
+Each kind of failure has one status code here; routes raise the project's error types
+(``consentry.errors``) or ``HTTPException`` and never build error responses themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from consentry.errors import Conflict, ConsentryError, IntegrityFailure, InvalidInput, NotFound
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    """What is wrong and how to fix it."""
+    field: str | None = None
+    """The field at fault, as a path into the request (``items[3].post_id``)."""
+    where: str | None = None
+    """The request (method and path), or the place in an uploaded file."""
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in {
+        400: "Malformed request (for example, JSON that does not parse).",
+        401: "Missing or wrong credentials.",
+        403: "Credentials lack the scope or role, or the CSRF token is missing.",
+        404: "No such object, or not yours.",
+        409: "Contradicts what is already recorded.",
+        413: "Request body larger than the limit.",
+        422: "A field is invalid; `field` names it.",
+        429: "Too many bad credentials from this address; see Retry-After.",
+    }.items()
+}
+
+STATUS = {NotFound: 404, InvalidInput: 422, Conflict: 409, IntegrityFailure: 500}
+
+
+def wants_html(request: Request) -> bool:
+    path = request.url.path
+    return not (path.startswith("/api/") or path.endswith(".json") or path == "/openapi.json")
+
+
+def error_response(
+    request: Request,
+    status: int,
+    detail: str,
+    *,
+    field: str | None = None,
+    where: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    where = where or f"{request.method} {request.url.path}"
+    if wants_html(request):
+        templates = request.app.state.templates
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": status, "detail": detail, "field": field},
+            status_code=status,
+            headers=headers,
+        )
+    body = ErrorBody(detail=detail, field=field, where=where).model_dump()
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str | None:
+    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or None
+
+
+def _validation(request: Request, exc: RequestValidationError) -> Response:
+    errors = exc.errors()
+    first = errors[0] if errors else {"msg": "invalid request", "loc": ()}
+    if first.get("type") == "json_invalid":
+        position = first["loc"][-1] if first.get("loc") else "?"
+        reason = (first.get("ctx") or {}).get("error", "not JSON")
+        return error_response(
+            request,
+            400,
+            f"malformed JSON at character {position}: {reason}; send a JSON object",
+        )
+    messages = [f"{_field_path(tuple(e['loc'])) or 'request'}: {e['msg']}" for e in errors[:5]]
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return error_response(
+        request, 422, "; ".join(messages) + more, field=_field_path(tuple(first["loc"]))
+    )
+
+
+def _consentry(request: Request, exc: ConsentryError) -> Response:
+    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+    if isinstance(exc, InvalidInput):
+        return error_response(request, status, exc.detail, field=exc.field, where=exc.where)
+    return error_response(request, status, str(exc))
+
+
+def _http(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 405 and wants_html(request):
+        return HTMLResponse("Method not allowed", status_code=405, headers=exc.headers)
+    return error_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(ConsentryError, _consentry)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]

@@ -9,7 +9,8 @@ import consentry.cli.audit
 import consentry.cli.consent
 import consentry.cli.parties
 import consentry.cli.policy
-import consentry.cli.setup  # noqa: F401
+import consentry.cli.setup
+import consentry.cli.verify  # noqa: F401
 from consentry.cli.app import app
 
 __all__ = ["app"]

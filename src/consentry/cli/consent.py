@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
 from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly, parse_time
 from consentry.domain import consent, consent_bulk
@@ -94,7 +97,11 @@ def summary(
     """Accounts per jurisdiction by consent state (master switch) for one purpose."""
     moment = now()
     when = parse_time(at, "--at") if at else moment
-    db = engine()
+    console.print(summary_table(engine(), purpose, when=when, as_of=moment))
+
+
+def summary_table(db: Engine, purpose: str, *, when: datetime, as_of: datetime) -> Table:
+    """The master switch's state per jurisdiction for one purpose, as a Rich table."""
     with session_scope(db) as session:
         policies = policy_facts(session)
     snapshot = consent_bulk.account_snapshot(
@@ -104,7 +111,7 @@ def summary(
         purpose=purpose,
         collaborator_id=consent_bulk.MASTER_SWITCH_ONLY,
         cutoff=when,
-        as_of=moment,
+        as_of=as_of,
     )
     result = consent_bulk.summarize(snapshot)
     table = Table(title=f"Consent for {purpose} at {when:%Y-%m-%d %H:%M} UTC")
@@ -112,4 +119,4 @@ def summary(
         table.add_column(name, justify="left" if name == "jurisdiction" else "right")
     for row in result.to_pylist():
         table.add_row(*(str(v) for v in row.values()))
-    console.print(table)
+    return table

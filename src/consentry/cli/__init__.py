@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import consentry.cli.audit
 import consentry.cli.consent
+import consentry.cli.export
 import consentry.cli.parties
 import consentry.cli.policy
 import consentry.cli.setup

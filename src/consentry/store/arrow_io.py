@@ -3,6 +3,12 @@
 SQLite has no column types to speak of, and ADBC infers a type from the first rows it sees, so
 on SQLite every column is read as text with a sentinel for NULL and cast to the wanted schema in
 Arrow (vectorized). PostgreSQL's typed columns are cast directly.
+
+The ADBC SQLite driver links its own copy of SQLite. Two copies of SQLite in one process break
+each other's POSIX locks (sqlite.org/howtocorrupt.html, 2.2.1) -- we saw the pysqlite connections
+read stale data after an ADBC write -- so on SQLite the ADBC reader runs in a child process
+(``python -m consentry.store.sqlite_reader``) and streams Arrow IPC back over a pipe; every
+write to SQLite goes through pysqlite. PostgreSQL's driver is libpq: it stays in process.
 """
 
 from __future__ import annotations
@@ -15,18 +21,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine
 
+from consentry.store import sqlite_reader
+
 NULL_SENTINEL = "\x00"
 BATCH_ROWS = 65_536
 
 
 @contextmanager
 def adbc_connection(engine: Engine) -> Iterator[Any]:
+    """An in-process ADBC connection: PostgreSQL only (see the module docstring for SQLite)."""
     url = engine.url
-    if url.get_backend_name() == "sqlite":
-        import adbc_driver_sqlite.dbapi as driver
-
-        conn = driver.connect(url.database or ":memory:")
-    elif url.get_backend_name() == "postgresql":
+    if url.get_backend_name() == "postgresql":
         import adbc_driver_postgresql.dbapi as driver
 
         plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -80,13 +85,18 @@ def read_batches(
         sql += f" WHERE {where}"
     if order_by:
         sql += f" ORDER BY {order_by}"
+    if dialect == "sqlite":
+        if params:
+            raise ValueError("SQLite Arrow reads take no parameters; inline checked literals")
+        with sqlite_reader.stream(engine.url.database or "", sql, batch_rows) as reader:
+            for batch in reader:
+                if batch.num_rows:
+                    yield _to_schema(batch, schema, dialect)
+        return
     with adbc_connection(engine) as conn:
         cursor = conn.cursor()
-        if dialect == "sqlite":
-            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
         cursor.execute(sql, params or None)
-        reader = cursor.fetch_record_batch()
-        for batch in reader:
+        for batch in cursor.fetch_record_batch():
             if batch.num_rows:
                 yield _to_schema(batch, schema, dialect)
         cursor.close()

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from consentry.errors import NotFound
@@ -112,23 +112,36 @@ def record_shard(
     size: int,
     members: pa.Table,
 ) -> None:
-    """Commit one finished shard and its members atomically (Arrow bulk ingest via ADBC)."""
-    members = members.cast(MEMBER_SCHEMA)
-    with adbc_connection(engine) as conn:
-        cursor = conn.cursor()
+    """Commit one finished shard and its members atomically."""
+    members = members.select(MEMBER_SCHEMA.names).cast(MEMBER_SCHEMA)
+    shard = {
+        "delivery_id": delivery_id,
+        "name": name,
+        "sha256": sha256,
+        "rows": rows,
+        "bytes": size,
+    }
+    if engine.dialect.name == "postgresql":
+        with adbc_connection(engine) as conn:  # Arrow bulk ingest, one transaction
+            cursor = conn.cursor()
+            if members.num_rows:
+                cursor.adbc_ingest("delivery_members", members, mode="append")
+            cursor.execute(
+                "INSERT INTO delivery_shards (delivery_id, name, sha256, rows, bytes) "
+                "VALUES ($1, $2, $3, $4, $5)",
+                tuple(shard.values()),
+            )
+            conn.commit()
+            cursor.close()
+        return
+    with engine.begin() as conn:
         if members.num_rows:
-            cursor.adbc_ingest("delivery_members", members, mode="append")
-        cursor.execute(
-            "INSERT INTO delivery_shards (delivery_id, name, sha256, rows, bytes) "
-            + (
-                "VALUES (?, ?, ?, ?, ?)"
-                if engine.dialect.name == "sqlite"
-                else "VALUES ($1, $2, $3, $4, $5)"
-            ),
-            (delivery_id, name, sha256, rows, size),
-        )
-        conn.commit()
-        cursor.close()
+            conn.exec_driver_sql(
+                f"INSERT INTO delivery_members ({', '.join(MEMBER_SCHEMA.names)}) "
+                f"VALUES ({', '.join('?' * len(MEMBER_SCHEMA))})",
+                list(zip(*(c.to_pylist() for c in members.columns), strict=True)),
+            )
+        conn.execute(insert(DeliveryShard), [shard])
 
 
 def complete_delivery(

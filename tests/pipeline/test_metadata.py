@@ -110,10 +110,10 @@ def test_responsible_ai_fields_say_how_consent_selected_the_posts(dataset: mlc.D
     assert "No redistribution" in license_.description
 
 
-def test_unredacted_licenses_say_so(tmp_path: Path) -> None:
+def test_metadata_describes_the_transforms_applied_not_those_asked_for(tmp_path: Path) -> None:
     manifest = base_manifest(tmp_path, shards=1, rows=1)
-    manifest["license"]["transforms"] = {"redact": False, "coarsen_timestamps": "none"}
-    manifest["transforms"] = []
+    assert manifest["license"]["transforms"]["redact"] is True  # asked for ...
+    manifest["transforms"] = []  # ... but the export says it applied nothing
     document = json.loads(write_croissant(tmp_path, manifest).read_text())
     sensitive = document["rai:personalSensitiveInformation"]
     assert "without redaction: it may contain personal data" in sensitive[1]

@@ -206,7 +206,7 @@ def write_datasheet(out_dir: Path, manifest: dict[str, Any]) -> Path:
             m=manifest,
             license=license_,
             scope=license_.get("scope") or {},
-            license_transforms=license_.get("transforms") or {},
+            applied=_applied(manifest),
             purpose_label=_purpose_label(license_["purpose"]),
             publisher=_publisher(manifest),
             reasons=[
@@ -240,6 +240,19 @@ def _purpose_label(purpose: str) -> str:
     return f"{label} ({purpose})" if label != purpose else purpose
 
 
+def _applied(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What the export did, from its list of transforms (the license only says what it asked)."""
+    names = {transform["name"] for transform in manifest.get("transforms", [])}
+    unit = (manifest["license"].get("transforms") or {}).get("coarsen_timestamps")
+    return {
+        "redact": "redact" in names,
+        "pseudonymize": "pseudonymize" in names,
+        "coarsen": unit
+        if "coarsen_timestamps" in names and unit not in (None, "", "none")
+        else None,
+    }
+
+
 def _publisher(manifest: dict[str, Any]) -> str:
     """Who publishes the data: the optional ``publisher.name``, else the platform in general."""
     return (manifest.get("publisher") or {}).get("name") or "The platform"
@@ -271,7 +284,7 @@ def _responsible_ai(manifest: dict[str, Any]) -> dict[str, Any]:
         manifest["collaborator"],
         manifest["counts"],
     )
-    transforms = license_.get("transforms") or {}
+    applied = _applied(manifest)
     purpose = _purpose_label(license_["purpose"])
     excluded = sum(int(n) for n in counts["excluded"].values())
     jurisdictions = sorted(row["jurisdiction"] for row in manifest.get("consent_summary", []))
@@ -280,17 +293,16 @@ def _responsible_ai(manifest: dict[str, Any]) -> dict[str, Any]:
         "Emails, phone numbers, IP addresses, payment card numbers, street addresses, personal "
         "URLs and @mentions of non-consenting accounts were replaced by typed placeholders such "
         "as [EMAIL]; pattern-based redaction can miss some."
-        if transforms.get("redact")
+        if applied["redact"]
         else "This license delivers the text without redaction: it may contain personal data."
     )
-    if transforms.get("pseudonymize"):
+    if applied["pseudonymize"]:
         sensitive.append(
             "Account and post ids are HMAC-SHA256 pseudonyms under a key unique to this "
             "collaborator, so deliveries to different collaborators cannot be joined."
         )
-    coarsen = transforms.get("coarsen_timestamps")
-    if coarsen and coarsen != "none":
-        sensitive.append(f"Timestamps are coarsened to the {coarsen}.")
+    if applied["coarsen"]:
+        sensitive.append(f"Timestamps are coarsened to the {applied['coarsen']}.")
     return {
         "rai:dataCollection": (
             f"Posts written by users of the platform in the normal course of using it, selected "

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, insert
 
 from consentry.domain.types import ConsentSource, Decision
@@ -151,9 +148,3 @@ def build_platform(engine: Engine, extra_posts: int = 0) -> None:
             term_start=UTC0,
             actor="test",
         )
-
-
-@pytest.fixture
-def platform(engine: Engine, tmp_path: Path) -> Iterator[Platform]:
-    build_platform(engine)
-    yield Platform(engine, Settings(home=tmp_path / "home"), CUTOFF)

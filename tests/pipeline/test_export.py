@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from export_platform import Platform
 
 from consentry.domain.types import ExclusionReason
 from consentry.errors import Conflict
@@ -18,8 +19,6 @@ from consentry.pipeline.pseudonymize import pseudonym
 from consentry.store.db import session_scope
 from consentry.store.deliveries import members_of
 from consentry.store.ledger import verify_audit_chain
-
-from export_platform import Platform, platform  # noqa: F401  (fixture)
 
 
 def _export(platform: Platform, out: Path, **kw: object):  # type: ignore[no-untyped-def]

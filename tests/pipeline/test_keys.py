@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import os
 import stat
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import pytest
@@ -141,6 +143,14 @@ def test_an_existing_pseudonym_key_is_never_replaced(tmp_path: Path) -> None:
     path.chmod(0o600)
     assert pseudonym_key(tmp_path, "acme") == b"k" * 32
     assert path.read_bytes() == b"k" * 32
+
+
+def test_processes_racing_to_create_a_key_all_get_the_same_one(tmp_path: Path) -> None:
+    with ProcessPoolExecutor(max_workers=4, mp_context=get_context("spawn")) as pool:
+        keys = list(pool.map(pseudonym_key, [tmp_path] * 8, ["race"] * 8))
+    assert len(set(keys)) == 1
+    assert (tmp_path / "keys" / "pseudonym-race.key").read_bytes() == keys[0]
+    assert [p.name for p in (tmp_path / "keys").iterdir()] == ["pseudonym-race.key"]
 
 
 def test_a_truncated_pseudonym_key_file_is_refused(tmp_path: Path) -> None:

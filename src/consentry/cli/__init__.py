@@ -5,12 +5,14 @@ Importing a command module registers its commands on ``app``.
 
 from __future__ import annotations
 
+import consentry.cli.access
 import consentry.cli.audit
 import consentry.cli.consent
 import consentry.cli.export
 import consentry.cli.parties
 import consentry.cli.policy
 import consentry.cli.redact
+import consentry.cli.serve
 import consentry.cli.setup
 import consentry.cli.verify  # noqa: F401
 from consentry.cli.app import app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from consentry.domain.jurisdiction import resolve_default
 from consentry.domain.types import (
@@ -51,7 +51,7 @@ class ConsentState:
 
 def is_minor_at(account: AccountFacts, moment: datetime) -> bool:
     if account.birth_date is not None:
-        return _age_on(account.birth_date, moment.date()) < ADULT_AGE
+        return _age_on(account.birth_date, moment.astimezone(UTC).date()) < ADULT_AGE
     return bool(account.is_minor)
 
 

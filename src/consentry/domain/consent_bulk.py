@@ -21,9 +21,9 @@ TS = pa.timestamp("us", tz="UTC")
 
 ACCOUNT_SCHEMA = pa.schema(
     [
-        ("id", pa.string()),
-        ("jurisdiction", pa.string()),
-        ("protected", pa.bool_()),
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("jurisdiction", pa.string(), nullable=False),
+        pa.field("protected", pa.bool_(), nullable=False),
         ("birth_date", pa.date32()),
         ("is_minor", pa.bool_()),
         ("deleted_at", TS),
@@ -31,21 +31,21 @@ ACCOUNT_SCHEMA = pa.schema(
 )
 EVENT_SCHEMA = pa.schema(
     [
-        ("id", pa.int64()),
-        ("account_id", pa.string()),
-        ("purpose", pa.string()),
+        pa.field("id", pa.int64(), nullable=False),
+        pa.field("account_id", pa.string(), nullable=False),
+        pa.field("purpose", pa.string(), nullable=False),
         ("collaborator_id", pa.string()),
-        ("decision", pa.string()),
-        ("effective_at", TS),
-        ("recorded_at", TS),
+        pa.field("decision", pa.string(), nullable=False),
+        pa.field("effective_at", TS, nullable=False),
+        pa.field("recorded_at", TS, nullable=False),
     ]
 )
 POST_SCHEMA = pa.schema(
     [
-        ("id", pa.string()),
-        ("account_id", pa.string()),
-        ("created_at", TS),
-        ("visibility", pa.string()),
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("account_id", pa.string(), nullable=False),
+        pa.field("created_at", TS, nullable=False),
+        pa.field("visibility", pa.string(), nullable=False),
         ("lang", pa.string()),
         ("reply_to", pa.string()),
         ("deleted_at", TS),
@@ -195,7 +195,8 @@ def scope_predicate(license: LicenseFacts) -> str:
     if scope.kinds != frozenset(PostKind):
         kinds = {k.value for k in scope.kinds}
         kind_sql = "CASE WHEN p.reply_to IS NOT NULL THEN 'reply' ELSE 'post' END"
-        terms.append(f"{kind_sql} IN ({', '.join(repr(k) for k in sorted(kinds)) or 'NULL'})")
+        listed = ", ".join(repr(k) for k in sorted(kinds))
+        terms.append(f"{kind_sql} IN ({listed})" if kinds else "false")
     if scope.created_from is not None:
         terms.append("p.created_at >= $created_from")
     if scope.created_until is not None:

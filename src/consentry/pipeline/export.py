@@ -33,12 +33,16 @@ from consentry.pipeline.shards import PARTIAL_SUFFIX, FinishedShard, ShardWriter
 from consentry.pipeline.transform import SCAN_SCHEMA, BatchResult
 from consentry.settings import Settings
 from consentry.store import deliveries
-from consentry.store.arrow_io import read_batches, read_table
-from consentry.store.consent import accounts_table, events_table
+from consentry.store.arrow_io import read_batches
+from consentry.store.consent import events_batches
 from consentry.store.db import session_scope
 from consentry.store.models import Collaborator, License, Post
 from consentry.store.parties import license_facts
 from consentry.store.policies import policy_facts
+
+ACCOUNTS_WITH_HANDLE = consent_bulk.ACCOUNT_SCHEMA.append(
+    pa.field("handle", pa.string(), nullable=False)
+)
 
 Progress = Callable[[int, int], None]
 """Called with (posts scanned so far, posts to scan)."""
@@ -117,17 +121,23 @@ def run_export(
         _check_done_shards(out_dir, done)
 
     facts = license_facts(license)
+    # On SQLite each read runs in its own child process from here on: let the three overlap.
+    posts = _scan(engine, cutoff, batch_rows)
+    account_batches = read_batches(engine, table="accounts", schema=ACCOUNTS_WITH_HANDLE)
+    event_batches = events_batches(engine, facts.purpose)
+    accounts = pa.Table.from_batches(list(account_batches), schema=ACCOUNTS_WITH_HANDLE)
+    events = pa.Table.from_batches(list(event_batches), schema=consent_bulk.EVENT_SCHEMA)
     pseudonym_key = keys.pseudonym_key(settings.home, facts.collaborator_id)
     snapshot = consent_bulk.account_snapshot(
-        accounts_table(engine),
-        events_table(engine, facts.purpose),
+        accounts,
+        events,
         policies,
         purpose=facts.purpose,
         collaborator_id=facts.collaborator_id,
         cutoff=cutoff,
         as_of=as_of,
     )
-    handles, replacements = _mention_map(engine, snapshot, pseudonym_key)
+    handles, replacements = _mention_map(accounts, snapshot, pseudonym_key)
     transforms = license.transforms
     ctx = ExportContext(
         license=facts,
@@ -165,7 +175,7 @@ def run_export(
     )
     totals = _Totals()
     to_scan = _count_posts(engine, cutoff)
-    for result in embedded.run(_scan(engine, cutoff, batch_rows), ctx, threads=threads):
+    for result in embedded.run(posts, ctx, threads=threads):
         totals.add(result)
         writer.write(result.records, result.members)
         if progress:
@@ -321,19 +331,14 @@ def _count_posts(engine: Engine, cutoff: datetime) -> int:
         )
 
 
-def _mention_map(engine: Engine, snapshot: pa.Table, key: bytes) -> tuple[pa.Array, pa.Array]:
+def _mention_map(accounts: pa.Table, snapshot: pa.Table, key: bytes) -> tuple[pa.Array, pa.Array]:
     """Handles of accounts whose consent allows sharing, and the pseudonyms they become."""
-    handles = read_table(
-        engine,
-        table="accounts",
-        schema=pa.schema([("id", pa.string()), ("handle", pa.string())]),
-    )
     con = consent_bulk.connect()
-    con.register("handles", handles)
+    con.register("accounts", accounts.select(["id", "handle"]))
     con.register("snapshot", snapshot)
     allowed = con.sql(
-        f"""SELECT lower(h.handle) AS handle, {hmac_sql(f"'{ACCOUNT_PREFIX}' || h.id")} AS pseudonym
-            FROM handles h JOIN snapshot s ON s.account_id = h.id
+        f"""SELECT lower(a.handle) AS handle, {hmac_sql(f"'{ACCOUNT_PREFIX}' || a.id")} AS pseudonym
+            FROM accounts a JOIN snapshot s ON s.account_id = a.id
             WHERE NOT (s.deleted OR s.minor OR s.protected)
               AND s.reason_t IS NULL AND s.reason_now IS NULL
             ORDER BY handle""",

@@ -24,10 +24,10 @@ from consentry.pipeline.redact import redact, replace_mentions
 SCAN_SCHEMA = pa.schema(
     [
         *consent_bulk.POST_SCHEMA,
-        ("text", pa.string()),
-        ("like_count", pa.int64()),
-        ("repost_count", pa.int64()),
-        ("reply_count", pa.int64()),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("like_count", pa.int64(), nullable=False),
+        pa.field("repost_count", pa.int64(), nullable=False),
+        pa.field("reply_count", pa.int64(), nullable=False),
     ]
 )
 

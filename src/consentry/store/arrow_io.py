@@ -13,7 +13,7 @@ write to SQLite goes through pysqlite. PostgreSQL's driver is libpq: it stays in
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,17 +44,23 @@ def adbc_connection(engine: Engine) -> Iterator[Any]:
         conn.close()
 
 
-def _select_list(columns: Sequence[str], dialect: str) -> str:
+def _select_list(schema: pa.Schema, columns: Sequence[str], dialect: str) -> str:
     if dialect != "sqlite":
         return ", ".join(columns)
-    return ", ".join(f"coalesce(CAST({c} AS TEXT), char(0)) AS {c.split('.')[-1]}" for c in columns)
+    return ", ".join(
+        f"coalesce(CAST({c} AS TEXT), char(0)) AS {f.name}"
+        if f.nullable
+        else f"CAST({c} AS TEXT) AS {f.name}"
+        for f, c in zip(schema, columns, strict=True)
+    )
 
 
 def _to_schema(batch: pa.RecordBatch, schema: pa.Schema, dialect: str) -> pa.RecordBatch:
     arrays = []
     for field, column in zip(schema, batch.columns, strict=True):
         if dialect == "sqlite":
-            column = pc.if_else(pc.equal(column, NULL_SENTINEL), None, column)
+            if field.nullable:
+                column = pc.if_else(pc.equal(column, NULL_SENTINEL), None, column)
             if pa.types.is_timestamp(field.type):
                 column = column.cast(pa.timestamp(field.type.unit)).cast(field.type)
             elif pa.types.is_boolean(field.type):
@@ -71,34 +77,36 @@ def read_batches(
     columns: Sequence[str] | None = None,
     where: str = "",
     order_by: str = "",
-    params: Sequence[Any] = (),
     batch_rows: int = BATCH_ROWS,
 ) -> Iterator[pa.RecordBatch]:
     """Stream ``SELECT columns FROM table [WHERE] [ORDER BY]`` as batches of ``schema``.
 
-    ``columns`` are SQL expressions in schema order (default: the schema's field names).
+    ``columns`` are SQL expressions in schema order (default: the schema's field names);
+    ``where`` takes literals that the caller has checked (ADBC SQLite binds no parameters here).
+    A field declared non-nullable in ``schema`` must be NOT NULL in the database. On SQLite the
+    query starts at once, in its child process, so several reads can overlap.
     """
     dialect = engine.url.get_backend_name()
     columns = list(columns or schema.names)
-    sql = f"SELECT {_select_list(columns, dialect)} FROM {table}"
+    sql = f"SELECT {_select_list(schema, columns, dialect)} FROM {table}"
     if where:
         sql += f" WHERE {where}"
     if order_by:
         sql += f" ORDER BY {order_by}"
     if dialect == "sqlite":
-        if params:
-            raise ValueError("SQLite Arrow reads take no parameters; inline checked literals")
-        with sqlite_reader.stream(engine.url.database or "", sql, batch_rows) as reader:
-            for batch in reader:
-                if batch.num_rows:
-                    yield _to_schema(batch, schema, dialect)
-        return
+        source: Iterable[pa.RecordBatch] = sqlite_reader.ChildReader(
+            engine.url.database or "", sql, batch_rows
+        )
+    else:
+        source = _postgres_batches(engine, sql)
+    return (_to_schema(b, schema, dialect) for b in source if b.num_rows)
+
+
+def _postgres_batches(engine: Engine, sql: str) -> Iterator[pa.RecordBatch]:
     with adbc_connection(engine) as conn:
         cursor = conn.cursor()
-        cursor.execute(sql, params or None)
-        for batch in cursor.fetch_record_batch():
-            if batch.num_rows:
-                yield _to_schema(batch, schema, dialect)
+        cursor.execute(sql)
+        yield from cursor.fetch_record_batch()
         cursor.close()
 
 

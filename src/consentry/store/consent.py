@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -18,7 +19,7 @@ from consentry.domain.types import (
     Visibility,
 )
 from consentry.errors import InvalidInput, NotFound
-from consentry.store.arrow_io import read_table
+from consentry.store.arrow_io import read_batches, read_table
 from consentry.store.ledger import append_audit_event, append_consent_event
 from consentry.store.models import Account, Collaborator, ConsentEvent, Post, Purpose
 
@@ -126,10 +127,22 @@ def accounts_table(engine: Engine) -> pa.Table:
     return read_table(engine, table="accounts", schema=consent_bulk.ACCOUNT_SCHEMA)
 
 
+def events_batches(engine: Engine, purpose: str | None = None) -> Iterator[pa.RecordBatch]:
+    """The ledger (optionally one purpose) as batches of ``consent_bulk.EVENT_SCHEMA``."""
+    quoted = purpose.replace("'", "''") if purpose else None
+    return read_batches(
+        engine,
+        table="consent_events",
+        schema=consent_bulk.EVENT_SCHEMA,
+        where=f"purpose = '{quoted}'" if quoted else "",
+    )
+
+
 def events_table(engine: Engine, purpose: str | None = None) -> pa.Table:
     """The ledger (optionally one purpose) as ``consent_bulk.EVENT_SCHEMA``."""
-    where = f"purpose = '{purpose.replace(chr(39), '')}'" if purpose else ""
-    return read_table(engine, table="consent_events", schema=consent_bulk.EVENT_SCHEMA, where=where)
+    return pa.Table.from_batches(
+        list(events_batches(engine, purpose)), schema=consent_bulk.EVENT_SCHEMA
+    )
 
 
 def now() -> datetime:

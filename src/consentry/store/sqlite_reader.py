@@ -9,38 +9,47 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pyarrow as pa
 
 from consentry.errors import ConsentryError
 
 
-@contextmanager
-def stream(database: str, sql: str, batch_rows: int) -> Iterator[pa.RecordBatchStreamReader]:
-    child = subprocess.Popen(
-        [sys.executable, "-m", "consentry.store.sqlite_reader", database, str(batch_rows)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert child.stdin is not None and child.stdout is not None and child.stderr is not None
-    child.stdin.write(sql.encode())
-    child.stdin.close()
-    try:
+class ChildReader:
+    """A query running in its child process from construction on; iterate to get its batches."""
+
+    def __init__(self, database: str, sql: str, batch_rows: int) -> None:
+        self.database = database
+        self.child = subprocess.Popen(
+            [sys.executable, "-m", "consentry.store.sqlite_reader", database, str(batch_rows)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert self.child.stdin is not None
+        self.child.stdin.write(sql.encode())
+        self.child.stdin.close()
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        child = self.child
+        assert child.stdout is not None and child.stderr is not None
         try:
-            reader = pa.ipc.open_stream(child.stdout)
+            yield from pa.ipc.open_stream(child.stdout)
         except pa.ArrowInvalid as exc:
             child.wait()
-            raise ConsentryError(
-                f"reading {database} failed: {child.stderr.read().decode()}"
-            ) from exc
-        yield reader
-    finally:
-        child.stdout.close()
-        if child.wait() not in (0, -13):  # -13: SIGPIPE when the parent stopped reading early
-            raise ConsentryError(f"reading {database} failed: {child.stderr.read().decode()}")
-        child.stderr.close()
+            raise self._failure() from exc
+        finally:
+            child.stdout.close()
+            # -13 (SIGPIPE) only means that the reader stopped early.
+            if child.wait() not in (0, -13):
+                raise self._failure()
+            child.stderr.close()
+
+    def _failure(self) -> ConsentryError:
+        assert self.child.stderr is not None
+        return ConsentryError(
+            f"reading {self.database} failed: {self.child.stderr.read().decode()}"
+        )
 
 
 def main() -> None:

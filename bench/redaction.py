@@ -1,0 +1,271 @@
+"""Redaction: Consentry's redactor against Microsoft Presidio and scrubadub on the same posts.
+
+The posts and their PII labels come from ``consentry.demo.pii.labelled_corpus``. Presidio and
+scrubadub work one text at a time and are slow, so they run on the first ``--sample`` posts;
+Consentry's redactor runs on all ``--posts`` in the export's 65,536-post batches, on one thread
+and on two (the export parallelises over batches the same way), median of three runs. Speeds
+are posts/s and ratios against Presidio in the same run, since the machine is shared. Recall and
+precision are per PII type on the sample (and on all posts for Consentry): a found span counts
+when it overlaps a labelled span of the same type, one to one. Types a tool has no detector for
+get recall 0; a tool's findings of types we do not label (scrubadub's @handles, say) are left
+out rather than counted as errors.
+
+    .venv/bin/python -m bench.redaction [--posts 200000] [--sample 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from consentry.demo.pii import Span, labelled_corpus
+from consentry.pipeline.redact import PII_TYPES, redact, redact_with_spans
+
+BATCH = 65_536
+RESULTS = Path(__file__).parent / "results" / "redaction.json"
+PRESIDIO_TYPES = {
+    "EMAIL_ADDRESS": "EMAIL",
+    "PHONE_NUMBER": "PHONE",
+    "IP_ADDRESS": "IP",
+    "CREDIT_CARD": "CARD",
+    "URL": "URL",
+}
+SCRUBADUB_TYPES = {"email": "EMAIL", "phone": "PHONE", "credit_card": "CARD", "url": "URL"}
+PRESIDIO_SETUP = (
+    "presidio-analyzer AnalyzerEngine with its predefined (pattern) recognizers, analyze(entities="
+    f"{list(PRESIDIO_TYPES)}, language='en'), then presidio-anonymizer AnonymizerEngine "
+    "(default replace). NLP engine: spacy.blank('en') saved with nlp.to_disk(DIR) and loaded "
+    "through the supported NlpEngineProvider configuration {'nlp_engine_name': 'spacy', "
+    "'models': [{'lang_code': 'en', 'model_name': DIR}]}: tokens, no NER, no lemmas."
+)
+WARM_UP = "mail a@example.org, call +1 (415) 555-0132, see https://x.com/a or 4111 1111 1111 1111"
+SCRUBADUB_SETUP = "scrubadub.Scrubber() with its default detectors; clean(text) is timed"
+
+
+def score(gold: list[list[Span]], found: list[list[Span]]) -> dict[str, dict[str, Any]]:
+    """Per type: labelled, found, matched (overlap, same type, one to one), recall, precision."""
+    out = {kind: {"labelled": 0, "found": 0, "matched": 0} for kind in PII_TYPES}
+    for labels, spans in zip(gold, found, strict=True):
+        for kind in PII_TYPES:
+            want = [s for s in labels if s[2] == kind]
+            got = [s for s in spans if s[2] == kind]
+            free = list(got)
+            for start, end, _ in want:
+                hit = next((g for g in free if g[0] < end and start < g[1]), None)
+                if hit is not None:
+                    free.remove(hit)
+                    out[kind]["matched"] += 1
+            out[kind]["labelled"] += len(want)
+            out[kind]["found"] += len(got)
+    for row in out.values():
+        row["recall"] = row["matched"] / row["labelled"] if row["labelled"] else None
+        row["precision"] = row["matched"] / row["found"] if row["found"] else None
+    return out
+
+
+def _rate(posts: int, run: Callable[[], object], repeat: int = 1) -> float:
+    """Posts/s, the median of ``repeat`` runs."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return posts / statistics.median(times)
+
+
+def consentry_speed(texts: list[str]) -> dict[str, float]:
+    batches = [pa.array(texts[i : i + BATCH], pa.string()) for i in range(0, len(texts), BATCH)]
+    redact(batches[0])  # warm-up
+
+    def all_of(function: Callable[[pa.Array], object], threads: int) -> Callable[[], object]:
+        def run() -> object:
+            with ThreadPoolExecutor(threads) as pool:
+                return list(pool.map(function, batches))
+
+        return run
+
+    return {
+        "redact_1_thread": _rate(len(texts), all_of(redact, 1), repeat=3),
+        "redact_2_threads": _rate(len(texts), all_of(redact, 2), repeat=3),
+        "redact_with_spans_1_thread": _rate(len(texts), all_of(redact_with_spans, 1), repeat=3),
+    }
+
+
+def consentry_found(texts: list[str]) -> list[list[Span]]:
+    found: list[list[Span]] = []
+    for i in range(0, len(texts), BATCH):
+        _, spans = redact_with_spans(pa.array(texts[i : i + BATCH], pa.string()))
+        found += [[(s["start"], s["end"], s["type"]) for s in row] for row in spans.to_pylist()]
+    return found
+
+
+def presidio() -> Callable[[str], list[Span]]:
+    """Analyze and anonymize one text with Presidio; returns what the analyzer found."""
+    import spacy
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+    from presidio_anonymizer import AnonymizerEngine
+
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+    model = Path(tempfile.mkdtemp(prefix="blank-en-")) / "blank_en"
+    spacy.blank("en").to_disk(model)
+    configuration = {
+        "nlp_engine_name": "spacy",
+        "models": [{"lang_code": "en", "model_name": str(model)}],
+    }
+    engine = NlpEngineProvider(nlp_configuration=configuration).create_engine()
+    analyzer = AnalyzerEngine(nlp_engine=engine, supported_languages=["en"])
+    anonymizer = AnonymizerEngine()
+    entities = list(PRESIDIO_TYPES)
+
+    def run(text: str) -> list[Span]:
+        results = analyzer.analyze(text=text, language="en", entities=entities)
+        anonymizer.anonymize(text=text, analyzer_results=results)
+        return [(r.start, r.end, PRESIDIO_TYPES[r.entity_type]) for r in results]
+
+    return run
+
+
+def scrubadub_tool() -> tuple[Callable[[str], object], Callable[[str], list[Span]]]:
+    """scrubadub's ``clean`` (timed) and its findings (``iter_filth``, scored)."""
+    import scrubadub
+
+    scrubber = scrubadub.Scrubber()
+
+    def found(text: str) -> list[Span]:
+        return [
+            (f.beg, f.end, SCRUBADUB_TYPES[f.type])
+            for f in scrubber.iter_filth(text)
+            if f.type in SCRUBADUB_TYPES
+        ]
+
+    return scrubber.clean, found
+
+
+def per_text(function: Callable[[str], Any], texts: Iterable[str]) -> tuple[float, list[Any]]:
+    texts = list(texts)
+    start = time.perf_counter()
+    out = [function(text) for text in texts]
+    return len(texts) / (time.perf_counter() - start), out
+
+
+def _cell(value: float | None) -> str:
+    return "  -  " if value is None else f"{value:.3f}"
+
+
+def table(tools: dict[str, dict[str, Any]], presidio_rate: float) -> str:
+    head = f"{'tool':<34}{'posts':>8}{'posts/s':>11}{'x Presidio':>11}  " + "  ".join(
+        f"{kind:>11}" for kind in PII_TYPES
+    )
+    lines = [head, f"{'':<66}" + "  ".join(f"{'R / P':>11}" for _ in PII_TYPES)]
+    for name, tool in tools.items():
+        cells = "  ".join(
+            f"{_cell(tool['accuracy'][k]['recall'])}/{_cell(tool['accuracy'][k]['precision'])}"
+            for k in PII_TYPES
+        )
+        lines.append(
+            f"{name:<34}{tool['posts']:>8}{tool['posts_per_s']:>11,.0f}"
+            f"{tool['posts_per_s'] / presidio_rate:>10.0f}x  {cells}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--posts", type=int, default=200_000)
+    parser.add_argument("--sample", type=int, default=2_000)
+    parser.add_argument("--seed", type=int, default=20_240_601)
+    args = parser.parse_args()
+
+    corpus = labelled_corpus(args.posts, args.seed)
+    texts, gold = [t for t, _ in corpus], [spans for _, spans in corpus]
+    sample, sample_gold = texts[: args.sample], gold[: args.sample]
+    load = os.getloadavg()
+
+    speed = consentry_speed(texts)
+    analyze = presidio()
+    analyze(WARM_UP)  # the email check's first call loads the public-suffix list
+    presidio_rate, presidio_found = per_text(analyze, sample)
+    clean, filth = scrubadub_tool()
+    clean(WARM_UP)
+    scrubadub_rate, _ = per_text(clean, sample)
+    ours_sample = consentry_found(sample)
+
+    tools = {
+        "Consentry, 1 thread": {
+            "posts": args.posts,
+            "posts_per_s": speed["redact_1_thread"],
+            "accuracy": score(sample_gold, ours_sample),
+        },
+        "Consentry, 2 threads": {
+            "posts": args.posts,
+            "posts_per_s": speed["redact_2_threads"],
+            "accuracy": score(sample_gold, ours_sample),
+        },
+        "Consentry with spans, 1 thread": {
+            "posts": args.posts,
+            "posts_per_s": speed["redact_with_spans_1_thread"],
+            "accuracy": score(sample_gold, ours_sample),
+        },
+        "Presidio (patterns, blank spaCy)": {
+            "posts": args.sample,
+            "posts_per_s": presidio_rate,
+            "accuracy": score(sample_gold, presidio_found),
+        },
+        "scrubadub (default detectors)": {
+            "posts": args.sample,
+            "posts_per_s": scrubadub_rate,
+            "accuracy": score(sample_gold, [filth(text) for text in sample]),
+        },
+    }
+    print(table(tools, presidio_rate))
+    print(f"\nRecall / precision on the first {args.sample} posts (the same for every tool).")
+    print(
+        "No detector: Presidio for ADDRESS (no street-address recognizer); scrubadub for IP "
+        "and ADDRESS."
+    )
+    print(f"Presidio: {PRESIDIO_SETUP}")
+    print(f"scrubadub: {SCRUBADUB_SETUP}")
+    all_posts = score(gold, consentry_found(texts))
+    print(
+        f"Consentry on all {args.posts} posts: "
+        + ", ".join(
+            f"{k} {_cell(v['recall'])}/{_cell(v['precision'])}" for k, v in all_posts.items()
+        )
+    )
+    print(f"load average at start: {load[0]:.1f} on {os.cpu_count()} CPUs")
+
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    partial = RESULTS.with_suffix(".json.partial")
+    report = {
+        "posts": args.posts,
+        "sample": args.sample,
+        "seed": args.seed,
+        "batch_posts": BATCH,
+        "load_average_at_start": load[0],
+        "cpus": os.cpu_count(),
+        "tools": tools,
+        "consentry_all_posts_accuracy": all_posts,
+        "ratios_vs_presidio": {name: t["posts_per_s"] / presidio_rate for name, t in tools.items()},
+        "presidio_setup": PRESIDIO_SETUP,
+        "scrubadub_setup": SCRUBADUB_SETUP,
+        "no_detector": {"Presidio": ["ADDRESS"], "scrubadub": ["IP", "ADDRESS"]},
+    }
+    partial.write_text(json.dumps(report, indent=2) + "\n")
+    partial.replace(RESULTS)
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -67,6 +67,10 @@ def _lock_head(session: Session, chain: str) -> LedgerHead:
     return head
 
 
+lock_head = _lock_head
+"""Public name for bulk appenders (store.content) that hold the head lock for many events."""
+
+
 def append_consent_event(
     session: Session,
     *,

@@ -8,7 +8,9 @@ from __future__ import annotations
 import consentry.cli.access
 import consentry.cli.audit
 import consentry.cli.consent
+import consentry.cli.demo
 import consentry.cli.export
+import consentry.cli.imports
 import consentry.cli.parties
 import consentry.cli.policy
 import consentry.cli.redact

@@ -10,7 +10,6 @@ import consentry.cli.audit
 import consentry.cli.consent
 import consentry.cli.demo
 import consentry.cli.export
-import consentry.cli.imports
 import consentry.cli.parties
 import consentry.cli.policy
 import consentry.cli.redact

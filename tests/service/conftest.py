@@ -13,7 +13,7 @@ from consentry.service.app import create_app
 from consentry.service.background import running
 from consentry.service.credentials import create_platform_token
 from consentry.store.db import session_scope
-from service.world import Service, seed_deliveries, seed_world, service_settings
+from service.world import Service, seed_deliveries, seed_staff, seed_world, service_settings
 
 
 @pytest.fixture
@@ -47,3 +47,10 @@ def world(engine: Engine) -> Engine:
 def delivered(world: Engine, tmp_path: Path) -> dict[str, Path]:
     """Two complete deliveries (acme: bob-1, bob-2, cy-1; bolt: cy-2) with real shards."""
     return seed_deliveries(world, tmp_path / "deliveries")
+
+
+@pytest.fixture
+def staff(world: Engine) -> Engine:
+    """alice (admin) and victor (viewer)."""
+    seed_staff(world)
+    return world

@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from consentry.service.config import ServiceSettings
+from consentry.service.credentials import add_staff_user
 from consentry.service.security import make_signin_token
 from consentry.store.db import session_scope
 from consentry.store.models import Account, Delivery, DeliveryMember, DeliveryShard, Post
@@ -222,3 +223,25 @@ def _records(delivery_id: str, members: list[tuple[str, str]]) -> pa.Table:
             "text": [f"text of {post}" for post, _ in members],
         }
     )
+
+
+STAFF_PASSWORD = "a long staff password"
+
+
+def seed_staff(engine: Engine) -> None:
+    """alice (admin) and victor (viewer), both with ``STAFF_PASSWORD``."""
+    with session_scope(engine) as session:
+        add_staff_user(session, username="alice", password=STAFF_PASSWORD, role="admin", actor="t")
+        add_staff_user(
+            session, username="victor", password=STAFF_PASSWORD, role="viewer", actor="t"
+        )
+
+
+@contextmanager
+def staff_signed_in(service: Service, username: str) -> Iterator[httpx.Client]:
+    with service.client() as client:
+        response = client.post(
+            "/admin/login", data={"username": username, "password": STAFF_PASSWORD}
+        )
+        assert response.status_code == 303, response.text
+        yield client

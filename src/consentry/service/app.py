@@ -16,7 +16,7 @@ from consentry.service.config import service_settings
 from consentry.service.limits import BodyLimit
 from consentry.service.reference import ReferenceCache
 from consentry.service.security import FailureLimiter
-from consentry.service.web import settings_page, signin
+from consentry.service.web import admin, settings_page, signin
 from consentry.service.web.render import templates
 from consentry.settings import Settings, get_settings
 from consentry.store.db import get_engine
@@ -70,7 +70,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.templates = templates()
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     errors.install(app)
-    for module in (platform, collaborator, settings_page, signin):
+    for module in (platform, collaborator, settings_page, signin, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

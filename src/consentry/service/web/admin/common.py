@@ -1,0 +1,46 @@
+"""What every admin page shares: rendering with the signed-in staff member, and form checks."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from consentry.errors import InvalidInput
+from consentry.service.deps import StaffSession, require_admin, require_csrf
+
+
+def render(
+    request: Request, template: str, staff: StaffSession, status_code: int = 200, **context: Any
+) -> Response:
+    return request.app.state.templates.TemplateResponse(
+        request,
+        f"admin/{template}",
+        {"staff": staff, "csrf": staff.csrf, **context},
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def may_write(staff: StaffSession, csrf_token: str | None) -> None:
+    """A change needs the admin role and the session's CSRF token."""
+    require_csrf(staff, csrf_token)
+    require_admin(staff)
+
+
+def back_to(path: str) -> Response:
+    return RedirectResponse(path, status_code=303)
+
+
+def day_start(value: str, field: str) -> datetime:
+    """A form's ``YYYY-MM-DD`` as the start of that day in UTC (the forms say UTC)."""
+    try:
+        return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
+    except ValueError as exc:
+        raise InvalidInput(f"expected a date like 2025-03-01, got {value!r}", field=field) from exc
+
+
+def optional_day(value: str | None, field: str) -> datetime | None:
+    return day_start(value, field) if value else None

@@ -1,0 +1,252 @@
+"""Collaborators (with their API keys) and licenses."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from consentry.errors import Conflict, InvalidInput, NotFound
+from consentry.service.credentials import SCOPES, api_keys_of, create_api_key, revoke_api_key
+from consentry.service.deps import EngineDep, StaffDep
+from consentry.service.web.admin.common import back_to, day_start, may_write, optional_day, render
+from consentry.store.db import session_scope
+from consentry.store.models import Purpose
+from consentry.store.parties import (
+    COLLABORATOR_STATUSES,
+    add_collaborator,
+    add_license,
+    get_collaborator,
+    list_collaborators,
+    list_licenses,
+    set_collaborator_status,
+)
+
+router = APIRouter()
+
+
+class LicenseForm(BaseModel):
+    """The license form's fields, as typed (validated by ``add_license``)."""
+
+    id: str = ""
+    collaborator_id: str = ""
+    purpose: str = "train_ai_system"
+    scope: str = '{"public_only": true}'
+    transforms: str = '{"redact": true, "pseudonymize": true, "coarsen_timestamps": "day"}'
+    term_start: str = ""
+    term_end: str = ""
+    price_model: str = "per_record"
+    price: str = "0"
+    deletion_sla_days: str = "30"
+    description: str = ""
+    csrf_token: str | None = None
+
+
+def _collaborators_page(
+    request: Request, engine: EngineDep, staff: StaffDep, error: str | None = None, **form: str
+) -> Response:
+    with session_scope(engine) as session:
+        rows = list_collaborators(session)
+    return render(
+        request,
+        "collaborators.html",
+        staff,
+        422 if error else 200,
+        collaborators=rows,
+        statuses=COLLABORATOR_STATUSES,
+        error=error,
+        form=form,
+    )
+
+
+@router.get("/collaborators", response_class=HTMLResponse)
+def collaborators(request: Request, engine: EngineDep, staff: StaffDep) -> Response:
+    return _collaborators_page(request, engine, staff)
+
+
+@router.post("/collaborators", response_class=HTMLResponse)
+def create_collaborator(
+    request: Request,
+    engine: EngineDep,
+    staff: StaffDep,
+    id: Annotated[str, Form()],
+    name: Annotated[str, Form()],
+    country: Annotated[str, Form()],
+    contact: Annotated[str, Form()] = "",
+    dpa_date: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    may_write(staff, csrf_token)
+    try:
+        with session_scope(engine) as session:
+            add_collaborator(
+                session,
+                id=id.strip(),
+                name=name.strip(),
+                country=country.strip(),
+                contact=contact.strip(),
+                dpa_date=date.fromisoformat(dpa_date) if dpa_date else None,
+                actor=staff.actor,
+            )
+    except (InvalidInput, Conflict, ValueError) as exc:
+        return _collaborators_page(
+            request, engine, staff, str(exc), id=id, name=name, country=country, contact=contact
+        )
+    return back_to(f"/admin/collaborators/{id.strip()}")
+
+
+@router.get("/collaborators/{collaborator_id}", response_class=HTMLResponse)
+def collaborator(
+    request: Request, collaborator_id: str, engine: EngineDep, staff: StaffDep
+) -> Response:
+    return _collaborator_page(request, engine, staff, collaborator_id)
+
+
+def _collaborator_page(
+    request: Request,
+    engine: EngineDep,
+    staff: StaffDep,
+    collaborator_id: str,
+    new_key: str | None = None,
+) -> Response:
+    with session_scope(engine) as session:
+        row = get_collaborator(session, collaborator_id)
+        keys = api_keys_of(session, collaborator_id)
+        licenses = [lic for lic in list_licenses(session) if lic.collaborator_id == row.id]
+    return render(
+        request,
+        "collaborator.html",
+        staff,
+        collaborator=row,
+        keys=keys,
+        licenses=licenses,
+        scopes=SCOPES,
+        statuses=COLLABORATOR_STATUSES,
+        new_key=new_key,
+    )
+
+
+@router.post("/collaborators/{collaborator_id}/status", response_class=HTMLResponse)
+def change_status(
+    collaborator_id: str,
+    engine: EngineDep,
+    staff: StaffDep,
+    status: Annotated[str, Form()],
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    may_write(staff, csrf_token)
+    with session_scope(engine) as session:
+        set_collaborator_status(session, id=collaborator_id, status=status, actor=staff.actor)
+    return back_to(f"/admin/collaborators/{collaborator_id}")
+
+
+@router.post("/collaborators/{collaborator_id}/keys", response_class=HTMLResponse)
+def create_key(
+    request: Request,
+    collaborator_id: str,
+    engine: EngineDep,
+    staff: StaffDep,
+    scopes: Annotated[list[str] | None, Form()] = None,
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Create a key and show it on this one answer only (it is never stored or shown again)."""
+    may_write(staff, csrf_token)
+    with session_scope(engine) as session:
+        _, credential = create_api_key(
+            session, collaborator_id=collaborator_id, scopes=scopes, actor=staff.actor
+        )
+    return _collaborator_page(request, engine, staff, collaborator_id, new_key=credential)
+
+
+@router.post("/collaborators/{collaborator_id}/keys/{key_id}/revoke", response_class=HTMLResponse)
+def revoke_key(
+    collaborator_id: str,
+    key_id: str,
+    engine: EngineDep,
+    staff: StaffDep,
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    may_write(staff, csrf_token)
+    with session_scope(engine) as session:
+        if all(k.id != key_id for k in api_keys_of(session, collaborator_id)):
+            raise NotFound("api key", key_id, listing=f"/admin/collaborators/{collaborator_id}")
+        revoke_api_key(session, key_id=key_id, actor=staff.actor)
+    return back_to(f"/admin/collaborators/{collaborator_id}")
+
+
+def _licenses_page(
+    request: Request,
+    engine: EngineDep,
+    staff: StaffDep,
+    form: LicenseForm,
+    error: str | None = None,
+) -> Response:
+    with session_scope(engine) as session:
+        rows = list_licenses(session)
+        collaborators_ = list_collaborators(session)
+        purposes = list(session.scalars(select(Purpose.key).order_by(Purpose.key)))
+    return render(
+        request,
+        "licenses.html",
+        staff,
+        422 if error else 200,
+        licenses=rows,
+        collaborators=collaborators_,
+        purposes=purposes,
+        form=form,
+        error=error,
+    )
+
+
+@router.get("/licenses", response_class=HTMLResponse)
+def licenses(request: Request, engine: EngineDep, staff: StaffDep) -> Response:
+    return _licenses_page(request, engine, staff, LicenseForm())
+
+
+def _json_object(text: str, field: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"not JSON: {exc}", field=field) from exc
+    if not isinstance(value, dict):
+        raise InvalidInput("expected a JSON object", field=field)
+    return value
+
+
+@router.post("/licenses", response_class=HTMLResponse)
+def create_license(
+    request: Request, engine: EngineDep, staff: StaffDep, form: Annotated[LicenseForm, Form()]
+) -> Response:
+    may_write(staff, form.csrf_token)
+    try:
+        with session_scope(engine) as session:
+            add_license(
+                session,
+                id=form.id.strip(),
+                collaborator_id=form.collaborator_id,
+                purpose=form.purpose,
+                scope=_json_object(form.scope, "scope"),
+                transforms=_json_object(form.transforms, "transforms"),
+                term_start=day_start(form.term_start, "term_start"),
+                term_end=optional_day(form.term_end, "term_end"),
+                price_model=form.price_model,
+                price=_number(form.price, "price"),
+                deletion_sla_days=int(_number(form.deletion_sla_days, "deletion_sla_days")),
+                description=form.description,
+                actor=staff.actor,
+            )
+    except (InvalidInput, Conflict, NotFound) as exc:
+        return _licenses_page(request, engine, staff, form, str(exc))
+    return back_to("/admin/licenses")
+
+
+def _number(value: str, field: str) -> float:
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise InvalidInput(f"expected a number, got {value!r}", field=field) from exc

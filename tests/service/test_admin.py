@@ -1,0 +1,216 @@
+"""The admin pages over real HTTP: staff sign in, viewers read, admins change, every change is
+audited, a published policy reaches the users' page, an export runs in the background."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from html import unescape
+
+import httpx
+import pytest
+from sqlalchemy import Engine, select
+
+from consentry.store.db import session_scope
+from consentry.store.models import AuditEvent, Collaborator, License
+from service.world import Service, csrf_of, sign_in, staff_signed_in
+
+pytestmark = pytest.mark.usefixtures("staff")
+
+
+def audited(engine: Engine, action: str) -> list[AuditEvent]:
+    with session_scope(engine) as session:
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def post_form(client: httpx.Client, page: str, action: str, data: dict) -> httpx.Response:
+    return client.post(action, data={"csrf_token": csrf_of(client.get(page).text), **data})
+
+
+def test_staff_sign_in_with_a_password_and_land_on_the_overview(
+    service: Service, engine: Engine
+) -> None:
+    with service.client() as client:
+        wrong = client.post("/admin/login", data={"username": "alice", "password": "nope"})
+        assert wrong.status_code == 401 and "Wrong username or password" in wrong.text
+        assert client.get("/admin").status_code == 303
+    with staff_signed_in(service, "alice") as alice:
+        overview = alice.get("/admin")
+    assert overview.status_code == 200
+    assert "Policy versions" in overview.text and "an admin" in overview.text
+    assert [e.actor for e in audited(engine, "staff.signin")] == ["staff:alice"]
+
+
+def test_without_signing_in_every_page_sends_to_the_login(service: Service) -> None:
+    with service.client() as client:
+        for path in ("/admin", "/admin/policies", "/admin/audit", "/admin/deliveries"):
+            response = client.get(path)
+            assert (response.status_code, response.headers["location"]) == (303, "/admin/login")
+
+
+def test_a_viewer_reads_but_cannot_change(service: Service, engine: Engine) -> None:
+    with staff_signed_in(service, "victor") as victor:
+        page = victor.get("/admin/policies")
+        assert page.status_code == 200 and "v1" in page.text
+        assert "Draft a new version" not in page.text
+        token = csrf_of(victor.get("/admin").text)
+        refused = victor.post(
+            "/admin/collaborators",
+            data={"csrf_token": token, "id": "x", "name": "X", "country": "US"},
+        )
+    assert refused.status_code == 403 and "viewer" in refused.text
+    with session_scope(engine) as session:
+        assert session.get(Collaborator, "x") is None
+
+
+def test_a_change_without_the_csrf_token_is_refused(service: Service) -> None:
+    with staff_signed_in(service, "alice") as alice:
+        response = alice.post(
+            "/admin/collaborators", data={"id": "x", "name": "X", "country": "US"}
+        )
+    assert response.status_code == 403
+
+
+def test_an_admin_drafts_sees_the_diff_and_publishes_and_users_see_the_banner(
+    service: Service, engine: Engine
+) -> None:
+    effective = (datetime.now(UTC) + timedelta(days=31)).date()
+    with staff_signed_in(service, "alice") as alice:
+        form = alice.get("/admin/policies/new").text
+        assert "train_ai_system:US=opt_out" in form  # prefilled from v1
+        created = post_form(
+            alice,
+            "/admin/policies/new",
+            "/admin/policies",
+            {
+                "version": "v2",
+                "summary": "AI training needs a yes everywhere.",
+                "defaults": "train_ai_system:*=opt_in\ntrain_ai_system:US=opt_in\n",
+            },
+        )
+        assert created.status_code == 303
+        detail = unescape(alice.get("/admin/policies/v2").text)
+        published = post_form(
+            alice, "/admin/policies/v2", "/admin/policies/v2/publish", {"effective": str(effective)}
+        )
+        assert published.status_code == 303
+    kinds = dict(
+        re.findall(r"<tr><td>train_ai_system</td><td>([^<]+)</td>.*?<td>(\w+)</td></tr>", detail)
+    )
+    assert kinds == {"*": "added", "EU": "removed", "GB": "removed", "US": "changed"}
+    assert "<del>Collaborators may train AI models on public posts.</del>" in detail
+    assert [e.actor for e in audited(engine, "policy.publish")][-1] == "staff:alice"
+    with sign_in(service, "bob") as bob:
+        page = unescape(bob.get("/me/data-sharing").text)
+    assert f"Our policy changes on {effective} (version v2)" in page
+
+
+def test_a_bad_defaults_line_is_refused_naming_the_line(service: Service) -> None:
+    with staff_signed_in(service, "alice") as alice:
+        response = post_form(
+            alice,
+            "/admin/policies/new",
+            "/admin/policies",
+            {"version": "v2", "summary": "s", "defaults": "train_ai_system:US=opt_out\nnonsense"},
+        )
+    assert response.status_code == 422
+    assert "line 2" in unescape(response.text) and "nonsense" in unescape(response.text)
+
+
+def test_an_api_key_is_shown_once_works_and_can_be_revoked(
+    service: Service, engine: Engine
+) -> None:
+    with staff_signed_in(service, "alice") as alice:
+        created = post_form(
+            alice,
+            "/admin/collaborators/acme",
+            "/admin/collaborators/acme/keys",
+            {"scopes": ["deliveries:read"]},
+        )
+        key = re.search(r'<code id="new-key">(cst_[^<]+)</code>', created.text).group(1)
+        again = alice.get("/admin/collaborators/acme").text
+        assert key not in again
+        with service.client(headers={"Authorization": f"Bearer {key}"}) as acme:
+            assert acme.get("/api/collaborator/deliveries").status_code == 200
+            key_id = key.split("_")[1]
+            revoked = post_form(
+                alice,
+                "/admin/collaborators/acme",
+                f"/admin/collaborators/acme/keys/{key_id}/revoke",
+                {},
+            )
+            assert revoked.status_code == 303
+            assert acme.get("/api/collaborator/deliveries").status_code == 401
+    assert [e.actor for e in audited(engine, "api_key.revoke")] == ["staff:alice"]
+
+
+def test_collaborators_and_licenses_are_added_from_forms(service: Service, engine: Engine) -> None:
+    with staff_signed_in(service, "alice") as alice:
+        added = post_form(
+            alice,
+            "/admin/collaborators",
+            "/admin/collaborators",
+            {"id": "cora", "name": "Cora Research", "country": "de"},
+        )
+        assert added.status_code == 303
+        bad = post_form(
+            alice,
+            "/admin/licenses",
+            "/admin/licenses",
+            {
+                "id": "lic-cora",
+                "collaborator_id": "cora",
+                "scope": "{nope",
+                "term_start": "2025-01-01",
+            },
+        )
+        assert bad.status_code == 422 and "field 'scope'" in unescape(bad.text)
+        good = post_form(
+            alice,
+            "/admin/licenses",
+            "/admin/licenses",
+            {"id": "lic-cora", "collaborator_id": "cora", "term_start": "2025-01-01"},
+        )
+        assert good.status_code == 303
+    with session_scope(engine) as session:
+        assert session.get(Collaborator, "cora").country == "DE"
+        assert session.get(License, "lic-cora").term_start == datetime(2025, 1, 1, tzinfo=UTC)
+    assert [e.object_id for e in audited(engine, "license.add")][-1] == "lic-cora"
+
+
+@pytest.mark.usefixtures("delivered")
+def test_deliveries_and_the_audit_log_are_listed(service: Service) -> None:
+    with staff_signed_in(service, "victor") as victor:
+        listing = victor.get("/admin/deliveries").text
+        detail = victor.get("/admin/deliveries/d-acme-1").text
+        audit = victor.get("/admin/audit", params={"verify": "true"}).text
+        filtered = victor.get("/admin/audit", params={"action": "license.add"}).text
+    assert "d-acme-1" in listing and "d-bolt-1" in listing
+    assert "part-00000.parquet" in detail and "from 2 accounts" in detail
+    assert "Consent chain" in audit and "intact" in audit
+    assert "license.add" in filtered and "collaborator.add" not in filtered
+
+
+def test_an_export_started_from_the_admin_runs_and_reports_progress(
+    service: Service, engine: Engine
+) -> None:
+    pytest.importorskip("consentry.pipeline.export")
+    with staff_signed_in(service, "alice") as alice:
+        started = post_form(alice, "/admin/exports", "/admin/exports", {"license_id": "lic-acme"})
+        assert started.status_code == 303
+        job_page = started.headers["location"]
+        deadline = time.monotonic() + 120
+        while True:
+            page = alice.get(job_page).text
+            status = re.search(r'<strong id="job-status">(\w+)</strong>', page).group(1)
+            if status not in ("queued", "running") or time.monotonic() > deadline:
+                break
+            assert 'http-equiv="refresh"' in page
+            time.sleep(0.5)
+    assert status == "complete", unescape(page)
+    delivery_id = re.search(r'href="/admin/deliveries/([^"]+)"', page).group(1)
+    with staff_signed_in(service, "victor") as victor:
+        detail = victor.get(f"/admin/deliveries/{delivery_id}").text
+    assert "complete" in detail
+    assert [e.actor for e in audited(engine, "export.request")] == ["staff:alice"]

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from consentry import __version__
 from consentry.service import errors
-from consentry.service.api import collaborator, platform
+from consentry.service.api import collaborator, content, platform
 from consentry.service.config import service_settings
 from consentry.service.limits import BodyLimit
 from consentry.service.reference import ReferenceCache
@@ -70,7 +70,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.templates = templates()
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     errors.install(app)
-    for module in (platform, collaborator, settings_page, signin, admin):
+    for module in (platform, content, collaborator, settings_page, signin, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

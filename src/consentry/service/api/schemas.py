@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -83,3 +83,61 @@ class ConsentEventOut(BaseModel):
     recorded_at: datetime
     external_id: str | None
     hash: str
+
+
+class AccountIn(Strict):
+    """Fields to set; fields left out keep their value (a new account needs handle and
+    jurisdiction)."""
+
+    handle: str | None = Field(default=None, max_length=64)
+    display_name: str | None = Field(default=None, max_length=200)
+    jurisdiction: str | None = Field(default=None, max_length=8, description="ISO 3166: DE, US-CA")
+    birth_date: date | None = None
+    is_minor: bool | None = None
+    protected: bool | None = None
+    created_at: AwareDatetime | None = None
+
+
+class AccountOut(BaseModel):
+    id: str
+    handle: str
+    display_name: str | None
+    jurisdiction: str
+    birth_date: date | None
+    is_minor: bool | None
+    protected: bool
+    created_at: datetime | None
+    deleted_at: datetime | None
+
+
+class PostIn(Strict):
+    """Fields to set; fields left out keep their value (a new post needs account_id and
+    created_at)."""
+
+    account_id: str | None = Field(default=None, max_length=64)
+    created_at: AwareDatetime | None = None
+    text: str | None = None
+    lang: str | None = Field(default=None, max_length=16)
+    visibility: Literal["public", "protected", "direct"] | None = None
+    reply_to: str | None = Field(default=None, max_length=64)
+    like_count: int | None = Field(default=None, ge=0)
+    repost_count: int | None = Field(default=None, ge=0)
+    reply_count: int | None = Field(default=None, ge=0)
+
+
+class PostOut(BaseModel):
+    id: str
+    account_id: str
+    created_at: datetime
+    text: str
+    lang: str | None
+    visibility: str
+    reply_to: str | None
+    deleted_at: datetime | None
+    like_count: int
+    repost_count: int
+    reply_count: int
+
+
+class DeletionIn(Strict):
+    deleted_at: AwareDatetime | None = Field(default=None, description="Default: now.")

@@ -1,0 +1,87 @@
+"""Browser tests: Playwright drives Debian's chromium against the real app on a loopback port.
+
+No browser is downloaded: without /usr/bin/chromium these tests skip and say why, unless
+CONSENTRY_REQUIRE_BROWSER=1 (set by CI), which makes that a failure. Screenshots go to
+``artifacts/screenshots/`` at the repository root.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from consentry.service.app import create_app
+from consentry.service.background import running
+from service.world import Service, seed_staff, seed_world, service_settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing; install Debian's chromium (apt-get install chromium)"
+        if os.environ.get("CONSENTRY_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{reason}, and CONSENTRY_REQUIRE_BROWSER=1 requires it")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def site(sqlite_engine: Engine, tmp_path: Path) -> Iterator[Service]:
+    """The app over a seeded platform with staff users, served on a loopback port."""
+    seed_world(sqlite_engine)
+    seed_staff(sqlite_engine)
+    settings = service_settings(tmp_path / "home", sqlite_engine)
+    app = create_app(settings, engine=sqlite_engine)
+    with running(app) as url:
+        yield Service(url, sqlite_engine, settings, app)
+
+
+@pytest.fixture
+def shoot() -> object:
+    """Save a full-page screenshot under artifacts/screenshots/ and print where."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page: object, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+        print(f"screenshot: {path}")
+        return path
+
+    return take
+
+
+NAMELESS_CONTROLS = """
+() => [...document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button, a[href]')]
+  .filter(el => {
+    const labelled = (el.labels && el.labels.length > 0) || el.getAttribute('aria-label')
+      || el.getAttribute('aria-labelledby') || (el.textContent || '').trim();
+    return !labelled;
+  })
+  .map(el => el.outerHTML)
+"""
+
+
+def unlabelled_controls(page: object) -> list[str]:
+    """Controls a screen reader could not name (every control needs a label or text)."""
+    return page.evaluate(NAMELESS_CONTROLS)  # type: ignore[attr-defined]

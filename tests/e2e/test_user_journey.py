@@ -1,0 +1,116 @@
+"""A user follows the platform's sign-in link, switches AI training off with the keyboard and
+without JavaScript, sees it in the history, and the next export leaves their posts out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from consentry.service.security import make_signin_token
+from consentry.store.db import session_scope
+from consentry.store.models import DeliveryMember
+from e2e.conftest import unlabelled_controls
+from service.world import PLATFORM_SECRET, Service
+
+pytestmark = pytest.mark.browser
+MASTER = "Allow collaborators to use my posts to train AI models"
+
+
+def signin_link(site: Service, account_id: str) -> str:
+    return f"{site.url}/auth/signin?token={make_signin_token(PLATFORM_SECRET, account_id)}"
+
+
+def test_a_user_switches_ai_training_off_and_the_next_export_leaves_their_posts_out(
+    browser, site: Service, shoot, tmp_path: Path
+) -> None:
+    context = browser.new_context(java_script_enabled=False)  # the page needs no JavaScript
+    page = context.new_page()
+    page.goto(signin_link(site, "bob"))
+    assert page.url == f"{site.url}/me/data-sharing"
+    master = page.locator("#switch-all-train_ai_system")
+    assert master.locator(".state").inner_text() == "On"
+    assert "On by default since 2024-11-15 (opt-out)" in master.inner_text()
+    assert unlabelled_controls(page) == []
+    shoot(page, "01-data-sharing-default-on")
+
+    switch_off = page.get_by_role("button", name=f"Switch off: {MASTER}")
+    switch_off.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/me/data-sharing?saved=*")
+    assert "is now off for all collaborators" in page.get_by_role("status").first.inner_text()
+    assert master.locator(".state").inner_text() == "Off"
+    history = page.locator("table").first
+    first_row = history.locator("tbody tr").first.inner_text()
+    assert "Off" in first_row and "All collaborators" in first_row and "this page" in first_row
+    shoot(page, "02-data-sharing-switched-off")
+    context.close()
+
+    from consentry.pipeline.export import run_export
+
+    result = run_export(
+        site.engine,
+        site.settings,
+        license_id="lic-acme",
+        cutoff=datetime.now(UTC),
+        out_dir=tmp_path / "delivery",
+    )
+    with session_scope(site.engine) as session:
+        members = session.execute(
+            select(DeliveryMember.account_id, DeliveryMember.post_id).where(
+                DeliveryMember.delivery_id == result.delivery_id
+            )
+        ).all()
+    delivered_accounts = {account for account, _ in members}
+    assert "bob" not in delivered_accounts
+    assert {"cy", "nia"} <= delivered_accounts  # the export did deliver others' posts
+
+
+def test_a_user_whose_posts_were_delivered_sees_who_received_them(
+    browser, site: Service, shoot, tmp_path: Path
+) -> None:
+    from consentry.pipeline.export import run_export
+
+    run_export(
+        site.engine,
+        site.settings,
+        license_id="lic-bolt",
+        cutoff=datetime.now(UTC),
+        out_dir=tmp_path / "delivery",
+    )
+    page = browser.new_page()
+    page.goto(signin_link(site, "cy"))
+    received = page.get_by_role("table").last
+    assert "Bolt Labs" in received.inner_text()
+    assert "2" in received.locator("tbody tr").first.inner_text()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download everything of yours that was shared (JSON)").click()
+    download = download_info.value
+    assert download.suggested_filename == "my-shared-posts.json"
+    shoot(page, "03-data-sharing-who-received")
+    page.close()
+
+
+def test_gpc_from_the_browser_switches_sharing_off_and_the_page_says_so(
+    browser, site: Service, shoot
+) -> None:
+    context = browser.new_context(extra_http_headers={"Sec-GPC": "1"})
+    page = context.new_page()
+    page.goto(signin_link(site, "cy"))
+    assert "Global Privacy Control" in page.get_by_role("status").first.inner_text()
+    assert page.locator("#switch-all-train_ai_system .state").inner_text() == "Off"
+    shoot(page, "04-data-sharing-gpc")
+    context.close()
+
+
+def test_a_replayed_sign_in_link_shows_why_it_is_refused(browser, site: Service, shoot) -> None:
+    link = signin_link(site, "bob")
+    page = browser.new_page()
+    page.goto(link)
+    response = page.goto(link)
+    assert response.status == 401
+    assert "already used" in page.get_by_role("alert").inner_text()
+    shoot(page, "05-signin-link-refused")
+    page.close()

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
-from consentry.ingest.importer import ImportReport, import_file, import_table
+from consentry.ingest.importer import ArchiveReport, ImportReport, import_file, import_table
+from consentry.ingest.mastodon import import_mastodon
+from consentry.ingest.x_archive import import_x_archive
 
-__all__ = ["ImportReport", "import_file", "import_table"]
+__all__ = [
+    "ArchiveReport",
+    "ImportReport",
+    "import_file",
+    "import_mastodon",
+    "import_table",
+    "import_x_archive",
+]

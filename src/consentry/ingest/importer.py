@@ -95,14 +95,21 @@ def import_table(
 
 
 def import_source(
-    session: Session, kind: Kind, source: Source, *, actor: str, quarantine: Path | None = None
+    session: Session,
+    kind: Kind,
+    source: Source,
+    *,
+    actor: str,
+    quarantine: Path | None = None,
+    hint: str = "fix these rows, or give a quarantine file (--quarantine FILE) to set them "
+    "aside and import the rest",
 ) -> ImportReport:
-    """Check and load ``source`` inside the caller's transaction."""
+    """Check and load ``source`` inside the caller's transaction; ``hint`` ends a rejection."""
     checked = check(kind, source, datetime.now(UTC))
     _check_references(session, kind, checked)
     problems = _problems(source, checked)
     if problems and quarantine is None:
-        raise _rejection(source, problems)
+        raise _rejection(source, problems, hint)
     good = checked.table.filter(pc.invert(checked.problems.bad_rows(checked.table.num_rows)))
     counts = _load(session, kind, good, checked.present)
     bad = {p.position for p, _ in problems}
@@ -191,7 +198,7 @@ def _describe(problem: Problem) -> str:
     return f"{field}{problem.message}"
 
 
-def _rejection(source: Source, problems: list[tuple[Problem, Any]]) -> InvalidInput:
+def _rejection(source: Source, problems: list[tuple[Problem, Any]], hint: str) -> InvalidInput:
     first = problems[0][0]
     message = first.message
     rest = [p for p, _ in problems[1:]]
@@ -199,10 +206,7 @@ def _rejection(source: Source, problems: list[tuple[Problem, Any]]) -> InvalidIn
         listed = "; ".join(f"{source.unit} {p.position}, {_describe(p)}" for p in rest[:_SHOWN])
         more = f"; and {len(rest) - _SHOWN} more" if len(rest) > _SHOWN else ""
         message += f" (also {listed}{more})"
-    message += (
-        ". Nothing was imported: fix these rows, or give a quarantine file "
-        "(--quarantine FILE) to set them aside and import the rest"
-    )
+    message += f". Nothing was imported: {hint}"
     return InvalidInput(message, where=source.where(first.position), field=first.field)
 
 
@@ -225,3 +229,25 @@ def _write_quarantine(path: Path, source: Source, problems: list[tuple[Problem, 
             }
             out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
     os.replace(partial, path)
+
+
+@dataclass(frozen=True)
+class ArchiveReport:
+    """One import report per file of an account export that was loaded."""
+
+    reports: list[ImportReport]
+
+    def summary(self) -> str:
+        return "\n".join(report.summary() for report in self.reports)
+
+
+def import_sources(
+    engine: Engine, sources: list[tuple[str, Source]], *, actor: str
+) -> ArchiveReport:
+    """Import (kind, source) pairs in order, in one transaction: all of them or none."""
+    with bulk_session(engine) as session:
+        reports = [
+            import_source(session, kind_of(kind), source, actor=actor, hint="fix the export")
+            for kind, source in sources
+        ]
+    return ArchiveReport(reports)

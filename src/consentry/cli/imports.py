@@ -1,0 +1,88 @@
+"""``consentry import``: accounts, posts and consent events from files and account exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly
+from consentry.ingest import import_file, import_mastodon, import_x_archive
+
+import_app = typer.Typer(
+    help="Bring accounts, posts and consent events in (all or nothing, idempotent).",
+    no_args_is_help=True,
+)
+app.add_typer(import_app, name="import")
+
+FORMAT = typer.Option(None, "--format", help="jsonl, csv or parquet; default from the extension.")
+QUARANTINE = typer.Option(
+    None, "--quarantine", help="Write bad rows here (JSONL, with reasons) and import the rest."
+)
+JURISDICTION = typer.Option(
+    ..., "--jurisdiction", help="ISO 3166 code of the account holder, e.g. DE or US-CA."
+)
+
+
+def _import(kind: str, file: Path, format: str | None, quarantine: Path | None) -> None:
+    report = import_file(
+        engine(), kind, file, format=format, quarantine=quarantine, actor=CLI_ACTOR
+    )
+    console.print(report.summary())
+    if report.quarantined:
+        console.print(f"[yellow]{report.quarantined} bad rows written to {quarantine}[/yellow]")
+
+
+@import_app.command("accounts")
+@fails_cleanly
+def accounts(
+    file: Path = typer.Argument(..., help="JSONL, CSV or Parquet file of accounts."),
+    format: str = FORMAT,
+    quarantine: Path = QUARANTINE,
+) -> None:
+    """Insert or update accounts by id from a file."""
+    _import("accounts", file, format, quarantine)
+
+
+@import_app.command("posts")
+@fails_cleanly
+def posts(
+    file: Path = typer.Argument(..., help="JSONL, CSV or Parquet file of posts."),
+    format: str = FORMAT,
+    quarantine: Path = QUARANTINE,
+) -> None:
+    """Insert or update posts by id from a file; their accounts must exist."""
+    _import("posts", file, format, quarantine)
+
+
+@import_app.command("consent")
+@fails_cleanly
+def consent(
+    file: Path = typer.Argument(..., help="JSONL, CSV or Parquet file of consent events."),
+    format: str = FORMAT,
+    quarantine: Path = QUARANTINE,
+) -> None:
+    """Append consent events to the ledger, skipping external ids already recorded."""
+    _import("consent", file, format, quarantine)
+
+
+@import_app.command("x-archive")
+@fails_cleanly
+def x_archive(
+    path: Path = typer.Argument(..., help="The archive: its .zip or unpacked directory."),
+    jurisdiction: str = JURISDICTION,
+) -> None:
+    """Import an X/Twitter account archive: the account and its tweets."""
+    report = import_x_archive(engine(), path, jurisdiction=jurisdiction, actor=CLI_ACTOR)
+    console.print(report.summary())
+
+
+@import_app.command("mastodon")
+@fails_cleanly
+def mastodon(
+    path: Path = typer.Argument(..., help="The export: its .zip or unpacked directory."),
+    jurisdiction: str = JURISDICTION,
+) -> None:
+    """Import a Mastodon account export: the account and its posts."""
+    report = import_mastodon(engine(), path, jurisdiction=jurisdiction, actor=CLI_ACTOR)
+    console.print(report.summary())

@@ -1,0 +1,137 @@
+"""X/Twitter account archives: ``data/account.js`` and ``data/tweets.js`` (or its parts).
+
+Each file is JavaScript of the form ``window.YTD.<name>.part0 = [...]``. Tweets carry
+``created_at`` like ``Wed Oct 10 20:19:24 +0000 2018`` and HTML-escaped ``full_text``. The
+archive does not say where the account holder lives, so the jurisdiction is given. Retweets
+("RT @...") are left out: their words belong to another account.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from sqlalchemy import Engine
+
+from consentry.errors import InvalidInput
+from consentry.ingest.archive import Archive, checked_jurisdiction
+from consentry.ingest.importer import ArchiveReport, import_sources
+from consentry.ingest.readers import Source
+
+_YTD = re.compile(rb"^\s*window\.YTD\.\w+\.part\d+\s*=\s*")
+_TWEET_FILES = re.compile(r"(?:.*/)?data/tweets?(?:-part\d+)?\.js")
+_TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
+
+
+def ytd_items(archive: Archive, member: str) -> list[Any]:
+    """The array assigned in a ``window.YTD.<name>.partN = [...]`` file."""
+    data = archive.read(member)
+    prefix = _YTD.match(data)
+    if prefix is None:
+        raise InvalidInput(
+            "expected 'window.YTD.<name>.part0 = [...]'", where=archive.label(member)
+        )
+    try:
+        items = json.loads(data[prefix.end() :].strip().rstrip(b";"))
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"not valid JSON after 'window.YTD...=' ({exc.msg}, line {exc.lineno})",
+            where=archive.label(member),
+        ) from None
+    if not isinstance(items, list):
+        raise InvalidInput("expected an array [...]", where=archive.label(member))
+    return items
+
+
+def _iso_time(value: Any) -> Any:
+    """X's time format as ISO 8601; anything else unchanged, for validation to report."""
+    try:
+        return datetime.strptime(value, _TWITTER_TIME).isoformat()
+    except (TypeError, ValueError):
+        return value
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _account(archive: Archive, jurisdiction: str) -> tuple[Source, str]:
+    member = archive.find("data/account.js")
+    items = ytd_items(archive, member)
+    if len(items) != 1 or not isinstance(items[0], dict) or "account" not in items[0]:
+        raise InvalidInput('expected one {"account": {...}} item', where=archive.label(member))
+    account = items[0]["account"]
+    table = pa.table(
+        {
+            "id": pa.array([_str(account.get("accountId"))], pa.string()),
+            "handle": pa.array([account.get("username")], pa.string()),
+            "display_name": pa.array([account.get("accountDisplayName")], pa.string()),
+            "jurisdiction": pa.array([jurisdiction], pa.string()),
+            "created_at": pa.array([account.get("createdAt")], pa.string()),
+        }
+    )
+    return Source(archive.label(member), "item", table, np.arange(1)), _str(
+        account.get("accountId")
+    )
+
+
+def _tweets(archive: Archive, member: str, account_id: str) -> Source:
+    rows: dict[str, list[Any]] = {
+        name: []
+        for name in (
+            "id",
+            "account_id",
+            "created_at",
+            "text",
+            "lang",
+            "visibility",
+            "reply_to",
+            "like_count",
+            "repost_count",
+        )
+    }
+    positions = []
+    for position, item in enumerate(ytd_items(archive, member)):
+        tweet = item.get("tweet", item) if isinstance(item, dict) else {}
+        text = html.unescape(tweet.get("full_text") or tweet.get("text") or "")
+        if text.startswith("RT @"):
+            continue
+        rows["id"].append(_str(tweet.get("id_str") or tweet.get("id")))
+        rows["account_id"].append(account_id)
+        rows["created_at"].append(_iso_time(tweet.get("created_at")))
+        rows["text"].append(text)
+        rows["lang"].append(None if tweet.get("lang") in (None, "und") else tweet["lang"])
+        rows["visibility"].append("public")
+        rows["reply_to"].append(_str(tweet.get("in_reply_to_status_id_str")))
+        rows["like_count"].append(_str(tweet.get("favorite_count")))
+        rows["repost_count"].append(_str(tweet.get("retweet_count")))
+        positions.append(position)
+    table = pa.table({name: pa.array(values, pa.string()) for name, values in rows.items()})
+    return Source(archive.label(member), "item", table, np.array(positions, dtype=np.int64))
+
+
+def read_x_archive(archive: Archive, jurisdiction: str) -> list[tuple[str, Source]]:
+    """(kind, source) pairs: the account, then each tweets file."""
+    accounts, account_id = _account(archive, jurisdiction)
+    tweet_files = [m for m in archive.members() if _TWEET_FILES.fullmatch(m)]
+    if not tweet_files:
+        raise InvalidInput("the export has no data/tweets.js", where=str(archive.path))
+    return [("accounts", accounts)] + [
+        ("posts", _tweets(archive, m, account_id)) for m in tweet_files
+    ]
+
+
+def import_x_archive(
+    engine: Engine, path: str | Path, *, jurisdiction: str, actor: str
+) -> ArchiveReport:
+    """Import an X/Twitter account archive (a directory or .zip): the account and its tweets."""
+    code = checked_jurisdiction(jurisdiction)
+    with Archive(Path(path)) as archive:
+        sources = read_x_archive(archive, code)
+    return import_sources(engine, sources, actor=actor)

@@ -51,24 +51,34 @@ def _pseudonym(column: str, prefix: str, ctx: ExportContext) -> str:
     return hmac_sql(f"'{prefix}' || {column}")
 
 
-def batch_sql(ctx: ExportContext) -> str:
+def judge_sql(ctx: ExportContext, *, ordered: bool) -> str:
+    """Verdicts, pseudonyms and coarsening for relation ``posts`` joined with ``snapshot``.
+
+    Unordered, the rows come out in the order of ``posts`` (DuckDB preserves insertion order),
+    which is how the embedded engine streams an id-ordered scan through it.
+    """
     created = (
         f"date_trunc('{COARSENING_UNITS[ctx.coarsen]}', created_at)"
         if ctx.coarsen in COARSENING_UNITS
         else "created_at"
     )
-    posts = "posts"
+    posts = "(SELECT *, false AS previously_delivered FROM posts)"
     if ctx.already_delivered is not None:
-        posts = "(SELECT * FROM posts ANTI JOIN already_delivered d ON d.post_id = posts.id)"
+        posts = (
+            "(SELECT posts.*, d.post_id IS NOT NULL AS previously_delivered FROM posts "
+            "LEFT JOIN already_delivered d ON d.post_id = posts.id)"
+        )
     verdicts = consent_bulk.post_verdict_sql(
         ctx.license,
         posts=posts,
         extra_columns="jurisdiction, text, lang, created_at, reply_to, "
-        "like_count, repost_count, reply_count",
+        "like_count, repost_count, reply_count, previously_delivered",
     )
     return f"""
 WITH v AS ({verdicts})
-SELECT post_id, account_id, reason, coalesce(jurisdiction, '') AS jurisdiction,
+SELECT post_id, account_id, previously_delivered,
+       CASE WHEN NOT previously_delivered THEN reason END AS reason,
+       coalesce(jurisdiction, '') AS jurisdiction,
        basis_event_id, basis_policy_version, basis_default,
        CASE WHEN reason IS NULL THEN {_pseudonym("post_id", POST_PREFIX, ctx)} END AS record_id,
        CASE WHEN reason IS NULL THEN {_pseudonym("account_id", ACCOUNT_PREFIX, ctx)} END
@@ -78,24 +88,82 @@ SELECT post_id, account_id, reason, coalesce(jurisdiction, '') AS jurisdiction,
        CASE WHEN reason IS NULL THEN {_pseudonym("reply_to", POST_PREFIX, ctx)} END
          AS reply_to_id,
        text, like_count, repost_count, reply_count
-FROM v ORDER BY post_id
+FROM v {"ORDER BY post_id" if ordered else ""}
 """
 
 
-class BatchTransformer:
-    """Applies one export's plan to batches; one instance per worker (it owns a DuckDB cursor)."""
+def judge_parameters(ctx: ExportContext) -> dict[str, object]:
+    return {
+        **consent_bulk.verdict_parameters(ctx.license, cutoff=ctx.cutoff, as_of=ctx.as_of),
+        **(hmac_parameters(ctx.pseudonym_key) if ctx.pseudonymize else {}),
+    }
 
-    def __init__(self, ctx: ExportContext, con: duckdb.DuckDBPyConnection | None = None) -> None:
-        self.ctx = ctx
-        self.con = con if con is not None else consent_bulk.connect(threads=1)
-        self.con.register("snapshot", ctx.snapshot)
-        if ctx.already_delivered is not None:
-            self.con.register("already_delivered", ctx.already_delivered)
-        self.sql = batch_sql(ctx)
-        self.params = {
-            **consent_bulk.verdict_parameters(ctx.license, cutoff=ctx.cutoff, as_of=ctx.as_of),
-            **(hmac_parameters(ctx.pseudonym_key) if ctx.pseudonymize else {}),
+
+def register_context(con: duckdb.DuckDBPyConnection, ctx: ExportContext) -> None:
+    con.register("snapshot", ctx.snapshot)
+    if ctx.already_delivered is not None:
+        con.register("already_delivered", ctx.already_delivered)
+
+
+def finish(judged: pa.Table | pa.RecordBatch, ctx: ExportContext) -> BatchResult:
+    """Count, then redact and shape the delivered rows of a judged batch (Arrow kernels)."""
+    judged = pa.Table.from_batches([judged]) if isinstance(judged, pa.RecordBatch) else judged
+    earlier = judged.column("previously_delivered")
+    previously = pc.sum(earlier).as_py() or 0
+    judged = judged.filter(pc.invert(earlier)) if previously else judged
+    reasons = judged.column("reason")
+    delivered_mask = pc.is_null(reasons)
+    result = BatchResult(
+        records=pa.table({}),
+        members=pa.table({}),
+        scanned=judged.num_rows,
+        previously_delivered=previously,
+    )
+    for item in pc.value_counts(pc.drop_null(reasons)).to_pylist():
+        result.excluded[item["values"]] += item["counts"]
+    by_place = (
+        pa.table({"j": judged.column("jurisdiction"), "d": delivered_mask})
+        .group_by(["j", "d"])
+        .aggregate([([], "count_all")])
+    )
+    for row in by_place.to_pylist():
+        result.by_jurisdiction[(row["j"], row["d"])] += row["count_all"]
+    delivered = judged.filter(delivered_mask)
+    from_event = pc.sum(pc.is_valid(delivered.column("basis_event_id"))).as_py() or 0
+    result.basis.update({"event": from_event, "policy_default": delivered.num_rows - from_event})
+    result.records = _records(delivered, ctx)
+    result.members = pa.table(
+        {
+            "post_id": delivered.column("post_id"),
+            "account_id": delivered.column("account_id"),
+            "record_pseudonym": delivered.column("record_id"),
+            "basis_event_id": delivered.column("basis_event_id"),
+            "basis_policy_version": delivered.column("basis_policy_version"),
+            "basis_default": delivered.column("basis_default"),
         }
+    )
+    return result
+
+
+def _records(delivered: pa.Table, ctx: ExportContext) -> pa.Table:
+    columns = {}
+    for name in ctx.schema.names:
+        column = delivered.column(name)
+        if name == "text" and ctx.redact:
+            column = replace_mentions(redact(column), ctx.mention_handles, ctx.mention_replacements)
+        columns[name] = column
+    return pa.table(columns).cast(ctx.schema)
+
+
+class BatchTransformer:
+    """The whole transform for one batch at a time, e.g. in Spark's ``mapInArrow``."""
+
+    def __init__(self, ctx: ExportContext) -> None:
+        self.ctx = ctx
+        self.con = consent_bulk.connect(threads=1)
+        register_context(self.con, ctx)
+        self.sql = judge_sql(ctx, ordered=True)
+        self.params = judge_parameters(ctx)
 
     def __call__(self, batch: pa.RecordBatch) -> BatchResult:
         self.con.register("posts", batch)
@@ -103,51 +171,4 @@ class BatchTransformer:
             judged = self.con.sql(self.sql, params=self.params).to_arrow_table()
         finally:
             self.con.unregister("posts")
-        return self._finish(judged, scanned_all=batch.num_rows)
-
-    def _finish(self, judged: pa.Table, *, scanned_all: int) -> BatchResult:
-        reasons = judged.column("reason")
-        delivered_mask = pc.is_null(reasons)
-        result = BatchResult(
-            records=pa.table({}),
-            members=pa.table({}),
-            scanned=judged.num_rows,
-            previously_delivered=scanned_all - judged.num_rows,
-        )
-        for item in pc.value_counts(pc.drop_null(reasons)).to_pylist():
-            result.excluded[item["values"]] += item["counts"]
-        by_place = (
-            pa.table({"j": judged.column("jurisdiction"), "d": delivered_mask})
-            .group_by(["j", "d"])
-            .aggregate([([], "count_all")])
-        )
-        for row in by_place.to_pylist():
-            result.by_jurisdiction[(row["j"], row["d"])] += row["count_all"]
-        delivered = judged.filter(delivered_mask)
-        from_event = pc.sum(pc.is_valid(delivered.column("basis_event_id"))).as_py() or 0
-        result.basis.update(
-            {"event": from_event, "policy_default": delivered.num_rows - from_event}
-        )
-        result.records = self._records(delivered)
-        result.members = pa.table(
-            {
-                "post_id": delivered.column("post_id"),
-                "account_id": delivered.column("account_id"),
-                "record_pseudonym": delivered.column("record_id"),
-                "basis_event_id": delivered.column("basis_event_id"),
-                "basis_policy_version": delivered.column("basis_policy_version"),
-                "basis_default": delivered.column("basis_default"),
-            }
-        )
-        return result
-
-    def _records(self, delivered: pa.Table) -> pa.Table:
-        columns = {}
-        for name in self.ctx.schema.names:
-            column = delivered.column(name)
-            if name == "text" and self.ctx.redact:
-                column = replace_mentions(
-                    redact(column), self.ctx.mention_handles, self.ctx.mention_replacements
-                )
-            columns[name] = column
-        return pa.table(columns).cast(self.ctx.schema)
+        return finish(judged, self.ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -13,12 +14,19 @@ from rich.table import Table
 
 from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly
 from consentry.cli.consent import summary_table
+from consentry.cli.export import export_with_progress
 from consentry.cli.setup import init
 from consentry.demo.load import KINDS, LoadReport, load
 from consentry.demo.scenario import PERSONALIZE, TRAIN_AI_SYSTEM
 from consentry.demo.synthetic import DemoFiles, generate
+from consentry.errors import IntegrityFailure, NotFound
+from consentry.pipeline.export import ExportResult
+from consentry.pipeline.keys import signing_key
+from consentry.pipeline.manifest import verify_delivery
 from consentry.settings import get_settings
 from consentry.store.consent import now
+from consentry.store.db import session_scope
+from consentry.store.parties import add_license, get_license
 
 GENERATE_STEPS = ("accounts", "posts", "consent", "write")
 LOAD_STEPS = ("policies", *KINDS)
@@ -99,6 +107,86 @@ def demo_data(
     write_and_load(accounts=accounts, posts=posts, seed=seed, out=out)
 
 
+DEMO_LICENSES = (
+    {
+        "id": "northwind-train-all",
+        "collaborator_id": "northwind-ai",
+        "description": "Northwind AI trains a general assistant on public posts and replies.",
+        "scope": {"kinds": ["post", "reply"], "public_only": True},
+        "transforms": {"coarsen_timestamps": "day"},
+        "price_model": "per_record",
+        "price": 0.002,
+    },
+    {
+        "id": "lumen-en-posts",
+        "collaborator_id": "lumen-labs",
+        "description": "Lumen Labs trains an English writing model on recent public posts.",
+        "scope": {
+            "kinds": ["post"],
+            "languages": ["en"],
+            "created_from": "2024-09-01T00:00:00+00:00",
+            "public_only": True,
+        },
+        "transforms": {"coarsen_timestamps": "month"},
+        "price_model": "flat",
+        "price": 25_000.0,
+    },
+)
+LICENSE_TERM_START = datetime(2024, 10, 16, tzinfo=UTC)
+
+
+def ensure_demo_licenses() -> None:
+    """The two licenses of the demo, of different scope (kept if they exist)."""
+    with session_scope(engine()) as session:
+        for spec in DEMO_LICENSES:
+            try:
+                get_license(session, spec["id"])
+            except NotFound:
+                add_license(
+                    session,
+                    purpose=TRAIN_AI_SYSTEM,
+                    term_start=LICENSE_TERM_START,
+                    actor=CLI_ACTOR,
+                    **spec,
+                )
+
+
+def export_demo_licenses() -> list[ExportResult]:
+    """Export each demo license at now into CONSENTRY_HOME/deliveries and verify it."""
+    results = []
+    stamp = f"{now():%Y%m%dT%H%M%SZ}"
+    for spec in DEMO_LICENSES:
+        out = get_settings().home / "deliveries" / f"{spec['id']}-{stamp}"
+        result = export_with_progress(license_id=spec["id"], cutoff=None, out_dir=out)
+        report = verify_delivery(out, signing_key(get_settings().home).public_key())
+        if not report.ok:
+            raise IntegrityFailure(f"{out} does not verify: {'; '.join(report.problems)}")
+        console.print(
+            f"[green]verified[/green] {out} (signature, {result.shards} shard hashes, counts)"
+        )
+        results.append(result)
+    return results
+
+
+def _exports_table(results: list[ExportResult]) -> Table:
+    table = Table("", *(r.delivery_id for r in results), title="Deliveries")
+    rows: list[tuple[str, list[str]]] = [
+        ("posts scanned", [f"{r.counts['scanned']:,}" for r in results]),
+        ("in scope", [f"{r.counts['in_scope']:,}" for r in results]),
+    ]
+    for reason in results[0].counts["excluded"]:
+        rows.append((f"excluded: {reason}", [f"{r.counts['excluded'][reason]:,}" for r in results]))
+    rows += [
+        ("[bold]delivered[/bold]", [f"[bold]{r.counts['delivered']:,}[/bold]" for r in results]),
+        ("shards", [str(r.shards) for r in results]),
+        ("throughput (posts/s)", [f"{r.records_per_second:,.0f}" for r in results]),
+        ("where", [str(r.path) for r in results]),
+    ]
+    for label, values in rows:
+        table.add_row(label, *values)
+    return table
+
+
 @app.command()
 @fails_cleanly
 def demo(
@@ -106,9 +194,12 @@ def demo(
     posts: int = POSTS_OPTION,
     seed: int = SEED_OPTION,
 ) -> None:
-    """The main job on the embedded defaults: init, demo data, consent state per jurisdiction."""
+    """The main job on the embedded defaults: demo platform, two licenses, signed exports."""
     init()
     write_and_load(accounts=accounts, posts=posts, seed=seed, out=None)
     moment = now()
     for purpose in SUMMARY_PURPOSES:
         console.print(summary_table(engine(), purpose, when=moment, as_of=moment))
+    ensure_demo_licenses()
+    results = export_demo_licenses()
+    console.print(_exports_table(results))

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from consentry.cli import app
+from consentry.pipeline.manifest import verify_delivery
 from consentry.settings import get_settings
 from consentry.store.db import get_engine, session_scope
 from consentry.store.ledger import verify_consent_chain
@@ -45,6 +46,14 @@ def test_demo_initialises_loads_and_summarises_and_can_run_again(consentry_home:
     }
     loaded = _rows()
     assert loaded[:2] == (300, 2000) and loaded[2] > 0
+    assert "Deliveries" in first.output and first.output.count("verified") == 2
+    deliveries = sorted((consentry_home / "deliveries").iterdir())
+    assert [d.name.rsplit("-", 1)[0] for d in deliveries] == [
+        "lumen-en-posts",
+        "northwind-train-all",
+    ]
+    for delivery in deliveries:
+        assert verify_delivery(delivery).ok
 
     second = runner.invoke(app, ["demo", *SMALL], env=WIDE)
     assert second.exit_code == 0, second.output

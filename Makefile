@@ -36,6 +36,7 @@ bench: bench-ledger bench-export
 
 bench-ledger: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.ledger
+	$(BIN)/python -m bench.import_posts
 
 bench-export: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.export

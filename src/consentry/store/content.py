@@ -14,6 +14,7 @@ deletion) does not bring the account or post back.
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -90,7 +91,6 @@ STICKY = ("deleted_at",)
 _SCRATCH = "consentry.scratch"
 _SQLITE_CACHE_KIB = 262_144
 """Page cache for a bulk merge: index pages of a million-row table stay in memory."""
-_IN_CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -133,16 +133,25 @@ def bulk_session(engine: Engine) -> Iterator[Session]:
 def existing_ids(
     session: Session, column: InstrumentedAttribute[Any], values: pa.Array
 ) -> pa.Array:
-    """Which of ``values`` (strings) are already in ``column``, seen from this transaction."""
+    """Which of ``values`` (strings) are already in ``column``, seen from this transaction.
+
+    One query with the distinct values as one parameter (a JSON array on SQLite, an array on
+    PostgreSQL), however many there are."""
     unique = pc.unique(values.drop_null()).to_pylist()
-    found: list[str] = []
-    for start in range(0, len(unique), _IN_CHUNK):
-        chunk = unique[start : start + _IN_CHUNK]
-        found.extend(session.scalars(select(column).where(column.in_(chunk))))
+    if not unique:
+        return pa.array([], pa.string())
+    conn = session.connection()
+    table, name = column.class_.__tablename__, column.key
+    if conn.dialect.name == "sqlite":
+        sql = f"SELECT {name} FROM {table} WHERE {name} IN (SELECT value FROM json_each(?))"
+        found = conn.exec_driver_sql(sql, (json.dumps(unique),)).scalars().all()
+    else:
+        sql = f"SELECT {name} FROM {table} WHERE {name} = ANY(%(values)s)"
+        found = conn.exec_driver_sql(sql, {"values": unique}).scalars().all()
     return pa.array(found, pa.string())
 
 
-def _sqlite_layout(table: pa.Table) -> pa.Table:
+def sqlite_layout(table: pa.Table) -> pa.Table:
     """The values as SQLAlchemy stores them in SQLite: text times and dates, integer booleans."""
     columns = []
     for column in table.columns:
@@ -169,7 +178,7 @@ def _stage_sqlite(session: Session, name: str, table: pa.Table) -> str:
     path = f"{folder}/stage.db"
     with adbc.connect(path) as writer:
         cursor = writer.cursor()
-        cursor.adbc_ingest(name, _sqlite_layout(table), mode="create")
+        cursor.adbc_ingest(name, sqlite_layout(table), mode="create")
         cursor.close()
         writer.commit()
     alias = f"stage{len(scratch['attached'])}"

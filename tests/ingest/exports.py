@@ -87,12 +87,17 @@ def _materialise(files: dict[str, str], root: Path, zipped: bool, top: str = "")
     return root
 
 
-def x_archive(root: Path, *, zipped: bool, tweets: list[Any] | None = None) -> Path:
+def x_archive(
+    root: Path, *, zipped: bool, tweets: list[Any] | None = None, more: list[Any] | None = None
+) -> Path:
+    """An archive; ``more`` tweets go to data/tweets-part1.js, as large archives split them."""
     files = {
         "data/account.js": ytd("account", [{"account": X_ACCOUNT}]),
         "data/tweets.js": ytd("tweets", TWEETS if tweets is None else tweets),
         "data/like.js": ytd("like", [{"like": {"tweetId": "1", "fullText": "someone else"}}]),
     }
+    if more is not None:
+        files["data/tweets-part1.js"] = ytd("tweets", more).replace("part0", "part1")
     return _materialise(files, root, zipped, top="twitter-2024-01-01/" if zipped else "")
 
 

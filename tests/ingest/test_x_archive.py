@@ -58,6 +58,22 @@ def test_a_bad_tweet_names_the_file_and_item_and_imports_nothing(
     assert snapshot(engine)["accounts"] == []
 
 
+def test_tweets_split_over_several_files_import_together_and_errors_name_the_part(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    more = [tweet("1700000000000000000", "Tue Nov 14 22:13:20 +0000 2023", "part one")]
+    archive = x_archive(tmp_path / "archive", zipped=False, more=more)
+    result = import_x_archive(sqlite_engine, archive, jurisdiction="DE", actor="test")
+    assert [r.inserted for r in result.reports] == [1, 3]
+    again = [*more, TWEETS[0]]
+    broken = x_archive(tmp_path / "broken", zipped=False, more=again)
+    with pytest.raises(InvalidInput) as caught:
+        import_x_archive(sqlite_engine, broken, jurisdiction="DE", actor="test")
+    assert caught.value.where == str(broken / "data" / "tweets-part1.js") + ", item 1"
+    assert "duplicate id '1626916612560281601'; first on " in str(caught.value)
+    assert str(broken / "data" / "tweets.js") + ", item 0" in str(caught.value)
+
+
 def test_the_jurisdiction_must_be_an_iso_3166_code(sqlite_engine: Engine, tmp_path: Path) -> None:
     archive = x_archive(tmp_path / "archive", zipped=False)
     with pytest.raises(InvalidInput, match="'XY' is not an ISO 3166") as caught:

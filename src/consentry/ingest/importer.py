@@ -203,7 +203,7 @@ def _rejection(source: Source, problems: list[tuple[Problem, Any]], hint: str) -
     message = first.message
     rest = [p for p, _ in problems[1:]]
     if rest:
-        listed = "; ".join(f"{source.unit} {p.position}, {_describe(p)}" for p in rest[:_SHOWN])
+        listed = "; ".join(f"{source.place(p.position)}, {_describe(p)}" for p in rest[:_SHOWN])
         more = f"; and {len(rest) - _SHOWN} more" if len(rest) > _SHOWN else ""
         message += f" (also {listed}{more})"
     message += f". Nothing was imported: {hint}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,9 +53,22 @@ class Source:
     positions: np.ndarray
     rejected: list[tuple[Problem, Any]] = field(default_factory=list)
     """Unparsable rows: the problem and the original text or object."""
+    parts: list[tuple[int, str]] = field(default_factory=list)
+    """Rows gathered from several files: (first position, file name) of each, in order."""
+
+    def _locate(self, position: int) -> tuple[str, int]:
+        if not self.parts:
+            return self.name, position
+        start, name = self.parts[bisect_right([s for s, _ in self.parts], position) - 1]
+        return name, position - start
 
     def where(self, position: int) -> str:
-        return f"{self.name}, {self.unit} {position}"
+        name, number = self._locate(position)
+        return f"{name}, {self.unit} {number}"
+
+    def place(self, position: int) -> str:
+        """``where`` without the file name, when there is only the one."""
+        return self.where(position) if self.parts else f"{self.unit} {position}"
 
 
 def from_table(table: pa.Table, name: str, unit: str = "row index") -> Source:

@@ -263,7 +263,7 @@ def _duplicates(key: pa.Array, kind: Kind, source: Source, problems: Problems) -
     for i in np.flatnonzero(pc.is_in(key, groups["k"]).to_numpy(zero_copy_only=False)):
         value = key[int(i)].as_py()
         if first[value] != i:
-            where = f"{source.unit} {source.positions[first[value]]}"
+            where = source.place(int(source.positions[first[value]]))
             problems.rows[int(i)].append(
                 (kind.key, f"duplicate {kind.key} {value!r}; first on {where}")
             )

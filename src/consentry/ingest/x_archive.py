@@ -25,7 +25,7 @@ from consentry.ingest.importer import ArchiveReport, import_sources
 from consentry.ingest.readers import Source
 
 _YTD = re.compile(rb"^\s*window\.YTD\.\w+\.part\d+\s*=\s*")
-_TWEET_FILES = re.compile(r"(?:.*/)?data/tweets?(?:-part\d+)?\.js")
+_TWEET_FILES = re.compile(r"(?:.*/)?data/tweets?(?:-part(\d+))?\.js")
 _TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
 
 
@@ -81,50 +81,47 @@ def _account(archive: Archive, jurisdiction: str) -> tuple[Source, str]:
     )
 
 
-def _tweets(archive: Archive, member: str, account_id: str) -> Source:
-    rows: dict[str, list[Any]] = {
-        name: []
-        for name in (
-            "id",
-            "account_id",
-            "created_at",
-            "text",
-            "lang",
-            "visibility",
-            "reply_to",
-            "like_count",
-            "repost_count",
-        )
-    }
-    positions = []
-    for position, item in enumerate(ytd_items(archive, member)):
-        tweet = item.get("tweet", item) if isinstance(item, dict) else {}
-        text = html.unescape(tweet.get("full_text") or tweet.get("text") or "")
-        if text.startswith("RT @"):
-            continue
-        rows["id"].append(_str(tweet.get("id_str") or tweet.get("id")))
-        rows["account_id"].append(account_id)
-        rows["created_at"].append(_iso_time(tweet.get("created_at")))
-        rows["text"].append(text)
-        rows["lang"].append(None if tweet.get("lang") in (None, "und") else tweet["lang"])
-        rows["visibility"].append("public")
-        rows["reply_to"].append(_str(tweet.get("in_reply_to_status_id_str")))
-        rows["like_count"].append(_str(tweet.get("favorite_count")))
-        rows["repost_count"].append(_str(tweet.get("retweet_count")))
-        positions.append(position)
+def _tweets(archive: Archive, members: list[str], account_id: str) -> Source:
+    """The account's own tweets from every tweets file, as one source (one staging table)."""
+    names = ("id", "account_id", "created_at", "text", "lang", "visibility", "reply_to")
+    rows: dict[str, list[Any]] = {name: [] for name in (*names, "like_count", "repost_count")}
+    positions, parts, offset = [], [], 0
+    for member in members:
+        parts.append((offset, archive.label(member)))
+        items = ytd_items(archive, member)
+        for index, item in enumerate(items):
+            tweet = item.get("tweet", item) if isinstance(item, dict) else {}
+            text = html.unescape(tweet.get("full_text") or tweet.get("text") or "")
+            if text.startswith("RT @"):
+                continue
+            rows["id"].append(_str(tweet.get("id_str") or tweet.get("id")))
+            rows["account_id"].append(account_id)
+            rows["created_at"].append(_iso_time(tweet.get("created_at")))
+            rows["text"].append(text)
+            rows["lang"].append(None if tweet.get("lang") in (None, "und") else tweet["lang"])
+            rows["visibility"].append("public")
+            rows["reply_to"].append(_str(tweet.get("in_reply_to_status_id_str")))
+            rows["like_count"].append(_str(tweet.get("favorite_count")))
+            rows["repost_count"].append(_str(tweet.get("retweet_count")))
+            positions.append(offset + index)
+        offset += len(items)
     table = pa.table({name: pa.array(values, pa.string()) for name, values in rows.items()})
-    return Source(archive.label(member), "item", table, np.array(positions, dtype=np.int64))
+    name = parts[0][1] if len(parts) == 1 else f"{archive.path} tweets"
+    return Source(name, "item", table, np.array(positions, dtype=np.int64), parts=parts)
 
 
 def read_x_archive(archive: Archive, jurisdiction: str) -> list[tuple[str, Source]]:
-    """(kind, source) pairs: the account, then each tweets file."""
+    """(kind, source) pairs: the account, then its tweets from every tweets file."""
     accounts, account_id = _account(archive, jurisdiction)
-    tweet_files = [m for m in archive.members() if _TWEET_FILES.fullmatch(m)]
+    numbered = []
+    for member in archive.members():
+        found = _TWEET_FILES.fullmatch(member)
+        if found:
+            numbered.append((int(found[1] or 0), member))  # tweets.js, then -part1, -part2...
+    tweet_files = [member for _, member in sorted(numbered)]
     if not tweet_files:
         raise InvalidInput("the export has no data/tweets.js", where=str(archive.path))
-    return [("accounts", accounts)] + [
-        ("posts", _tweets(archive, m, account_id)) for m in tweet_files
-    ]
+    return [("accounts", accounts), ("posts", _tweets(archive, tweet_files, account_id))]
 
 
 def import_x_archive(

@@ -86,9 +86,11 @@ def test_a_deleted_account_takes_all_its_posts_out(platform: httpx.Client) -> No
         "/api/platform/accounts/cy/deletion", json={"deleted_at": "2025-01-02T00:00:00Z"}
     )
     assert response.json()["deleted_at"].startswith("2025-01-02T00:00:00")
-    items = [{"post_id": p, "collaborator_id": "acme"} for p in ("cy-1", "cy-2", "bob-1")]
-    decisions = platform.post("/api/platform/may-share/bulk", json={"items": items}).json()
-    assert [d["reason"] for d in decisions["decisions"]] == ["deleted", "deleted", None]
+    answer = platform.post(
+        "/api/platform/may-share/bulk",
+        json={"collaborator_id": "acme", "post_ids": ["cy-1", "cy-2", "bob-1"]},
+    ).json()
+    assert answer["decisions"]["reason"] == ["deleted", "deleted", None]
 
 
 def test_a_deletion_time_without_zone_is_refused(platform: httpx.Client) -> None:

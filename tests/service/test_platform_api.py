@@ -118,49 +118,72 @@ def test_an_unknown_account_is_404_with_a_message(platform: httpx.Client) -> Non
     assert "nobody" in response.json()["detail"]
 
 
+def bulk(platform: httpx.Client, collaborator_id: str, post_ids: list[str]) -> dict:
+    response = platform.post(
+        "/api/platform/may-share/bulk",
+        json={"collaborator_id": collaborator_id, "post_ids": post_ids},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def test_bulk_answers_agree_with_single_answers_in_order(platform: httpx.Client) -> None:
     platform.post(
         "/api/platform/consent-events",
         json={"account_id": "cy", "decision": "deny", "collaborator_id": "bolt"},
     )
-    posts = ["bob-1", "ada-2", "kid-1", "pia-2", "bob-dm", "cy-1", "cy-2", "bob-2"]
-    collaborators = ["acme", "bolt", "idle"]
-    items = [{"post_id": p, "collaborator_id": c} for c in collaborators for p in posts]
-    response = platform.post("/api/platform/may-share/bulk", json={"items": items})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["count"] == len(items)
-    for item, decision in zip(items, body["decisions"], strict=True):
-        single = ask(platform, item["post_id"], item["collaborator_id"])
-        assert decision == {**single, "purpose": "train_ai_system"}, item
-    by_key = {(d["post_id"], d["collaborator_id"]): d for d in body["decisions"]}
-    assert by_key[("cy-1", "acme")]["allowed"] is True
-    assert by_key[("cy-1", "bolt")]["reason"] == "denied"
-    assert body["allowed"] == sum(d["allowed"] for d in body["decisions"]) > 0
+    posts = ["bob-1", "ada-2", "kid-1", "pia-2", "bob-dm", "cy-1", "cy-2", "bob-2", "bob-1"]
+    for collaborator_id in ("acme", "bolt", "idle"):
+        body = bulk(platform, collaborator_id, posts)
+        assert (body["collaborator_id"], body["purpose"]) == (collaborator_id, "train_ai_system")
+        columns = body["decisions"]
+        assert body["count"] == len(posts) and columns["post_id"] == posts
+        assert body["allowed_count"] == sum(columns["allowed"])
+        for i, post_id in enumerate(posts):
+            single = ask(platform, post_id, collaborator_id)
+            assert (columns["allowed"][i], columns["reason"][i], columns["license_id"][i]) == (
+                single["allowed"],
+                single["reason"],
+                single["license_id"],
+            ), (collaborator_id, post_id)
+            basis = [columns[f"basis_{k}"][i] for k in ("event_id", "policy_version", "default")]
+            assert basis == list(single["basis"].values())
+    acme, bolt = bulk(platform, "acme", ["cy-1"]), bulk(platform, "bolt", ["cy-1"])
+    assert acme["decisions"]["allowed"] == [True]
+    assert bolt["decisions"]["reason"] == ["denied"]
 
 
 def test_bulk_answers_an_unknown_post_without_failing_the_request(
     platform: httpx.Client,
 ) -> None:
-    items = [
-        {"post_id": "bob-1", "collaborator_id": "acme"},
-        {"post_id": "gone", "collaborator_id": "acme"},
-    ]
-    decisions = platform.post("/api/platform/may-share/bulk", json={"items": items}).json()[
-        "decisions"
-    ]
-    assert [(d["allowed"], d["reason"]) for d in decisions] == [
+    columns = bulk(platform, "acme", ["bob-1", "gone"])["decisions"]
+    assert list(zip(columns["allowed"], columns["reason"], strict=True)) == [
         (True, None),
         (False, "unknown_post"),
     ]
 
 
-def test_bulk_refuses_an_unknown_collaborator_naming_the_item(platform: httpx.Client) -> None:
-    items = [{"post_id": "bob-1", "collaborator_id": "acme"}] * 2
-    items.append({"post_id": "bob-1", "collaborator_id": "nemo"})
-    response = platform.post("/api/platform/may-share/bulk", json={"items": items})
-    assert response.status_code == 422
-    assert response.json()["field"] == "items[2].collaborator_id"
+def test_bulk_refuses_an_unknown_collaborator_or_purpose(platform: httpx.Client) -> None:
+    nemo = platform.post(
+        "/api/platform/may-share/bulk", json={"collaborator_id": "nemo", "post_ids": ["bob-1"]}
+    )
+    assert nemo.status_code == 404 and "nemo" in nemo.json()["detail"]
+    odd = platform.post(
+        "/api/platform/may-share/bulk",
+        json={"collaborator_id": "acme", "purpose": "astrology", "post_ids": ["bob-1"]},
+    )
+    assert odd.status_code == 422 and odd.json()["field"] == "purpose"
+
+
+def test_bulk_refuses_an_empty_or_oversized_list_naming_the_field(
+    platform: httpx.Client,
+) -> None:
+    for post_ids in ([], ["p"] * 50_001):
+        response = platform.post(
+            "/api/platform/may-share/bulk", json={"collaborator_id": "acme", "post_ids": post_ids}
+        )
+        assert response.status_code == 422
+        assert response.json()["field"] == "post_ids"
 
 
 def test_a_single_check_of_an_unknown_post_is_404(platform: httpx.Client) -> None:
@@ -194,8 +217,8 @@ def test_malformed_json_is_a_400_saying_where(platform: httpx.Client) -> None:
 
 def test_a_body_over_the_limit_is_413_declared_or_streamed(platform: httpx.Client, service) -> None:
     limit = service.settings.max_body_bytes
-    items = [{"post_id": f"p{i:08d}", "collaborator_id": "acme"} for i in range(limit // 40)]
-    payload = json.dumps({"items": items}).encode()
+    post_ids = [f"p{i:08d}" for i in range(limit // 10)]
+    payload = json.dumps({"collaborator_id": "acme", "post_ids": post_ids}).encode()
     assert len(payload) > limit
     declared = platform.post(
         "/api/platform/may-share/bulk",

@@ -15,6 +15,7 @@ from consentry.service.credentials import (
     create_api_key,
     create_platform_token,
     revoke_api_key,
+    revoke_platform_token,
 )
 from consentry.service.security import make_signin_token
 from consentry.settings import get_settings
@@ -38,6 +39,15 @@ def token_create(name: str) -> None:
         _, credential = create_platform_token(session, name=name, actor=CLI_ACTOR)
     console.print("Service token (shown once; keep it secret):")
     console.print(credential, markup=False, highlight=False)
+
+
+@token_app.command("revoke")
+@fails_cleanly
+def token_revoke(token_id: str) -> None:
+    """Revoke a service token (by the id between the underscores of cpt_<id>_...)."""
+    with session_scope(engine()) as session:
+        revoke_platform_token(session, token_id=token_id, actor=CLI_ACTOR)
+    console.print(f"revoked platform token {token_id}")
 
 
 @platform_app.command("signin-link")

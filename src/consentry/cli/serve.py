@@ -21,6 +21,7 @@ def serve(
     get: str = typer.Option(
         None, help="Answer one GET request for this path in-process, print it and exit."
     ),
+    access_log: bool = typer.Option(True, help="Log every request (off for benchmarks)."),
 ) -> None:
     """Serve the settings page, the admin pages and the platform and collaborator APIs."""
     from consentry.service.app import create_app
@@ -47,5 +48,9 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        access_log=access_log,
         proxy_headers=True,
+        # A worker imports the whole app before it answers; on a busy machine that takes a
+        # while, and uvicorn would otherwise kill and restart it over and over.
+        timeout_worker_healthcheck=60,
     )

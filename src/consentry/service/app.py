@@ -14,6 +14,7 @@ from consentry.service import errors
 from consentry.service.api import collaborator, content, platform
 from consentry.service.config import service_settings
 from consentry.service.limits import BodyLimit
+from consentry.service.readers import reader_for
 from consentry.service.reference import ReferenceCache
 from consentry.service.security import FailureLimiter
 from consentry.service.web import admin, settings_page, signin
@@ -61,6 +62,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     )
     app.state.settings = config
     app.state.engine = engine or get_engine(config)
+    app.state.reader = reader_for(app.state.engine)
     app.state.platform_secret = config.secret("platform_secret")
     app.state.session_secret = config.secret("session_secret")
     app.state.limiter = FailureLimiter(

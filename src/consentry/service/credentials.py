@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from consentry.errors import Conflict, InvalidInput, NotFound
@@ -28,6 +28,11 @@ SCOPES = ("deliveries:read", "notices:read", "notices:ack")
 ROLES = ("viewer", "admin")
 
 
+LIVE_TOKEN = select(PlatformToken.id, PlatformToken.name, PlatformToken.secret_hash).where(
+    PlatformToken.id == bindparam("id"), PlatformToken.revoked_at.is_(None)
+)
+
+
 def create_platform_token(session: Session, *, name: str, actor: str) -> tuple[PlatformToken, str]:
     token_id, credential, digest = new_credential(PLATFORM_PREFIX)
     token = PlatformToken(
@@ -46,15 +51,31 @@ def create_platform_token(session: Session, *, name: str, actor: str) -> tuple[P
     return token, credential
 
 
-def platform_token_for(session: Session, credential: str) -> PlatformToken | None:
-    """The live token the credential proves, or None."""
+def platform_token_for(conn: Connection | Session, credential: str) -> Row | None:
+    """The live token (id, name) the credential proves, or None; one indexed read."""
     parts = split_credential(PLATFORM_PREFIX, credential)
     if parts is None:
         return None
-    token = session.get(PlatformToken, parts[0])
-    if token is None or token.revoked_at is not None:
-        return None
-    return token if secret_matches(parts[1], token.secret_hash) else None
+    token = conn.execute(LIVE_TOKEN, {"id": parts[0]}).first()
+    return token if token and secret_matches(parts[1], token.secret_hash) else None
+
+
+def revoke_platform_token(session: Session, *, token_id: str, actor: str) -> PlatformToken:
+    token = session.get(PlatformToken, token_id)
+    if token is None:
+        raise NotFound("platform token", token_id, listing="consentry platform token create")
+    if token.revoked_at is not None:
+        raise Conflict(f"platform token {token_id!r} was already revoked")
+    token.revoked_at = datetime.now(UTC)
+    append_audit_event(
+        session,
+        actor=actor,
+        action="platform_token.revoke",
+        object_type="platform_token",
+        object_id=token_id,
+        details={"name": token.name},
+    )
+    return token
 
 
 def create_api_key(

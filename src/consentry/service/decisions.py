@@ -11,6 +11,7 @@ them allows it. Besides the rule's reasons, a question can get two of its own:
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,8 +20,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, select, text
 
 from consentry.domain import consent, consent_bulk
 from consentry.domain.types import (
@@ -38,7 +38,6 @@ from consentry.store.models import Account, ConsentEvent, Post
 
 NO_LICENSE = "no_license"
 UNKNOWN_POST = "unknown_post"
-CHUNK = 10_000
 
 POST_COLUMNS = (Post.id, Post.account_id, Post.created_at, Post.visibility, Post.lang)
 POST_COLUMNS += (Post.reply_to, Post.deleted_at)
@@ -47,6 +46,17 @@ ACCOUNT_COLUMNS += (Account.is_minor, Account.deleted_at)
 EVENT_COLUMNS = (ConsentEvent.id, ConsentEvent.account_id, ConsentEvent.purpose)
 EVENT_COLUMNS += (ConsentEvent.collaborator_id, ConsentEvent.decision)
 EVENT_COLUMNS += (ConsentEvent.effective_at, ConsentEvent.recorded_at)
+
+# Built once: constructing a statement costs more than running it on an indexed key.
+POST_WITH_ACCOUNT = (
+    select(*POST_COLUMNS, *ACCOUNT_COLUMNS[1:])
+    .join(Account, Account.id == Post.account_id)
+    .where(Post.id == bindparam("post_id"))
+)
+EVENTS_OF = select(*EVENT_COLUMNS).where(
+    ConsentEvent.account_id == bindparam("account_id"),
+    ConsentEvent.purpose == bindparam("purpose"),
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +71,7 @@ class Answer:
 
 
 def may_share(
-    session: Session,
+    conn: Connection,
     reference: Reference,
     *,
     post_id: str,
@@ -71,22 +81,14 @@ def may_share(
 ) -> Answer:
     """One question, answered with the reference rule at cut-off = as-of = ``now``."""
     reference.check(collaborator_id=collaborator_id, purpose=purpose)
-    row = session.execute(
-        select(*POST_COLUMNS, *ACCOUNT_COLUMNS[1:])
-        .join(Account, Account.id == Post.account_id)
-        .where(Post.id == post_id)
-    ).first()
+    row = conn.execute(POST_WITH_ACCOUNT, {"post_id": post_id}).first()
     if row is None:
         raise NotFound("post", post_id, listing="PUT /api/platform/posts/{id} sends one")
     post = PostFacts(row[0], row[1], row[2], Visibility(row[3]), row[4], row[5], row[6])
     account = AccountFacts(row[1], *row[7:])
     events = [
         ConsentEventFacts(e[0], e[1], e[2], e[3], Decision(e[4]), e[5], e[6])
-        for e in session.execute(
-            select(*EVENT_COLUMNS).where(
-                ConsentEvent.account_id == account.id, ConsentEvent.purpose == purpose
-            )
-        )
+        for e in conn.execute(EVENTS_OF, {"account_id": account.id, "purpose": purpose})
     ]
     licenses = reference.licenses_for(collaborator_id, purpose, now)
     verdicts: list[tuple[str, Verdict]] = [
@@ -106,104 +108,86 @@ def may_share(
 
 
 def may_share_bulk(
-    session: Session,
+    conn: Connection,
     reference: Reference,
     *,
     post_ids: Sequence[str],
-    collaborator_ids: Sequence[str],
-    purposes: Sequence[str],
+    collaborator_id: str,
+    purpose: str,
     now: datetime,
 ) -> pa.Table:
-    """Many questions at once; one row per question, in order.
+    """Many posts for one collaborator and purpose; one row per post id asked, in order.
 
-    Columns: post_id, collaborator_id, purpose, allowed, reason, license_id, basis_event_id,
-    basis_policy_version, basis_default.
+    Columns: post_id, allowed, reason, license_id, basis_event_id, basis_policy_version,
+    basis_default.
     """
+    reference.check(collaborator_id=collaborator_id, purpose=purpose)
     questions = pa.table(
         {
             "i": pa.array(range(len(post_ids)), pa.int64()),
             "post_id": pa.array(post_ids, pa.string()),
-            "collaborator_id": pa.array(collaborator_ids, pa.string()),
-            "purpose": pa.array(purposes, pa.string()),
         }
     )
-    pairs = questions.group_by(["collaborator_id", "purpose"]).aggregate([("i", "min")])
-    for pair in pairs.to_pylist():
-        reference.check(
-            collaborator_id=pair["collaborator_id"],
-            purpose=pair["purpose"],
-            field_prefix=f"items[{pair['i_min']}].",
-        )
-    posts = _fetch(session, POST_COLUMNS, Post.id, pc.unique(questions["post_id"]).to_pylist())
-    posts = _arrow(posts, consent_bulk.POST_SCHEMA)
-    account_ids = pc.unique(posts["account_id"]).to_pylist()
-    accounts = _arrow(
-        _fetch(session, ACCOUNT_COLUMNS, Account.id, account_ids), consent_bulk.ACCOUNT_SCHEMA
-    )
-    wanted = sorted({p["purpose"] for p in pairs.to_pylist()})
-    events = _arrow(
-        _fetch(
-            session,
-            EVENT_COLUMNS,
-            ConsentEvent.account_id,
-            account_ids,
-            ConsentEvent.purpose.in_(wanted),
-        ),
-        consent_bulk.EVENT_SCHEMA,
-    )
+    sql = _READS[conn.dialect.name]
+    posts = _read(conn, sql["posts"], pc.unique(questions["post_id"]), consent_bulk.POST_SCHEMA)
     con = _duckdb()
-    verdicts = [
-        _verdicts_for(con, reference, posts, accounts, events, pair, now)
-        for pair in pairs.to_pylist()
-    ]
-    return _answers(con, questions, posts, [v for v in verdicts if v is not None])
-
-
-def _verdicts_for(
-    con: duckdb.DuckDBPyConnection,
-    reference: Reference,
-    posts: pa.Table,
-    accounts: pa.Table,
-    events: pa.Table,
-    pair: dict,
-    now: datetime,
-) -> pa.Table | None:
-    collaborator_id, purpose = pair["collaborator_id"], pair["purpose"]
     licenses = reference.licenses_for(collaborator_id, purpose, now)
-    if not licenses:
-        return None
-    snapshot = consent_bulk.account_snapshot(
-        accounts,
-        events.filter(pc.equal(events["purpose"], purpose)),
-        reference.policies,
-        purpose=purpose,
-        collaborator_id=collaborator_id,
-        cutoff=now,
-        as_of=now,
-        con=con,
-    )
-    tables = []
-    for rank, lic in enumerate(licenses):
-        table = consent_bulk.post_verdicts(posts, snapshot, lic, cutoff=now, as_of=now, con=con)
-        n = table.num_rows
-        tables.append(
-            table.append_column("collaborator_id", pa.repeat(collaborator_id, n).cast(pa.string()))
-            .append_column("purpose", pa.repeat(purpose, n).cast(pa.string()))
-            .append_column("license_id", pa.repeat(lic.id, n).cast(pa.string()))
-            .append_column("license_rank", pa.repeat(rank, n).cast(pa.int64()))
+    verdicts = VERDICT_SCHEMA.empty_table()
+    if licenses:
+        account_ids = pc.unique(posts["account_id"])
+        accounts = _read(conn, sql["accounts"], account_ids, consent_bulk.ACCOUNT_SCHEMA)
+        events = _read(conn, sql["events"], account_ids, consent_bulk.EVENT_SCHEMA, purpose=purpose)
+        snapshot = consent_bulk.account_snapshot(
+            accounts,
+            events,
+            reference.policies,
+            purpose=purpose,
+            collaborator_id=collaborator_id,
+            cutoff=now,
+            as_of=now,
+            con=con,
         )
-    return pa.concat_tables(tables)
+        verdicts = pa.concat_tables(
+            _ranked(
+                consent_bulk.post_verdicts(posts, snapshot, lic, cutoff=now, as_of=now, con=con),
+                lic.id,
+                rank,
+            )
+            for rank, lic in enumerate(licenses)
+        )
+    return _answers(con, questions, posts, verdicts)
 
+
+def _ranked(table: pa.Table, license_id: str, rank: int) -> pa.Table:
+    n = table.num_rows
+    table = table.append_column("license_id", pa.repeat(license_id, n).cast(pa.string()))
+    return table.append_column("license_rank", pa.repeat(rank, n).cast(pa.int64())).cast(
+        VERDICT_SCHEMA
+    )
+
+
+VERDICT_SCHEMA = pa.schema(
+    [
+        ("post_id", pa.string()),
+        ("account_id", pa.string()),
+        ("reason", pa.string()),
+        ("basis_event_id", pa.int64()),
+        ("basis_policy_version", pa.string()),
+        ("basis_default", pa.string()),
+        ("license_id", pa.string()),
+        ("license_rank", pa.int64()),
+    ]
+)
 
 ANSWER_SQL = f"""
 WITH best AS (
-  SELECT post_id, collaborator_id, purpose,
+  SELECT post_id,
          arg_min(struct_pack(reason, license_id, basis_event_id, basis_policy_version,
                              basis_default),
                  struct_pack(denied := reason IS NOT NULL, license_rank)) AS v
-  FROM verdicts GROUP BY post_id, collaborator_id, purpose
+  FROM verdicts GROUP BY post_id
 )
-SELECT q.post_id, q.collaborator_id, q.purpose,
+SELECT q.post_id,
        (p.id IS NOT NULL AND b.post_id IS NOT NULL AND b.v.reason IS NULL) AS allowed,
        CASE WHEN p.id IS NULL THEN '{UNKNOWN_POST}'
             WHEN b.post_id IS NULL THEN '{NO_LICENSE}'
@@ -214,36 +198,15 @@ SELECT q.post_id, q.collaborator_id, q.purpose,
        b.v.basis_default AS basis_default
 FROM questions q
 LEFT JOIN known p ON p.id = q.post_id
-LEFT JOIN best b ON b.post_id = q.post_id AND b.collaborator_id = q.collaborator_id
-                AND b.purpose = q.purpose
+LEFT JOIN best b ON b.post_id = q.post_id
 ORDER BY q.i
 """
 
-VERDICT_SCHEMA = pa.schema(
-    [
-        ("post_id", pa.string()),
-        ("account_id", pa.string()),
-        ("reason", pa.string()),
-        ("basis_event_id", pa.int64()),
-        ("basis_policy_version", pa.string()),
-        ("basis_default", pa.string()),
-        ("collaborator_id", pa.string()),
-        ("purpose", pa.string()),
-        ("license_id", pa.string()),
-        ("license_rank", pa.int64()),
-    ]
-)
-
 
 def _answers(
-    con: duckdb.DuckDBPyConnection, questions: pa.Table, posts: pa.Table, verdicts: list[pa.Table]
+    con: duckdb.DuckDBPyConnection, questions: pa.Table, posts: pa.Table, verdicts: pa.Table
 ) -> pa.Table:
-    verdict_table = (
-        pa.concat_tables([v.cast(VERDICT_SCHEMA) for v in verdicts])
-        if verdicts
-        else VERDICT_SCHEMA.empty_table()
-    )
-    names = {"questions": questions, "known": posts.select(["id"]), "verdicts": verdict_table}
+    names = {"questions": questions, "known": posts.select(["id"]), "verdicts": verdicts}
     for name, table in names.items():
         con.register(name, table)
     try:
@@ -253,21 +216,45 @@ def _answers(
             con.unregister(name)
 
 
-def _fetch(session: Session, columns: tuple, key, values: list[str], *extra) -> list[tuple]:
-    """Rows whose ``key`` is among ``values``, in chunks the databases' parameter limits allow."""
-    rows: list[tuple] = []
-    for start in range(0, len(values), CHUNK):
-        chunk = values[start : start + CHUNK]
-        rows.extend(session.execute(select(*columns).where(key.in_(chunk), *extra)).all())
-    return rows
+def _in(dialect: str) -> str:
+    # One parameter for the whole id list: a JSON array on SQLite, an array on PostgreSQL.
+    return "IN (SELECT value FROM json_each(:ids))" if dialect == "sqlite" else "= ANY(:ids)"
 
 
-def _arrow(rows: list[tuple], schema: pa.Schema) -> pa.Table:
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
+_READS = {
+    dialect: {
+        "posts": "SELECT id, account_id, created_at, visibility, lang, reply_to, deleted_at "
+        f"FROM posts WHERE id {_in(dialect)}",
+        "accounts": "SELECT id, jurisdiction, protected, birth_date, is_minor, deleted_at "
+        f"FROM accounts WHERE id {_in(dialect)}",
+        "events": "SELECT id, account_id, purpose, collaborator_id, decision, effective_at, "
+        f"recorded_at FROM consent_events WHERE account_id {_in(dialect)} "
+        "AND purpose = :purpose",
+    }
+    for dialect in ("sqlite", "postgresql")
+}
+
+
+def _read(conn: Connection, sql: str, ids: pa.Array, schema: pa.Schema, **params: str) -> pa.Table:
+    """Rows whose key is among ``ids``, as ``schema``; values are converted column-wise."""
+    values = ids.to_pylist()
+    bound = json.dumps(values) if conn.dialect.name == "sqlite" else values
+    rows = conn.execute(text(sql), {"ids": bound, **params}).all()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
     return pa.table(
-        [pa.array(column, f.type) for column, f in zip(columns, schema, strict=True)],
+        [_column(values, f.type) for values, f in zip(columns, schema, strict=True)],
         schema=schema,
     )
+
+
+def _column(values: Sequence, dtype: pa.DataType) -> pa.Array:
+    """SQLite hands back times and dates as text and booleans as 0/1; cast them in Arrow."""
+    if not (pa.types.is_timestamp(dtype) or pa.types.is_date(dtype) or pa.types.is_boolean(dtype)):
+        return pa.array(values, dtype)
+    array = pa.array(values)
+    if pa.types.is_string(array.type) and pa.types.is_timestamp(dtype):
+        array = array.cast(pa.timestamp(dtype.unit))  # stored as UTC without a zone
+    return array.cast(dtype)
 
 
 _local = threading.local()

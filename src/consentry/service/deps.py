@@ -77,7 +77,7 @@ class PlatformCaller:
         return f"platform:{self.name}"
 
 
-def _platform_caller(request: Request, engine: EngineDep) -> PlatformCaller:
+def _platform_caller(request: Request) -> PlatformCaller:
     _check_not_limited(request)
     credential = _bearer(request)
     if credential is None:
@@ -86,11 +86,11 @@ def _platform_caller(request: Request, engine: EngineDep) -> PlatformCaller:
             "send the platform's service token as 'Authorization: Bearer cpt_...'; "
             "create one with `consentry platform token create NAME`",
         )
-    with session_scope(engine) as session:
-        token = platform_token_for(session, credential)
-        if token is None:
-            raise _refuse(request, "the service token is wrong or revoked")
-        return PlatformCaller(token.id, token.name)
+    with request.app.state.reader.connect() as conn:
+        token = platform_token_for(conn, credential)
+    if token is None:
+        raise _refuse(request, "the service token is wrong or revoked")
+    return PlatformCaller(token.id, token.name)
 
 
 PlatformDep = Annotated[PlatformCaller, Depends(_platform_caller)]

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from consentry.domain.types import LicenseFacts, PolicyFacts
@@ -47,18 +47,13 @@ class Reference:
             if lic.term_start <= now and (lic.term_end is None or now < lic.term_end)
         ]
 
-    def check(self, *, collaborator_id: str, purpose: str, field_prefix: str = "") -> None:
+    def check(self, *, collaborator_id: str, purpose: str) -> None:
         """Refuse a question naming a collaborator or purpose that does not exist."""
         if collaborator_id not in self.collaborator_status:
-            if not field_prefix:
-                raise NotFound("collaborator", collaborator_id)
-            raise InvalidInput(
-                f"no collaborator {collaborator_id!r}", field=f"{field_prefix}collaborator_id"
-            )
+            raise NotFound("collaborator", collaborator_id)
         if purpose not in self.purposes:
             raise InvalidInput(
-                f"unknown purpose {purpose!r}; known: {sorted(self.purposes)}",
-                field=f"{field_prefix}purpose",
+                f"unknown purpose {purpose!r}; known: {sorted(self.purposes)}", field="purpose"
             )
 
 
@@ -80,19 +75,23 @@ def load_reference(session: Session) -> Reference:
     )
 
 
+AUDIT_HEAD = select(LedgerHead.last_id).where(LedgerHead.chain == AUDIT_CHAIN)
+
+
 class ReferenceCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._marker: int | None = None
         self._reference: Reference | None = None
 
-    def get(self, session: Session) -> Reference:
-        marker = session.scalar(select(LedgerHead.last_id).where(LedgerHead.chain == AUDIT_CHAIN))
+    def get(self, conn: Connection) -> Reference:
+        marker = conn.scalar(AUDIT_HEAD)
         with self._lock:
             if self._reference is not None and marker == self._marker:
                 return self._reference
         # Loaded after the marker was read, so it is at least as new as the marker says.
-        reference = load_reference(session)
+        with Session(bind=conn) as session:
+            reference = load_reference(session)
         with self._lock:
             self._marker, self._reference = marker, reference
         return reference

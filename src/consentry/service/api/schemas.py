@@ -45,13 +45,31 @@ class MayShareAnswer(BaseModel):
 
 
 class BulkQuestions(Strict):
-    items: list[MayShareQuestion] = Field(min_length=1, max_length=MAX_BULK_ITEMS)
+    """Which of these posts may be shared with this collaborator for this purpose now?"""
+
+    collaborator_id: str = Id
+    purpose: str = Field(default=TRAIN_AI_SYSTEM, max_length=100, description="fideslang data use.")
+    post_ids: list[str] = Field(min_length=1, max_length=MAX_BULK_ITEMS)
+
+
+class DecisionColumns(BaseModel):
+    """The answers as columns: entry *i* of each list answers ``post_ids[i]``."""
+
+    post_id: list[str]
+    allowed: list[bool]
+    reason: list[str | None] = Field(description=f"Why not, when not allowed: one of {REASONS}.")
+    license_id: list[str | None]
+    basis_event_id: list[int | None]
+    basis_policy_version: list[str | None]
+    basis_default: list[str | None]
 
 
 class BulkAnswers(BaseModel):
+    collaborator_id: str
+    purpose: str
     count: int
-    allowed: int
-    decisions: list[MayShareAnswer] = Field(description="One per question, in the same order.")
+    allowed_count: int
+    decisions: DecisionColumns
 
 
 class ConsentEventIn(Strict):

@@ -1,0 +1,384 @@
+"""Benchmark: the service under load on loopback, on SQLite and on PostgreSQL.
+
+    .venv/bin/python -m bench.service [--accounts 20000] [--posts 200000] [--seconds 10]
+
+``consentry serve`` runs in its own process (2 uvicorn workers for 2 cores, no access log) over
+the synthetic demo platform. Load comes from ``wrk`` (Debian's package, a Lua script for the
+POST bodies) for single "may share?" checks at a fixed concurrency, and from threads of httpx
+clients for bulk checks and consent writes. Every phase is bounded in time or count and only
+talks to 127.0.0.1. The baseline in the same run is ``GET /api/health`` (the framework with no
+database work), so ratios hold on a busy machine. After the writes, ``consentry audit verify``
+must pass and the ledger must hold every event sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pyarrow.parquet as pq
+from sqlalchemy import create_engine, func, select, text
+
+RESULTS = Path(__file__).parent / "results"
+POSTGRES_URL = os.environ.get(
+    "CONSENTRY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+SECRETS = {
+    "CONSENTRY_PLATFORM_SECRET": "bench-platform-secret-0123456789abcdefghij",
+    "CONSENTRY_SESSION_SECRET": "bench-session-secret-0123456789abcdefghij",
+}
+CONSENTRY = str(Path(sys.executable).with_name("consentry"))
+CONCURRENCY = 16
+BULK_ITEMS = 10_000
+WRITERS = 8
+
+WRK_SCRIPT = """
+local ids = {%(ids)s}
+local collaborators = {"northwind-ai", "lumen-labs"}
+math.randomseed(7)
+wrk.method = "%(method)s"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+request = function()
+  if wrk.method == "GET" then return wrk.format(nil, "%(path)s") end
+  local body = string.format('{"post_id":"%%s","collaborator_id":"%%s"}',
+    ids[math.random(#ids)], collaborators[math.random(2)])
+  return wrk.format(nil, "%(path)s", nil, body)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('RESULT {"requests": %%d, "seconds": %%.3f, "errors": %%d, ' ..
+    '"non_2xx": %%d, "p50_ms": %%.3f, "p99_ms": %%.3f}\\n', summary.requests,
+    summary.duration / 1e6, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50) / 1e3, latency:percentile(99) / 1e3))
+end
+"""
+
+
+def prepare(url: str, home: Path, data: Path, accounts: int, posts: int) -> str:
+    """Load the demo platform (generated once into ``data``); add licenses and a token."""
+    from consentry.demo.load import load
+    from consentry.demo.synthetic import generate
+    from consentry.service.credentials import create_platform_token
+    from consentry.store.db import make_engine, session_scope
+    from consentry.store.parties import add_license
+    from consentry.store.policies import ensure_builtin_purposes
+    from consentry.store.schema import upgrade
+
+    files = generate(data, accounts=accounts, posts=posts, seed=7)
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        ensure_builtin_purposes(session)
+    load(engine, files, actor="bench")
+    with session_scope(engine) as session:
+        for collaborator in ("northwind-ai", "lumen-labs"):
+            add_license(
+                session,
+                id=f"bench-{collaborator}",
+                collaborator_id=collaborator,
+                purpose="train_ai_system",
+                scope={"kinds": ["post", "reply"]},
+                term_start=datetime(2024, 1, 1, tzinfo=UTC),
+                actor="bench",
+            )
+        token = create_platform_token(session, name="bench", actor="bench")[1]
+    engine.dispose()
+    return token
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """``consentry serve`` in a child process, stopped on exit."""
+
+    def __init__(self, url: str, home: Path, workers: int) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **SECRETS, "CONSENTRY_HOME": str(home)}
+        self.env["CONSENTRY_DATABASE_URL"] = url
+        args = ["serve", "--port", str(self.port), "--workers", str(workers), "--no-access-log"]
+        self.log = (home / "server.log").open("w")
+        self.process = subprocess.Popen(
+            [CONSENTRY, *args], env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def __enter__(self) -> Server:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if httpx.get(f"{self.base}/api/health", timeout=1).status_code == 200:
+                    time.sleep(5.0)  # let every worker finish starting
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        self.__exit__()
+        log = Path(self.log.name).read_text()[-2000:]
+        raise SystemExit(f"the server did not start:\n{log}")
+
+    def __exit__(self, *_: object) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(30)
+        self.log.close()
+
+
+def wrk(server: Server, token: str, ids: list[str], path: str, seconds: int) -> dict:
+    method = "GET" if path == "/api/health" else "POST"
+    sample = ", ".join(f'"{i}"' for i in ids)
+    script = WRK_SCRIPT % {"ids": sample, "method": method, "token": token, "path": path}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    args = ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds}s", "--timeout", "5s", "-s", f.name]
+    out = subprocess.run([*args, server.base], capture_output=True, text=True, check=True)
+    os.unlink(f.name)
+    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
+    result = json.loads(line.removeprefix("RESULT "))
+    result["requests_per_s"] = result["requests"] / result["seconds"]
+    return result
+
+
+def bulk(server: Server, token: str, ids: list[str], requests: int, clients: int = 2) -> dict:
+    rng = random.Random(7)
+    collaborators = ["northwind-ai", "lumen-labs"]
+    bodies = [
+        json.dumps(
+            {
+                "collaborator_id": collaborators[n % 2],
+                "post_ids": [rng.choice(ids) for _ in range(BULK_ITEMS)],
+            }
+        )
+        for n in range(requests)
+    ]
+    latencies: list[float] = []
+
+    def client(mine: list[str]) -> None:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        with httpx.Client(base_url=server.base, headers=headers, timeout=120) as http:
+            for body in mine:
+                started = time.perf_counter()
+                response = http.post("/api/platform/may-share/bulk", content=body)
+                response.raise_for_status()
+                assert response.json()["count"] == BULK_ITEMS
+                latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(bodies[i::clients],)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    return {
+        "requests": requests,
+        "items_per_request": BULK_ITEMS,
+        "clients": clients,
+        "seconds": seconds,
+        "decisions_per_s": requests * BULK_ITEMS / seconds,
+        "p50_ms": statistics.median(latencies) * 1000,
+    }
+
+
+def writes(server: Server, token: str, accounts: list[str], per_client: int) -> dict:
+    run = uuid.uuid4().hex[:8]
+    errors: list[str] = []
+
+    def client(n: int) -> None:
+        rng = random.Random(n)
+        with httpx.Client(
+            base_url=server.base, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as http:
+            for i in range(per_client):
+                body = {
+                    "account_id": rng.choice(accounts),
+                    "decision": rng.choice(["allow", "deny"]),
+                    "external_id": f"bench-{run}-{n}-{i}",
+                }
+                response = http.post("/api/platform/consent-events", json=body)
+                if response.status_code != 201:
+                    errors.append(f"{response.status_code} {response.text[:200]}")
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(WRITERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    total = WRITERS * per_client
+    return {
+        "clients": WRITERS,
+        "events": total,
+        "errors": len(errors),
+        "seconds": seconds,
+        "writes_per_s": total / seconds,
+        "run": run,
+    }
+
+
+def check_ledger(server: Server, url: str, sent: dict) -> dict:
+    """``consentry audit verify`` passes and every event sent is in the ledger."""
+    verify = subprocess.run(
+        [CONSENTRY, "audit", "verify"], env=server.env, capture_output=True, text=True
+    )
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        from consentry.store.models import ConsentEvent
+
+        found = conn.scalar(
+            select(func.count()).where(ConsentEvent.external_id.like(f"bench-{sent['run']}-%"))
+        )
+    engine.dispose()
+    return {
+        "audit_verify_exit": verify.returncode,
+        "audit_verify": " | ".join(verify.stdout.split("\n")).strip(" |"),
+        "events_found": found,
+        "events_missing": sent["events"] - found,
+    }
+
+
+def run_backend(name: str, url: str, root: Path, data: Path, args: argparse.Namespace) -> dict:
+    home = root / name
+    home.mkdir()
+    started = time.perf_counter()
+    token = prepare(url, home, data, args.accounts, args.posts)
+    print(f"[{name}] loaded in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+    post_ids = pq.read_table(data / "posts.parquet", columns=["id"])["id"].to_pylist()
+    account_ids = pq.read_table(data / "accounts.parquet", columns=["id"])["id"].to_pylist()
+    ids = random.Random(7).sample(post_ids, 5_000)
+    out: dict = {}
+    with Server(url, home, args.workers) as server:
+        wrk(server, token, ids, "/api/platform/may-share", 2)  # warm-up
+        out["health"] = wrk(server, token, ids, "/api/health", args.seconds)
+        out["single"] = wrk(server, token, ids, "/api/platform/may-share", args.seconds)
+        out["bulk"] = bulk(server, token, post_ids, args.bulk_requests)
+        if name == "postgresql":
+            out["writes"] = writes(server, token, account_ids, args.writes_per_client)
+            out["writes"].update(check_ledger(server, url, out["writes"]))
+    out["single"]["ratio_to_health"] = (
+        out["single"]["requests_per_s"] / out["health"]["requests_per_s"]
+    )
+    return out
+
+
+def postgres_schema() -> tuple[str, str]:
+    schema = f"bench_service_{os.getpid()}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    admin.dispose()
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    return schema, f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+def drop_schema(schema: str) -> None:
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    admin.dispose()
+
+
+def table(results: dict) -> str:
+    rows = [("backend", "measure", "value", "goal")]
+    for name, r in results["backends"].items():
+        s, b = r["single"], r["bulk"]
+        rows.append((name, "health baseline, req/s", f"{r['health']['requests_per_s']:,.0f}", ""))
+        rows.append(
+            (
+                name,
+                f"may-share single, req/s (c={CONCURRENCY})",
+                f"{s['requests_per_s']:,.0f}",
+                ">= 1,000",
+            )
+        )
+        rows.append(
+            (
+                name,
+                "may-share single, p50 / p99 ms",
+                f"{s['p50_ms']:.1f} / {s['p99_ms']:.1f}",
+                "p99 < 50",
+            )
+        )
+        rows.append((name, "may-share single / health", f"{s['ratio_to_health']:.2f}", ""))
+        rows.append(
+            (name, "may-share bulk, decisions/s", f"{b['decisions_per_s']:,.0f}", ">= 100,000")
+        )
+        if "writes" in r:
+            w = r["writes"]
+            rows.append(
+                (name, "consent writes, 8 clients, writes/s", f"{w['writes_per_s']:,.0f}", "")
+            )
+            rows.append(
+                (
+                    name,
+                    "audit verify / events missing",
+                    f"exit {w['audit_verify_exit']} / {w['events_missing']}",
+                    "0 / 0",
+                )
+            )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
+    return "\n".join(
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=20_000)
+    parser.add_argument("--posts", type=int, default=200_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--bulk-requests", type=int, default=20)
+    parser.add_argument("--writes-per-client", type=int, default=250)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk (Debian's package)")
+    root = Path(tempfile.mkdtemp(prefix="consentry-bench-service-"))
+    data = root / "demo"
+    results: dict = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count()},
+        "setup": {**vars(args), "concurrency": CONCURRENCY, "bulk_items": BULK_ITEMS},
+        "backends": {},
+    }
+    schema = None
+    try:
+        for name in args.backends.split(","):
+            if name == "sqlite":
+                url = f"sqlite:///{root / 'sqlite.db'}"
+            else:
+                schema, url = postgres_schema()
+            results["backends"][name] = run_backend(name, url, root, data, args)
+    finally:
+        if schema:
+            drop_schema(schema)
+        shutil.rmtree(root, ignore_errors=True)
+    RESULTS.mkdir(exist_ok=True)
+    partial = RESULTS / ".service.json.partial"
+    partial.write_text(json.dumps(results, indent=2))
+    partial.rename(RESULTS / "service.json")
+    print(table(results))
+    print(f"\nwritten {RESULTS / 'service.json'}")
+
+
+if __name__ == "__main__":
+    main()

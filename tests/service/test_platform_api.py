@@ -4,11 +4,13 @@ field, and single and bulk checks agree."""
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
+from consentry.service.credentials import revoke_platform_token
 from consentry.store.db import session_scope
 from consentry.store.models import AuditEvent, ConsentEvent
 
@@ -274,3 +276,15 @@ def test_the_openapi_document_covers_every_api_route(service) -> None:
             assert content, f"{method} {path} documents no response body"
             assert op.get("summary") and op.get("description"), f"{method} {path} undocumented"
             assert "422" in op["responses"] or method == "get", f"{method} {path}"
+
+
+def test_a_revoked_service_token_stops_working_within_a_second(
+    platform: httpx.Client, engine: Engine, platform_token: str
+) -> None:
+    question = {"post_id": "bob-1", "collaborator_id": "acme"}
+    assert platform.post("/api/platform/may-share", json=question).status_code == 200
+    with session_scope(engine) as session:
+        revoke_platform_token(session, token_id=platform_token.split("_")[1], actor="test")
+    time.sleep(1.1)
+    response = platform.post("/api/platform/may-share", json=question)
+    assert response.status_code == 401 and "revoked" in response.json()["detail"]

@@ -6,13 +6,15 @@ Callers are the platform (service token), a collaborator (API key with scopes), 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row
+from starlette.concurrency import run_in_threadpool
 
 from consentry.service.config import ServiceSettings
 from consentry.service.credentials import api_key_for, platform_token_for
@@ -22,6 +24,7 @@ from consentry.service.security import (
     SessionData,
     csrf_matches,
     read_session_cookie,
+    sha256_hex,
 )
 from consentry.store.db import session_scope
 from consentry.store.models import StaffUser
@@ -29,6 +32,7 @@ from consentry.store.models import StaffUser
 USER_COOKIE = "consentry_user"
 STAFF_COOKIE = "consentry_staff"
 KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+TOKEN_CACHE_SECONDS = 1.0
 
 
 def _engine(request: Request) -> Engine:
@@ -77,7 +81,12 @@ class PlatformCaller:
         return f"platform:{self.name}"
 
 
-def _platform_caller(request: Request) -> PlatformCaller:
+async def _platform_caller(request: Request) -> PlatformCaller:
+    """The platform's service token, checked against the database at most once a second.
+
+    The checks are cached in the process for ``TOKEN_CACHE_SECONDS``: the hot "may share?"
+    path then costs no lookup, and a revoked token stops working within that second.
+    """
     _check_not_limited(request)
     credential = _bearer(request)
     if credential is None:
@@ -86,11 +95,23 @@ def _platform_caller(request: Request) -> PlatformCaller:
             "send the platform's service token as 'Authorization: Bearer cpt_...'; "
             "create one with `consentry platform token create NAME`",
         )
-    with request.app.state.reader.connect() as conn:
-        token = platform_token_for(conn, credential)
+    cache: dict[str, tuple[PlatformCaller, float]] = request.app.state.verified_tokens
+    digest = sha256_hex(credential)
+    hit = cache.get(digest)
+    if hit is not None and hit[1] > time.monotonic():
+        return hit[0]
+    token = await run_in_threadpool(_lookup_token, request.app.state.reader, credential)
     if token is None:
+        cache.pop(digest, None)
         raise _refuse(request, "the service token is wrong or revoked")
-    return PlatformCaller(token.id, token.name)
+    caller = PlatformCaller(token.id, token.name)
+    cache[digest] = (caller, time.monotonic() + TOKEN_CACHE_SECONDS)
+    return caller
+
+
+def _lookup_token(reader: Engine, credential: str) -> Row | None:
+    with reader.connect() as conn:
+        return platform_token_for(conn, credential)
 
 
 PlatformDep = Annotated[PlatformCaller, Depends(_platform_caller)]

@@ -54,6 +54,7 @@ def site(sqlite_engine: Engine, tmp_path: Path) -> Iterator[Service]:
     app = create_app(settings, engine=sqlite_engine)
     with running(app) as url:
         yield Service(url, sqlite_engine, settings, app)
+    app.state.reader.dispose()
 
 
 @pytest.fixture

@@ -31,6 +31,9 @@ def test_a_genuine_link_sets_a_protected_session_cookie_and_forgets_the_token(
         page = client.get("/me/data-sharing")
     assert page.status_code == 200
     assert "Signed in as @bob" in page.text
+    # The page with the switches cannot be framed by another site (clickjacking).
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from consentry import __version__
 from consentry.service import errors
 from consentry.service.api import collaborator, content, platform
 from consentry.service.config import service_settings
+from consentry.service.headers import SecurityHeaders
 from consentry.service.limits import BodyLimit
 from consentry.service.readers import reader_for
 from consentry.service.reference import ReferenceCache
@@ -72,6 +73,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.verified_tokens = {}
     app.state.templates = templates()
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     errors.install(app)
     for module in (platform, content, collaborator, settings_page, signin, admin):
         app.include_router(module.router)

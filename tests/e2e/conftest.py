@@ -57,6 +57,9 @@ def site(sqlite_engine: Engine, tmp_path: Path) -> Iterator[Service]:
     app.state.reader.dispose()
 
 
+TAKEN: list[Path] = []
+
+
 @pytest.fixture
 def shoot() -> object:
     """Save a full-page screenshot under artifacts/screenshots/ and print where."""
@@ -66,9 +69,18 @@ def shoot() -> object:
         path = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
         print(f"screenshot: {path}")
+        TAKEN.append(path)
         return path
 
     return take
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the screenshots at the end of the run, where they are seen without ``-s``."""
+    if TAKEN:
+        terminalreporter.write_sep("-", f"{len(TAKEN)} screenshots in {SCREENSHOTS}")
+        for path in TAKEN:
+            terminalreporter.write_line(str(path))
 
 
 NAMELESS_CONTROLS = """

@@ -41,21 +41,22 @@ UNKNOWN_POST = "unknown_post"
 
 POST_COLUMNS = (Post.id, Post.account_id, Post.created_at, Post.visibility, Post.lang)
 POST_COLUMNS += (Post.reply_to, Post.deleted_at)
-ACCOUNT_COLUMNS = (Account.id, Account.jurisdiction, Account.protected, Account.birth_date)
+ACCOUNT_COLUMNS = (Account.jurisdiction, Account.protected, Account.birth_date)
 ACCOUNT_COLUMNS += (Account.is_minor, Account.deleted_at)
-EVENT_COLUMNS = (ConsentEvent.id, ConsentEvent.account_id, ConsentEvent.purpose)
-EVENT_COLUMNS += (ConsentEvent.collaborator_id, ConsentEvent.decision)
+EVENT_COLUMNS = (ConsentEvent.id, ConsentEvent.collaborator_id, ConsentEvent.decision)
 EVENT_COLUMNS += (ConsentEvent.effective_at, ConsentEvent.recorded_at)
 
-# Built once: constructing a statement costs more than running it on an indexed key.
-POST_WITH_ACCOUNT = (
-    select(*POST_COLUMNS, *ACCOUNT_COLUMNS[1:])
+# Built once (constructing a statement costs more than running it on an indexed key), and one
+# round trip: the post, its account and the account's events for the purpose, one row each.
+POST_ACCOUNT_EVENTS = (
+    select(*POST_COLUMNS, *ACCOUNT_COLUMNS, *EVENT_COLUMNS)
     .join(Account, Account.id == Post.account_id)
+    .outerjoin(
+        ConsentEvent,
+        (ConsentEvent.account_id == Post.account_id)
+        & (ConsentEvent.purpose == bindparam("purpose")),
+    )
     .where(Post.id == bindparam("post_id"))
-)
-EVENTS_OF = select(*EVENT_COLUMNS).where(
-    ConsentEvent.account_id == bindparam("account_id"),
-    ConsentEvent.purpose == bindparam("purpose"),
 )
 
 
@@ -81,14 +82,16 @@ def may_share(
 ) -> Answer:
     """One question, answered with the reference rule at cut-off = as-of = ``now``."""
     reference.check(collaborator_id=collaborator_id, purpose=purpose)
-    row = conn.execute(POST_WITH_ACCOUNT, {"post_id": post_id}).first()
-    if row is None:
+    rows = conn.execute(POST_ACCOUNT_EVENTS, {"post_id": post_id, "purpose": purpose}).all()
+    if not rows:
         raise NotFound("post", post_id, listing="PUT /api/platform/posts/{id} sends one")
+    row = rows[0]
     post = PostFacts(row[0], row[1], row[2], Visibility(row[3]), row[4], row[5], row[6])
-    account = AccountFacts(row[1], *row[7:])
+    account = AccountFacts(row[1], *row[7:12])
     events = [
-        ConsentEventFacts(e[0], e[1], e[2], e[3], Decision(e[4]), e[5], e[6])
-        for e in conn.execute(EVENTS_OF, {"account_id": account.id, "purpose": purpose})
+        ConsentEventFacts(e[12], account.id, purpose, e[13], Decision(e[14]), e[15], e[16])
+        for e in rows
+        if e[12] is not None
     ]
     licenses = reference.licenses_for(collaborator_id, purpose, now)
     verdicts: list[tuple[str, Verdict]] = [

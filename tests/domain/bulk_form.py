@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 
+import duckdb
 import pyarrow as pa
 
 from consentry.domain import consent_bulk
@@ -72,27 +74,13 @@ def post_table(posts: Sequence[PostFacts]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=consent_bulk.POST_SCHEMA)
 
 
-def snapshot(
-    accounts: Sequence[AccountFacts],
-    events: Sequence[ConsentEventFacts],
-    policies: Sequence[PolicyFacts],
-    license: LicenseFacts,
-    *,
-    cutoff: datetime,
-    as_of: datetime,
-) -> pa.Table:
-    return consent_bulk.account_snapshot(
-        account_table(accounts),
-        event_table(events),
-        policies,
-        purpose=license.purpose,
-        collaborator_id=license.collaborator_id,
-        cutoff=cutoff,
-        as_of=as_of,
-    )
+@cache
+def _connection() -> duckdb.DuckDBPyConnection:
+    """One connection for the whole run: opening one costs more than these tiny queries."""
+    return consent_bulk.connect(threads=1)
 
 
-def bulk_verdicts(
+def evaluate_in_bulk(
     posts: Sequence[PostFacts],
     accounts: Sequence[AccountFacts],
     events: Sequence[ConsentEventFacts],
@@ -101,13 +89,23 @@ def bulk_verdicts(
     *,
     cutoff: datetime,
     as_of: datetime,
-) -> dict[str, Verdict]:
-    """Post id to the verdict of ``consent_bulk.post_verdicts``."""
-    snap = snapshot(accounts, events, policies, license, cutoff=cutoff, as_of=as_of)
+) -> tuple[pa.Table, dict[str, Verdict]]:
+    """The ``account_snapshot`` and, by post id, the verdicts of ``post_verdicts``."""
+    con = _connection()
+    snapshot = consent_bulk.account_snapshot(
+        account_table(accounts),
+        event_table(events),
+        policies,
+        purpose=license.purpose,
+        collaborator_id=license.collaborator_id,
+        cutoff=cutoff,
+        as_of=as_of,
+        con=con,
+    )
     rows = consent_bulk.post_verdicts(
-        post_table(posts), snap, license, cutoff=cutoff, as_of=as_of
+        post_table(posts), snapshot, license, cutoff=cutoff, as_of=as_of, con=con
     ).to_pylist()
-    return {row["post_id"]: verdict_of(row) for row in rows}
+    return snapshot, {row["post_id"]: verdict_of(row) for row in rows}
 
 
 def verdict_of(row: dict) -> Verdict:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import pytest
-from bulk_form import bulk_verdicts
+from bulk_form import evaluate_in_bulk
 
 from consentry.domain.consent import evaluate
 from consentry.domain.purposes import TRAIN_AI_SYSTEM
@@ -688,7 +688,7 @@ def test_one_at_a_time(facts: Facts, expected: Verdict) -> None:
 
 @pytest.mark.parametrize(("facts", "expected"), CASES)
 def test_bulk_form_gives_the_same_verdict(facts: Facts, expected: Verdict) -> None:
-    verdicts = bulk_verdicts(
+    _, verdicts = evaluate_in_bulk(
         [facts.post],
         [facts.account],
         facts.events,

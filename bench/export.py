@@ -124,7 +124,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--home", type=Path, default=RESULTS / "export-home")
-    parser.add_argument("--phase", choices=["floor", "export"], help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["prepare", "floor", "export"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     home = args.home.resolve()
     if args.phase == "floor":
@@ -133,11 +133,33 @@ def main() -> None:
     if args.phase == "export":
         export(home, home / "delivery")
         return
+    if args.phase == "prepare":
+        prepare(home, args.posts, args.accounts, args.seed)
+        return
 
     home.mkdir(parents=True, exist_ok=True)
-    prepare(home, args.posts, args.accounts, args.seed)
     env = {**os.environ, "CONSENTRY_HOME": str(home)}
     env.pop("CONSENTRY_DATABASE_URL", None)
+    # In a child too: this process must stay small, since a child's peak RSS starts from ours.
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.export",
+            "--phase",
+            "prepare",
+            "--home",
+            str(home),
+            "--posts",
+            str(args.posts),
+            "--accounts",
+            str(args.accounts),
+            "--seed",
+            str(args.seed),
+        ],
+        env=env,
+        check=True,
+    )
     runs = {}
     for label in ("floor", "export", "floor-again"):
         phase = label.split("-")[0]

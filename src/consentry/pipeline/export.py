@@ -12,6 +12,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,9 +29,8 @@ from consentry.pipeline.context import RECORD_COLUMNS, ExportContext
 from consentry.pipeline.engines import embedded
 from consentry.pipeline.manifest import sha256_file, write_signed_manifest
 from consentry.pipeline.metadata import write_croissant, write_datasheet
-from consentry.pipeline.pseudonymize import ACCOUNT_PREFIX, hmac_parameters, hmac_sql
 from consentry.pipeline.shards import PARTIAL_SUFFIX, FinishedShard, ShardWriter
-from consentry.pipeline.transform import SCAN_SCHEMA, BatchResult
+from consentry.pipeline.transform import SCAN_SCHEMA, BatchResult, with_author_pseudonyms
 from consentry.settings import Settings
 from consentry.store import deliveries
 from consentry.store.arrow_io import read_batches
@@ -121,7 +121,11 @@ def run_export(
         _check_done_shards(out_dir, done)
 
     facts = license_facts(license)
-    # On SQLite each read runs in its own child process from here on: let the three overlap.
+    # On SQLite each read runs in its own child process from here on: let them all overlap,
+    # and count the posts to scan (for the progress bar) on a thread meanwhile.
+    counting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="count")
+    to_scan = counting.submit(_count_posts, engine, cutoff)
+    counting.shutdown(wait=False)
     posts = _scan(engine, cutoff, batch_rows)
     account_batches = read_batches(engine, table="accounts", schema=ACCOUNTS_WITH_HANDLE)
     event_batches = events_batches(engine, facts.purpose)
@@ -137,15 +141,18 @@ def run_export(
         cutoff=cutoff,
         as_of=as_of,
     )
-    handles, replacements = _mention_map(accounts, snapshot, pseudonym_key)
     transforms = license.transforms
+    pseudonymize = bool(transforms.get("pseudonymize", True))
+    snapshot, handles, replacements = with_author_pseudonyms(
+        snapshot, accounts, key=pseudonym_key, pseudonymize=pseudonymize
+    )
     ctx = ExportContext(
         license=facts,
         cutoff=cutoff,
         as_of=as_of,
         fields=list(license.fields),
         redact=bool(transforms.get("redact", True)),
-        pseudonymize=bool(transforms.get("pseudonymize", True)),
+        pseudonymize=pseudonymize,
         coarsen=str(transforms.get("coarsen_timestamps", "none")),
         pseudonym_key=pseudonym_key,
         snapshot=snapshot,
@@ -174,12 +181,11 @@ def run_export(
         out_dir, ctx.schema, shard_rows=shard_rows, done=set(done), on_finished=shard_finished
     )
     totals = _Totals()
-    to_scan = _count_posts(engine, cutoff)
     for result in embedded.run(posts, ctx, threads=threads):
         totals.add(result)
         writer.write(result.records, result.members)
         if progress:
-            progress(totals.scanned + totals.previously_delivered, to_scan)
+            progress(totals.scanned + totals.previously_delivered, to_scan.result())
     writer.close()
 
     with session_scope(engine) as session:
@@ -329,23 +335,6 @@ def _count_posts(engine: Engine, cutoff: datetime) -> int:
             )
             or 0
         )
-
-
-def _mention_map(accounts: pa.Table, snapshot: pa.Table, key: bytes) -> tuple[pa.Array, pa.Array]:
-    """Handles of accounts whose consent allows sharing, and the pseudonyms they become."""
-    con = consent_bulk.connect()
-    con.register("accounts", accounts.select(["id", "handle"]))
-    con.register("snapshot", snapshot)
-    allowed = con.sql(
-        f"""SELECT lower(a.handle) AS handle, {hmac_sql(f"'{ACCOUNT_PREFIX}' || a.id")} AS pseudonym
-            FROM accounts a JOIN snapshot s ON s.account_id = a.id
-            WHERE NOT (s.deleted OR s.minor OR s.protected)
-              AND s.reason_t IS NULL AND s.reason_now IS NULL
-            ORDER BY handle""",
-        params=hmac_parameters(key),
-    ).to_arrow_table()
-    con.close()
-    return allowed.column("handle").combine_chunks(), allowed.column("pseudonym").combine_chunks()
 
 
 class _Totals:

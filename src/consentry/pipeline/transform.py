@@ -51,6 +51,41 @@ def _pseudonym(column: str, prefix: str, ctx: ExportContext) -> str:
     return hmac_sql(f"'{prefix}' || {column}")
 
 
+SHARING_ACCOUNTS_SQL = """
+SELECT s.*,
+       CASE WHEN NOT (s.deleted OR s.minor OR s.protected)
+                 AND s.reason_t IS NULL AND s.reason_now IS NULL
+            THEN {pseudonym} END AS author_pseudonym,
+       lower(a.handle) AS handle
+FROM snapshot s JOIN accounts a ON a.id = s.account_id
+"""
+
+
+def with_author_pseudonyms(
+    snapshot: pa.Table, accounts: pa.Table, *, key: bytes, pseudonymize: bool
+) -> tuple[pa.Table, pa.Array, pa.Array]:
+    """The snapshot with each sharing account's pseudonym (computed once per account, not per
+    post), and the mention map: lower-cased handles of those accounts and their pseudonyms."""
+    con = consent_bulk.connect()
+    con.register("snapshot", snapshot)
+    con.register("accounts", accounts.select(["id", "handle"]))
+    pseudonym = hmac_sql(f"'{ACCOUNT_PREFIX}' || s.account_id") if pseudonymize else "s.account_id"
+    table = con.sql(
+        SHARING_ACCOUNTS_SQL.format(pseudonym=pseudonym),
+        params=hmac_parameters(key) if pseudonymize else None,
+    ).to_arrow_table()
+    con.register("t", table)
+    mentions = con.sql(
+        "SELECT handle, author_pseudonym FROM t WHERE author_pseudonym IS NOT NULL ORDER BY handle"
+    ).to_arrow_table()
+    con.close()
+    return (
+        table.drop_columns(["handle"]),
+        mentions.column("handle").combine_chunks(),
+        mentions.column("author_pseudonym").combine_chunks(),
+    )
+
+
 def judge_sql(ctx: ExportContext, *, ordered: bool) -> str:
     """Verdicts, pseudonyms and coarsening for relation ``posts`` joined with ``snapshot``.
 
@@ -71,7 +106,7 @@ def judge_sql(ctx: ExportContext, *, ordered: bool) -> str:
     verdicts = consent_bulk.post_verdict_sql(
         ctx.license,
         posts=posts,
-        extra_columns="jurisdiction, text, lang, created_at, reply_to, "
+        extra_columns="jurisdiction, author_pseudonym, text, lang, created_at, reply_to, "
         "like_count, repost_count, reply_count, previously_delivered",
     )
     return f"""
@@ -81,13 +116,13 @@ SELECT post_id, account_id, previously_delivered,
        coalesce(jurisdiction, '') AS jurisdiction,
        basis_event_id, basis_policy_version, basis_default,
        CASE WHEN reason IS NULL THEN {_pseudonym("post_id", POST_PREFIX, ctx)} END AS record_id,
-       CASE WHEN reason IS NULL THEN {_pseudonym("account_id", ACCOUNT_PREFIX, ctx)} END
-         AS author_id,
+       CASE WHEN reason IS NULL THEN author_pseudonym END AS author_id,
        {created} AS created_at, lang,
        CASE WHEN reply_to IS NULL THEN 'post' ELSE 'reply' END AS kind,
        CASE WHEN reason IS NULL THEN {_pseudonym("reply_to", POST_PREFIX, ctx)} END
          AS reply_to_id,
-       text, like_count, repost_count, reply_count
+       CASE WHEN reason IS NULL THEN text END AS text,
+       like_count, repost_count, reply_count
 FROM v {"ORDER BY post_id" if ordered else ""}
 """
 

@@ -1,8 +1,9 @@
 """Read query results from the database as Arrow record batches, through ADBC.
 
 SQLite has no column types to speak of, and ADBC infers a type from the first rows it sees, so
-on SQLite every column is read as text with a sentinel for NULL and cast to the wanted schema in
-Arrow (vectorized). PostgreSQL's typed columns are cast directly.
+on SQLite a nullable column is read as text with a sentinel for NULL (a batch of NULLs would
+otherwise be typed int64) and cast to the wanted schema in Arrow (vectorized); a NOT NULL column
+is read as it is. PostgreSQL's typed columns are cast directly.
 
 The ADBC SQLite driver links its own copy of SQLite. Two copies of SQLite in one process break
 each other's POSIX locks (sqlite.org/howtocorrupt.html, 2.2.1) -- we saw the pysqlite connections
@@ -48,9 +49,7 @@ def _select_list(schema: pa.Schema, columns: Sequence[str], dialect: str) -> str
     if dialect != "sqlite":
         return ", ".join(columns)
     return ", ".join(
-        f"coalesce(CAST({c} AS TEXT), char(0)) AS {f.name}"
-        if f.nullable
-        else f"CAST({c} AS TEXT) AS {f.name}"
+        f"coalesce(CAST({c} AS TEXT), char(0)) AS {f.name}" if f.nullable else f"{c} AS {f.name}"
         for f, c in zip(schema, columns, strict=True)
     )
 

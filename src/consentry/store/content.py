@@ -239,6 +239,18 @@ def merge(session: Session, target: str, table: pa.Table, update: Sequence[str])
     return LoadCounts(table.num_rows, inserted, updated, existing - updated)
 
 
+def append_rows(session: Session, target: str, table: pa.Table) -> int:
+    """Insert every row of ``table`` (the target's column types) into ``target``, staged in bulk."""
+    if table.num_rows == 0:
+        return 0
+    staged = _stage(session, target, table)
+    columns = ", ".join(table.column_names)
+    session.connection().exec_driver_sql(
+        f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {staged}"
+    )
+    return table.num_rows
+
+
 def load_accounts(session: Session, table: pa.Table, update: Sequence[str]) -> LoadCounts:
     """Insert or update accounts (``ACCOUNTS_SCHEMA``) by id."""
     return merge(session, "accounts", table.select(ACCOUNTS_SCHEMA.names), update)

@@ -14,7 +14,8 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from consentry.errors import NotFound
-from consentry.store.arrow_io import adbc_connection, read_table
+from consentry.store.arrow_io import read_table
+from consentry.store.content import append_rows, bulk_session
 from consentry.store.ledger import append_audit_event
 from consentry.store.models import Delivery, DeliveryMember, DeliveryShard
 
@@ -112,36 +113,23 @@ def record_shard(
     size: int,
     members: pa.Table,
 ) -> None:
-    """Commit one finished shard and its members atomically."""
-    members = members.select(MEMBER_SCHEMA.names).cast(MEMBER_SCHEMA)
-    shard = {
-        "delivery_id": delivery_id,
-        "name": name,
-        "sha256": sha256,
-        "rows": rows,
-        "bytes": size,
-    }
-    if engine.dialect.name == "postgresql":
-        with adbc_connection(engine) as conn:  # Arrow bulk ingest, one transaction
-            cursor = conn.cursor()
-            if members.num_rows:
-                cursor.adbc_ingest("delivery_members", members, mode="append")
-            cursor.execute(
-                "INSERT INTO delivery_shards (delivery_id, name, sha256, rows, bytes) "
-                "VALUES ($1, $2, $3, $4, $5)",
-                tuple(shard.values()),
-            )
-            conn.commit()
-            cursor.close()
-        return
-    with engine.begin() as conn:
-        if members.num_rows:
-            conn.exec_driver_sql(
-                f"INSERT INTO delivery_members ({', '.join(MEMBER_SCHEMA.names)}) "
-                f"VALUES ({', '.join('?' * len(MEMBER_SCHEMA))})",
-                list(zip(*(c.to_pylist() for c in members.columns), strict=True)),
-            )
-        conn.execute(insert(DeliveryShard), [shard])
+    """Commit one finished shard and its members atomically (members staged in bulk)."""
+    with bulk_session(engine) as session:
+        append_rows(
+            session, "delivery_members", members.select(MEMBER_SCHEMA.names).cast(MEMBER_SCHEMA)
+        )
+        session.execute(
+            insert(DeliveryShard),
+            [
+                {
+                    "delivery_id": delivery_id,
+                    "name": name,
+                    "sha256": sha256,
+                    "rows": rows,
+                    "bytes": size,
+                }
+            ],
+        )
 
 
 def complete_delivery(

@@ -211,10 +211,7 @@ def main() -> None:
     accounts = generate_accounts(args.accounts, rng)
     events = generate_events(args.events, args.accounts, rng)
     generated = time.perf_counter() - started
-    print(
-        f"generated {args.accounts:,} accounts, {args.events:,} events in {generated:.1f}s",
-        file=sys.stderr,
-    )
+    print(f"generated {args.accounts:,} accounts, {args.events:,} events in {generated:.1f}s")
 
     bulk_runs = []
     for _ in range(args.repeat):

@@ -18,15 +18,18 @@ from consentry.domain.consent import consent_state_at, evaluate, is_minor_at
 from consentry.domain.purposes import TRAIN_AI_SYSTEM
 from consentry.domain.types import (
     AccountFacts,
+    ConsentBasis,
     ConsentEventFacts,
     ConsentSource,
     Decision,
     DefaultRule,
+    ExclusionReason,
     LicenseFacts,
     LicenseScope,
     PolicyFacts,
     PostFacts,
     PostKind,
+    Verdict,
     Visibility,
 )
 
@@ -268,3 +271,22 @@ def test_age_at_the_cutoff_is_judged_on_the_utc_day_in_both_forms() -> None:
     single, bulk = _both_forms(ledger)
     assert single == bulk
     assert single.allowed
+
+
+def test_a_post_whose_account_is_unknown_is_excluded_as_deleted_in_bulk() -> None:
+    """Only the bulk form can meet this (an account row gone from the store): nothing leaks."""
+    ledger = _one_post_ledger(
+        LicenseScope(), AccountFacts("a", "US"), datetime(2025, 1, 15, tzinfo=UTC)
+    )
+    orphan = PostFacts("orphan", "nobody", datetime(2024, 12, 1, tzinfo=UTC))
+    _, verdicts = evaluate_in_bulk(
+        [*ledger.posts, orphan],
+        ledger.accounts,
+        [],
+        ledger.policies,
+        ledger.license,
+        cutoff=ledger.cutoff,
+        as_of=ledger.as_of,
+    )
+    assert verdicts["p"].allowed
+    assert verdicts["orphan"] == Verdict(False, ExclusionReason.DELETED, ConsentBasis())

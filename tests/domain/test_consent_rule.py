@@ -567,6 +567,18 @@ BEFORE_POLICY = [
             V2,
         ),
     ),
+    case(
+        # The first opt-out version counts even when an opt-in version came between: a post
+        # written under that opt-in version is covered once opt-out returns.
+        "before-policy-boundary-is-the-first-opt-out-across-an-opt-in-interval",
+        delivered(by_default("v3", OPT_OUT)),
+        post={"created_at": at("2024-09-01")},
+        policies=(
+            policy("v1", {"US": OPT_OUT}, published=at("2024-05-01"), effective=at("2024-06-01")),
+            policy("v2", {"US": OPT_IN}, published=at("2024-07-01"), effective=at("2024-08-01")),
+            policy("v3", {"US": OPT_OUT}),
+        ),
+    ),
 ]
 
 LEDGER_TIME = [

@@ -8,7 +8,8 @@ proportional to the batch size, not to the input.
 from __future__ import annotations
 
 import os
-from collections import deque
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -37,7 +38,8 @@ def run(
     posts: Iterable[pa.RecordBatch], ctx: ExportContext, *, threads: int | None = None
 ) -> Iterator[BatchResult]:
     """Judge the id-ordered ``posts`` in one streaming DuckDB query (its hash table on the
-    snapshot built once), then finish the judged batches on ``threads`` threads, in order."""
+    snapshot built once) on a producer thread, finish the judged batches on ``threads`` threads,
+    and yield the results in order, so that the caller's writing overlaps the reading."""
     threads = threads or default_threads()
     con = consent_bulk.connect(threads=threads)
     register_context(con, ctx)
@@ -45,14 +47,33 @@ def run(
     judged = con.sql(judge_sql(ctx, ordered=False), params=judge_parameters(ctx)).to_arrow_reader(
         JUDGED_BATCH_ROWS
     )
-    window: deque[Future[BatchResult]] = deque()
-    try:
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="export") as pool:
+    in_flight: queue.Queue[Future[BatchResult] | None] = queue.Queue(maxsize=threads * 2)
+    stop = threading.Event()
+
+    def produce(pool: ThreadPoolExecutor) -> None:
+        try:
             for batch in judged:
-                window.append(pool.submit(finish, batch, ctx))
-                if len(window) > threads * 2:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
-    finally:
-        con.close()
+                if stop.is_set():
+                    return
+                in_flight.put(pool.submit(finish, batch, ctx))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            failed: Future[BatchResult] = Future()
+            failed.set_exception(exc)
+            in_flight.put(failed)
+        finally:
+            in_flight.put(None)
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="export") as pool:
+        producer = threading.Thread(target=produce, args=(pool,), name="judge", daemon=True)
+        producer.start()
+        try:
+            while (future := in_flight.get()) is not None:
+                yield future.result()
+        finally:
+            stop.set()
+            while producer.is_alive():  # unblock a producer waiting for room
+                try:
+                    in_flight.get_nowait()
+                except queue.Empty:
+                    producer.join(0.05)
+            con.close()

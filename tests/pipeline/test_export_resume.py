@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from export_platform import CUTOFF, build_platform
 from sqlalchemy import Engine
 
 from consentry.pipeline.export import run_export
@@ -18,8 +19,6 @@ from consentry.pipeline.manifest import verify_delivery
 from consentry.settings import Settings
 from consentry.store.db import session_scope
 from consentry.store.deliveries import members_of
-
-from export_platform import CUTOFF, build_platform
 
 SHARD_ROWS = 256
 

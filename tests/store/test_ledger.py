@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from consentry.domain.types import ConsentSource, Decision
+from consentry.store.consent import record_consent
 from consentry.store.db import session_scope
 from consentry.store.ledger import GENESIS, verify_audit_chain, verify_consent_chain
-from consentry.store.consent import record_consent
 from consentry.store.models import Account, ConsentEvent
 
 
@@ -39,7 +40,7 @@ def test_events_chain_to_their_predecessor(engine: Engine) -> None:
     with session_scope(engine) as session:
         events = [session.get(ConsentEvent, i) for i in ids]
         assert events[0].prev_hash == GENESIS
-        for before, after in zip(events, events[1:], strict=False):
+        for before, after in pairwise(events):
             assert after.prev_hash == before.hash
         report = verify_consent_chain(session)
         assert report.ok and report.checked == 5
@@ -104,8 +105,12 @@ def test_the_code_has_no_update_or_delete_path_for_consent_events() -> None:
         if "migrations" not in path.parts
         and any(
             pattern in path.read_text()
-            for pattern in ("update(ConsentEvent", "delete(ConsentEvent", "UPDATE consent_events",
-                            "DELETE FROM consent_events")
+            for pattern in (
+                "update(ConsentEvent",
+                "delete(ConsentEvent",
+                "UPDATE consent_events",
+                "DELETE FROM consent_events",
+            )
         )
     ]
     assert offenders == []

@@ -54,8 +54,9 @@ def validate_key(key: str) -> str:
     key = key.strip().upper()
     if key == WILDCARD or key in GROUPS:
         return key
-    country, _, sub = key.partition("-")
-    if len(country) != 2 or not country.isalpha() or (sub and not (1 <= len(sub) <= 3)):
+    country, dash, sub = key.partition("-")
+    bad_sub = bool(dash) and not (1 <= len(sub) <= 3 and sub.isascii() and sub.isalnum())
+    if len(country) != 2 or not country.isalpha() or bad_sub:
         raise ValueError(
             f"jurisdiction key {key!r} is not an ISO 3166 code (e.g. 'DE', 'US-CA'), "
             f"a group ({', '.join(GROUPS)}) or '*'"

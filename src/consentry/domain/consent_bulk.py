@@ -107,45 +107,51 @@ def _minor_at(param: str) -> str:
     )
 
 
-def _latest_choice(param: str) -> str:
-    return f"""
-        SELECT account_id,
-               arg_max(struct_pack(decision := decision, id := id),
-                       struct_pack(e := effective_at, i := id)) AS choice
-        FROM events
-        WHERE purpose = $purpose
-          AND (collaborator_id IS NULL OR collaborator_id = $collaborator_id)
-          AND recorded_at <= $as_of AND effective_at <= ${param}
-        GROUP BY account_id"""
+# Rule 2 in one pass over the ledger for both moments: each event becomes one number ordered
+# like (effective time, ledger id), with the decision in its lowest bit, so the latest choice is
+# a plain max(), and the id and decision come back out of it. Needs ledger ids below 2**32.
+_KEY = (
+    "((epoch_us(effective_at)::HUGEINT + 1152921504606846976) * 8589934592"
+    " + id::HUGEINT * 2 + (decision = 'allow')::HUGEINT)"
+)
+
+LATEST_CHOICES_SQL = f"""
+SELECT account_id,
+       max({_KEY}) FILTER (WHERE effective_at <= $cutoff) AS k_t,
+       max({_KEY}) AS k_now
+FROM events
+WHERE purpose = $purpose
+  AND (collaborator_id IS NULL OR collaborator_id = $collaborator_id)
+  AND recorded_at <= $as_of AND effective_at <= $as_of
+GROUP BY account_id"""
 
 
-def _state_columns(suffix: str, latest: str) -> str:
+def _state_columns(suffix: str) -> str:
+    key = f"l.k_{suffix}"
     return f"""
-        CASE WHEN {latest}.account_id IS NOT NULL
-                  THEN CASE WHEN {latest}.choice.decision = 'allow' THEN NULL ELSE 'denied' END
+        CASE WHEN {key} IS NOT NULL
+                  THEN CASE WHEN {key} % 2 = 1 THEN NULL ELSE 'denied' END
              WHEN j.version_{suffix} IS NULL THEN 'no_policy'
              WHEN j.default_{suffix} <> 'opt_out' THEN 'no_consent'
         END AS reason_{suffix},
-        {latest}.choice.id AS event_{suffix},
-        CASE WHEN {latest}.account_id IS NULL THEN j.version_{suffix} END AS version_{suffix},
-        CASE WHEN {latest}.account_id IS NULL THEN j.default_{suffix} END AS default_{suffix},
-        CASE WHEN {latest}.account_id IS NULL AND j.default_{suffix} = 'opt_out'
+        CAST(({key} // 2) % 4294967296 AS BIGINT) AS event_{suffix},
+        CASE WHEN {key} IS NULL THEN j.version_{suffix} END AS version_{suffix},
+        CASE WHEN {key} IS NULL THEN j.default_{suffix} END AS default_{suffix},
+        CASE WHEN {key} IS NULL AND j.default_{suffix} = 'opt_out'
              THEN j.opt_out_since_{suffix} END AS opt_out_since_{suffix}"""
 
 
 SNAPSHOT_SQL = f"""
-WITH latest_t AS ({_latest_choice("cutoff")}),
-     latest_now AS ({_latest_choice("as_of")})
+WITH latest AS ({LATEST_CHOICES_SQL})
 SELECT a.id AS account_id,
        a.jurisdiction,
        (a.deleted_at IS NOT NULL AND a.deleted_at <= $as_of) AS deleted,
        ({_minor_at("cutoff")} OR {_minor_at("as_of")}) AS minor,
        coalesce(a.protected, false) AS protected,
-       {_state_columns("t", "lt")},
-       {_state_columns("now", "ln")}
+       {_state_columns("t")},
+       {_state_columns("now")}
 FROM accounts a
-LEFT JOIN latest_t lt ON lt.account_id = a.id
-LEFT JOIN latest_now ln ON ln.account_id = a.id
+LEFT JOIN latest l ON l.account_id = a.id
 LEFT JOIN jurisdiction_defaults j ON j.jurisdiction = a.jurisdiction
 """
 

@@ -107,18 +107,16 @@ def _minor_at(param: str) -> str:
     )
 
 
-# Rule 2 in one pass over the ledger for both moments: each event becomes one number ordered
-# like (effective time, ledger id), with the decision in its lowest bit, so the latest choice is
-# a plain max(), and the id and decision come back out of it. Needs ledger ids below 2**32.
-_KEY = (
-    "((epoch_us(effective_at)::HUGEINT + 1152921504606846976) * 8589934592"
-    " + id::HUGEINT * 2 + (decision = 'allow')::HUGEINT)"
-)
+# Rule 2 in one pass over the ledger for both moments: the latest event is the one with the
+# greatest (effective time, ledger id), packed into one number for arg_max; what it returns is
+# the event's id with its decision in the lowest bit. Needs ledger ids below 2**32.
+_ORDER = "(epoch_us(effective_at)::HUGEINT * 4294967296 + id)"
+_CHOICE = "(id * 2 + (decision = 'allow')::BIGINT)"
 
 LATEST_CHOICES_SQL = f"""
 SELECT account_id,
-       max({_KEY}) FILTER (WHERE effective_at <= $cutoff) AS k_t,
-       max({_KEY}) AS k_now
+       arg_max({_CHOICE}, {_ORDER}) FILTER (WHERE effective_at <= $cutoff) AS k_t,
+       arg_max({_CHOICE}, {_ORDER}) AS k_now
 FROM events
 WHERE purpose = $purpose
   AND (collaborator_id IS NULL OR collaborator_id = $collaborator_id)
@@ -134,7 +132,7 @@ def _state_columns(suffix: str) -> str:
              WHEN j.version_{suffix} IS NULL THEN 'no_policy'
              WHEN j.default_{suffix} <> 'opt_out' THEN 'no_consent'
         END AS reason_{suffix},
-        CAST(({key} // 2) % 4294967296 AS BIGINT) AS event_{suffix},
+        {key} // 2 AS event_{suffix},
         CASE WHEN {key} IS NULL THEN j.version_{suffix} END AS version_{suffix},
         CASE WHEN {key} IS NULL THEN j.default_{suffix} END AS default_{suffix},
         CASE WHEN {key} IS NULL AND j.default_{suffix} = 'opt_out'

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from consentry.domain.consent import policy_default_at
 from consentry.domain.types import REASON_ORDER, LicenseFacts, PolicyFacts, PostKind
@@ -168,7 +169,7 @@ def account_snapshot(
     """One row per account: the account-level checks and the consent state at both moments."""
     con = con or connect()
     defaults = jurisdiction_defaults(
-        accounts.column("jurisdiction").to_pylist(),
+        pc.unique(accounts.column("jurisdiction")).to_pylist(),
         policies,
         purpose=purpose,
         cutoff=cutoff,

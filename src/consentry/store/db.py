@@ -46,7 +46,9 @@ def get_engine(settings: Settings | None = None) -> Engine:
     return engine_for(settings.resolved_database_url)
 
 
+@lru_cache(maxsize=64)
 def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """One sessionmaker per engine (building one costs more than a short transaction)."""
     return sessionmaker(engine, expire_on_commit=False)
 
 

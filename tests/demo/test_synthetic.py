@@ -12,13 +12,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from consentry.demo.history import CONSENT_SCHEMA
-from consentry.demo.people import ACCOUNT_SCHEMA
-from consentry.demo.posts import POST_SCHEMA
 from consentry.demo.scenario import PERIOD_END, PERIOD_START, V2_EFFECTIVE, V2_PUBLISHED
 from consentry.demo.synthetic import DemoFiles, generate
 from consentry.domain.jurisdiction import EU_COUNTRIES
 from consentry.errors import InvalidInput
+from consentry.store.content import ACCOUNTS_SCHEMA, CONSENT_SCHEMA, POSTS_SCHEMA
 
 ACCOUNTS, POSTS, SEED = 4_000, 40_000, 7
 
@@ -48,8 +46,8 @@ def share(mask: pa.Array | pa.ChunkedArray) -> float:
 
 
 def test_the_files_have_the_canonical_columns(files, accounts, posts, consent) -> None:
-    assert accounts.schema == ACCOUNT_SCHEMA
-    assert posts.schema == POST_SCHEMA
+    assert accounts.schema == ACCOUNTS_SCHEMA
+    assert posts.schema == POSTS_SCHEMA
     assert consent.schema == CONSENT_SCHEMA
     assert files.counts == {
         "accounts": ACCOUNTS,

@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from consentry.demo.arrays import MICROS_PER_DAY, TS, micros, timestamps
+from consentry.demo.arrays import MICROS_PER_DAY, micros, timestamps
 from consentry.demo.people import Accounts
 from consentry.demo.scenario import (
     COLLABORATORS,
@@ -32,20 +32,7 @@ from consentry.demo.scenario import (
 )
 from consentry.demo.vocab import JURISDICTIONS
 from consentry.domain.jurisdiction import EU_COUNTRIES, country_of
-
-CONSENT_SCHEMA = pa.schema(
-    [
-        ("external_id", pa.string()),
-        ("account_id", pa.string()),
-        ("purpose", pa.string()),
-        ("collaborator_id", pa.string()),
-        ("decision", pa.string()),
-        ("source", pa.string()),
-        ("policy_version", pa.string()),
-        ("effective_at", TS),
-        ("recorded_at", TS),
-    ]
-)
+from consentry.store.content import CONSENT_SCHEMA
 
 # Shares of accounts per region: US, EU, GB, elsewhere.
 REGIONS = ("US", "EU", "GB", "other")

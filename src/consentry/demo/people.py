@@ -11,7 +11,6 @@ import pyarrow.compute as pc
 
 from consentry.demo.arrays import (
     MICROS_PER_DAY,
-    TS,
     FlatPool,
     blank_unless,
     concat,
@@ -23,20 +22,7 @@ from consentry.demo.arrays import (
 from consentry.demo.names import FAMILY_NAME_FIRST, NAMES
 from consentry.demo.scenario import MINOR_REFERENCE_DAY, PERIOD_END, PERIOD_START
 from consentry.demo.vocab import JURISDICTIONS, LANGUAGES
-
-ACCOUNT_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("handle", pa.string()),
-        ("display_name", pa.string()),
-        ("jurisdiction", pa.string()),
-        ("birth_date", pa.date32()),
-        ("is_minor", pa.bool_()),
-        ("protected", pa.bool_()),
-        ("created_at", TS),
-        ("deleted_at", TS),
-    ]
-)
+from consentry.store.content import ACCOUNTS_SCHEMA
 
 MINOR_SHARE = 0.04
 TURNING_18_SHARE = 0.01
@@ -205,7 +191,7 @@ def generate_accounts(rng: np.random.Generator, n: int) -> Accounts:
             "created_at": timestamps(created),
             "deleted_at": timestamps(deleted, missing=~is_deleted),
         },
-        schema=ACCOUNT_SCHEMA,
+        schema=ACCOUNTS_SCHEMA,
     )
     activity = rng.lognormal(0.0, 1.2, n)
     return Accounts(table, language, jurisdiction, created, deleted, activity / activity.sum())

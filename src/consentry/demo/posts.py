@@ -16,7 +16,6 @@ import pyarrow.compute as pc
 from consentry.demo import pii
 from consentry.demo.arrays import (
     MICROS_PER_DAY,
-    TS,
     FlatPool,
     blank_unless,
     concat,
@@ -26,22 +25,7 @@ from consentry.demo.arrays import (
 from consentry.demo.people import Accounts, snowflake_ids
 from consentry.demo.scenario import PERIOD_END, PERIOD_START
 from consentry.demo.vocab import EMOJI, HASHTAGS, LANGUAGES, NEGATIVE_LEADS, PII_LEADS, SENTENCES
-
-POST_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("account_id", pa.string()),
-        ("created_at", TS),
-        ("text", pa.string()),
-        ("lang", pa.string()),
-        ("visibility", pa.string()),
-        ("reply_to", pa.string()),
-        ("deleted_at", TS),
-        ("like_count", pa.int64()),
-        ("repost_count", pa.int64()),
-        ("reply_count", pa.int64()),
-    ]
-)
+from consentry.store.content import POSTS_SCHEMA
 
 DIRECT_SHARE = 0.05
 REPLY_SHARE = 0.26
@@ -190,5 +174,5 @@ def generate_posts(rng: np.random.Generator, accounts: Accounts, n: int, *, seed
             "repost_count": rng.binomial(likes, 0.12).astype(np.int64),
             "reply_count": np.bincount(parent[reply], minlength=n).astype(np.int64),
         },
-        schema=POST_SCHEMA,
+        schema=POSTS_SCHEMA,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +29,8 @@ from consentry.pipeline.transform import (
 
 NAME = "embedded"
 JUDGED_BATCH_ROWS = 65_536
+DUCKDB_MEMORY_LIMIT = "256MB"
+"""The judging query streams; left alone, DuckDB holds ~800 MB of buffers for it at 2M posts."""
 
 
 def default_threads() -> int:
@@ -42,6 +45,8 @@ def run(
     and yield the results in order, so that the caller's writing overlaps the reading."""
     threads = threads or default_threads()
     con = consent_bulk.connect(threads=threads)
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    con.execute(f"SET temp_directory = '{tempfile.gettempdir()}'")
     register_context(con, ctx)
     con.register("posts", pa.RecordBatchReader.from_batches(SCAN_SCHEMA, posts))
     judged = con.sql(judge_sql(ctx, ordered=False), params=judge_parameters(ctx)).to_arrow_reader(

@@ -126,7 +126,7 @@ def run_export(
     counting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="count")
     to_scan = counting.submit(_count_posts, engine, cutoff)
     counting.shutdown(wait=False)
-    posts = _scan(engine, cutoff, batch_rows)
+    posts = scan_posts(engine, cutoff, batch_rows)
     account_batches = read_batches(engine, table="accounts", schema=ACCOUNTS_WITH_HANDLE)
     event_batches = events_batches(engine, facts.purpose)
     accounts = pa.Table.from_batches(list(account_batches), schema=ACCOUNTS_WITH_HANDLE)
@@ -314,7 +314,7 @@ def _cutoff_sql(engine: Engine, cutoff: datetime) -> str:
     return f"created_at <= '{moment.isoformat()}'::timestamptz"
 
 
-def _scan(engine: Engine, cutoff: datetime, batch_rows: int):  # type: ignore[no-untyped-def]
+def scan_posts(engine: Engine, cutoff: datetime, batch_rows: int):  # type: ignore[no-untyped-def]
     """Posts created by the cut-off, in post-id byte order (the same on both databases)."""
     order = "id" if engine.dialect.name == "sqlite" else 'id COLLATE "C"'
     return read_batches(

@@ -43,6 +43,7 @@ bench-export: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.redaction
 
 bench-service: $(VENV)/.bench-installed
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.service
 
 clean:

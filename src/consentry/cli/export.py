@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,7 +26,7 @@ deliveries_app = typer.Typer(help="Deliveries made to collaborators.", no_args_i
 app.add_typer(deliveries_app, name="deliveries")
 
 
-def export_with_progress(**kwargs) -> ExportResult:  # type: ignore[no-untyped-def]
+def export_with_progress(**kwargs: Any) -> ExportResult:
     """Run an export with a Rich progress bar showing records/s."""
     with Progress(
         TextColumn("[bold]{task.description}"),

@@ -11,14 +11,16 @@ from __future__ import annotations
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
 
 from consentry import __version__
 from consentry.domain import consent_bulk
@@ -36,7 +38,7 @@ from consentry.store import deliveries
 from consentry.store.arrow_io import read_batches
 from consentry.store.consent import events_batches
 from consentry.store.db import session_scope
-from consentry.store.models import Collaborator, License, Post
+from consentry.store.models import Collaborator, Delivery, DeliveryShard, License, Post
 from consentry.store.parties import license_facts
 from consentry.store.policies import policy_facts
 
@@ -95,7 +97,6 @@ def run_export(
     with session_scope(engine) as session:
         delivery, resumed = _open_delivery(
             session,
-            engine,
             license_id=license_id,
             cutoff=cutoff,
             out_dir=out_dir,
@@ -233,7 +234,17 @@ def run_export(
     )
 
 
-def _open_delivery(session, engine, *, license_id, cutoff, out_dir, delta, resume, force, actor):  # type: ignore[no-untyped-def]
+def _open_delivery(
+    session: Session,
+    *,
+    license_id: str,
+    cutoff: datetime | None,
+    out_dir: Path,
+    delta: bool,
+    resume: bool,
+    force: bool,
+    actor: str,
+) -> tuple[Delivery, bool]:
     """The delivery to write: a resumed one, or a new one in an empty directory."""
     path = str(out_dir)
     occupied = out_dir.exists() and any(out_dir.iterdir())
@@ -282,7 +293,9 @@ def _open_delivery(session, engine, *, license_id, cutoff, out_dir, delta, resum
     return delivery, False
 
 
-def _check_may_export(license, collaborator, cutoff: datetime, as_of: datetime) -> None:  # type: ignore[no-untyped-def]
+def _check_may_export(
+    license: License, collaborator: Collaborator | None, cutoff: datetime, as_of: datetime
+) -> None:
     if cutoff > as_of:
         raise InvalidInput("the cut-off is in the future", field="--cutoff")
     if license.status != "active":
@@ -295,7 +308,7 @@ def _check_may_export(license, collaborator, cutoff: datetime, as_of: datetime) 
         )
 
 
-def _check_done_shards(out_dir: Path, done: dict) -> None:  # type: ignore[type-arg]
+def _check_done_shards(out_dir: Path, done: dict[str, DeliveryShard]) -> None:
     for partial in out_dir.glob("*" + PARTIAL_SUFFIX):
         partial.unlink()
     for name, shard in done.items():
@@ -314,7 +327,7 @@ def _cutoff_sql(engine: Engine, cutoff: datetime) -> str:
     return f"created_at <= '{moment.isoformat()}'::timestamptz"
 
 
-def scan_posts(engine: Engine, cutoff: datetime, batch_rows: int):  # type: ignore[no-untyped-def]
+def scan_posts(engine: Engine, cutoff: datetime, batch_rows: int) -> Iterator[pa.RecordBatch]:
     """Posts created by the cut-off, in post-id byte order (the same on both databases)."""
     order = "id" if engine.dialect.name == "sqlite" else 'id COLLATE "C"'
     return read_batches(
@@ -355,7 +368,7 @@ class _Totals:
         self.basis.update(result.basis)
 
 
-def _license_info(license: License) -> dict:  # type: ignore[type-arg]
+def _license_info(license: License) -> dict[str, Any]:
     return {
         "id": license.id,
         "purpose": license.purpose,
@@ -370,17 +383,17 @@ def _license_info(license: License) -> dict:  # type: ignore[type-arg]
 
 def _manifest(
     *,
-    delivery_id,
-    kind,
-    previous_id,
-    license_info,
-    collaborator_info,
-    cutoff,
-    as_of,  # type: ignore[no-untyped-def]
+    delivery_id: str,
+    kind: str,
+    previous_id: str | None,
+    license_info: dict[str, Any],
+    collaborator_info: dict[str, str],
+    cutoff: datetime,
+    as_of: datetime,
     ctx: ExportContext,
     totals: _Totals,
-    shards: list[dict],
-) -> dict:  # type: ignore[type-arg]
+    shards: list[dict[str, Any]],
+) -> dict[str, Any]:
     excluded = {reason.value: totals.excluded.get(reason.value, 0) for reason in REASON_ORDER}
     places = sorted({place for place, _ in totals.by_jurisdiction})
     transforms = [

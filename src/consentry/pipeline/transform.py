@@ -188,22 +188,3 @@ def _records(delivered: pa.Table, ctx: ExportContext) -> pa.Table:
             column = replace_mentions(redact(column), ctx.mention_handles, ctx.mention_replacements)
         columns[name] = column
     return pa.table(columns).cast(ctx.schema)
-
-
-class BatchTransformer:
-    """The whole transform for one batch at a time, e.g. in Spark's ``mapInArrow``."""
-
-    def __init__(self, ctx: ExportContext) -> None:
-        self.ctx = ctx
-        self.con = consent_bulk.connect(threads=1)
-        register_context(self.con, ctx)
-        self.sql = judge_sql(ctx, ordered=True)
-        self.params = judge_parameters(ctx)
-
-    def __call__(self, batch: pa.RecordBatch) -> BatchResult:
-        self.con.register("posts", batch)
-        try:
-            judged = self.con.sql(self.sql, params=self.params).to_arrow_table()
-        finally:
-            self.con.unregister("posts")
-        return finish(judged, self.ctx)

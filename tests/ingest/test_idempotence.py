@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from platform_files import ACCOUNTS, CONSENT, POSTS, audit_actions, snapshot, write, write_jsonl
 from sqlalchemy import Engine
 
+from consentry.errors import InvalidInput
 from consentry.ingest import import_file
 from consentry.store.db import session_scope
 from consentry.store.ledger import verify_audit_chain, verify_consent_chain
@@ -103,3 +105,18 @@ def test_consent_events_join_the_chain_in_recorded_order_and_known_ones_are_skip
         assert order == ["e1", "e2", "e3", "e0"]
         report = verify_consent_chain(session)
         assert report.ok and report.checked == 4
+
+
+def test_a_consent_event_sent_again_with_other_content_is_refused_and_nothing_written(
+    engine: Engine, tmp_path: Path
+) -> None:
+    _import_all(engine, tmp_path)
+    changed = [dict(e, decision="allow" if e["decision"] == "deny" else "deny") for e in CONSENT]
+    with session_scope(engine) as session:
+        before = session.query(ConsentEvent).count()
+    with pytest.raises(InvalidInput, match="never changed") as refused:
+        import_file(engine, "consent", write_jsonl(tmp_path / "changed.jsonl", changed))
+    assert repr(CONSENT[0]["external_id"]) in str(refused.value)
+    with session_scope(engine) as session:
+        assert session.query(ConsentEvent).count() == before
+        assert verify_consent_chain(session).ok

@@ -261,11 +261,48 @@ def load_posts(session: Session, table: pa.Table, update: Sequence[str]) -> Load
     return merge(session, "posts", table.select(POSTS_SCHEMA.names), update)
 
 
+CONSENT_IDENTITY = ("account_id", "purpose", "collaborator_id", "decision", "effective_at")
+"""What an event says; sending it again under its external id must say the same."""
+
+
+def _refuse_changed_events(session: Session, again: pa.Table) -> None:
+    """Consent events are never changed: a known external id with other content is an error."""
+    stored_rows = session.execute(
+        select(
+            ConsentEvent.external_id, *(getattr(ConsentEvent, c) for c in CONSENT_IDENTITY)
+        ).where(ConsentEvent.external_id.in_(again["external_id"].to_pylist()))
+    ).all()
+    stored = pa.Table.from_pylist(
+        [dict(zip(("external_id", *CONSENT_IDENTITY), row, strict=True)) for row in stored_rows],
+        schema=pa.schema([CONSENT_SCHEMA.field(c) for c in ("external_id", *CONSENT_IDENTITY)]),
+    )
+    paired = again.select(["external_id", *CONSENT_IDENTITY]).join(
+        stored, "external_id", right_suffix="_stored"
+    )
+    differs = None
+    for column in CONSENT_IDENTITY:
+        new, old = paired[column], paired[f"{column}_stored"]
+        same = pc.or_kleene(pc.equal(new, old), pc.and_(pc.is_null(new), pc.is_null(old)))
+        changed = pc.invert(pc.fill_null(same, False))
+        differs = changed if differs is None else pc.or_(differs, changed)
+    conflicts = paired.filter(differs)["external_id"].to_pylist() if differs is not None else []
+    if conflicts:
+        shown = ", ".join(repr(c) for c in sorted(conflicts)[:5])
+        raise InvalidInput(
+            f"{len(conflicts)} event(s) reuse an external_id already recorded with other "
+            f"content ({shown}); consent events are never changed: record the new choice as a "
+            "new event with its own external_id",
+            field="external_id",
+        )
+
+
 def append_consent_events(session: Session, table: pa.Table) -> LoadCounts:
     """Append events (``CONSENT_SCHEMA``) to the hash-chained ledger, skipping external ids
     already there, in (recorded_at, effective_at, external_id) order, under the head lock."""
     head = lock_head(session, CONSENT_CHAIN)
     known = existing_ids(session, ConsentEvent.external_id, table["external_id"])
+    if len(known):
+        _refuse_changed_events(session, table.filter(pc.is_in(table["external_id"], known)))
     fresh = table.filter(pc.invert(pc.is_in(table["external_id"], value_set=known)))
     fresh = fresh.sort_by(
         [("recorded_at", "ascending"), ("effective_at", "ascending"), ("external_id", "ascending")]

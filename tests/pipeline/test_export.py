@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from export_platform import Platform
+from export_platform import CUTOFF, Platform, build_platform
+from sqlalchemy import Engine
 
 from consentry.domain.types import ExclusionReason
 from consentry.errors import Conflict
@@ -16,6 +17,7 @@ from consentry.pipeline.export import run_export
 from consentry.pipeline.keys import pseudonym_key
 from consentry.pipeline.manifest import verify_delivery
 from consentry.pipeline.pseudonymize import pseudonym
+from consentry.settings import Settings
 from consentry.store.db import session_scope
 from consentry.store.deliveries import members_of
 from consentry.store.ledger import verify_audit_chain
@@ -155,3 +157,32 @@ def test_delta_delivers_only_what_is_new_and_still_allowed(
     assert result.counts["previously_delivered"] == 3
     with pytest.raises(Conflict, match="no complete delivery"):
         _export(platform, tmp_path / "lumen-delta", license_id="lumen-en-posts", delta=True)
+
+
+@pytest.mark.slow
+def test_records_come_out_in_post_id_order_whatever_the_batching(
+    engine: Engine, tmp_path: Path
+) -> None:
+    build_platform(engine, extra_posts=30_000)
+    settings = Settings(home=tmp_path / "home")
+    runs = {}
+    for label, batch_rows, threads in (("small", 1_000, 4), ("large", 65_536, 1)):
+        result = run_export(
+            engine,
+            settings,
+            license_id="nw-all",
+            cutoff=CUTOFF,
+            out_dir=tmp_path / label,
+            batch_rows=batch_rows,
+            threads=threads,
+            shard_rows=4_096,
+        )
+        runs[label] = result
+    names = sorted(p.name for p in (tmp_path / "small").glob("*.parquet"))
+    assert len(names) > 2
+    for name in names:
+        assert (tmp_path / "small" / name).read_bytes() == (tmp_path / "large" / name).read_bytes()
+    with session_scope(engine) as session:
+        members = sorted(members_of(session, runs["small"].delivery_id), key=lambda m: m.post_id)
+    delivered = [r["record_id"] for r in _records(tmp_path / "small")]
+    assert delivered == [m.record_pseudonym for m in members]

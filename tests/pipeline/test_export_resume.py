@@ -19,6 +19,7 @@ from consentry.pipeline.manifest import verify_delivery
 from consentry.settings import Settings
 from consentry.store.db import session_scope
 from consentry.store.deliveries import members_of
+from consentry.store.models import Account
 
 SHARD_ROWS = 256
 
@@ -108,3 +109,22 @@ def test_resume_after_kill_equals_an_uninterrupted_run(
         got = [(m.post_id, m.record_pseudonym) for m in members_of(session, delivery.id)]
         want = [(m.post_id, m.record_pseudonym) for m in members_of(session, reference.delivery_id)]
     assert got == want and len(got) == len(set(got)) == reference.counts["delivered"]
+
+
+@pytest.mark.slow
+def test_resume_refuses_when_the_inputs_changed_under_finished_shards(
+    engine: Engine, tmp_path: Path
+) -> None:
+    build_platform(engine, extra_posts=20_000)
+    home = tmp_path / "home"
+    env = _env(engine, home)
+    out = tmp_path / "interrupted"
+    _kill_after(_export_command(out), env, out, 3)
+    with session_scope(engine) as session:  # an author of the finished shards turns private
+        session.get(Account, "us_default").protected = True
+    resumed = subprocess.run(
+        _export_command(out, "--resume"), env=env, capture_output=True, text=True
+    )
+    assert resumed.returncode == 1
+    assert "changed since" in resumed.stderr and "--force" in resumed.stderr
+    assert not (out / "manifest.json").exists()

@@ -110,6 +110,7 @@ def run_export(
         assert license is not None and collaborator is not None
         policies = policy_facts(session)
         done = {s.name: s for s in deliveries.completed_shards(session, delivery.id)}
+        recorded_members = sorted(m.post_id for m in deliveries.members_of(session, delivery.id))
         delivery_id, cutoff, as_of = delivery.id, delivery.cutoff, delivery.started_at
         kind, previous_id = delivery.kind, delivery.previous_delivery_id
         license_info = _license_info(license)
@@ -194,6 +195,8 @@ def run_export(
         shard_list = [
             {"name": s.name, "sha256": s.sha256, "rows": s.rows, "bytes": s.bytes} for s in shards
         ]
+    if resumed:
+        _check_resumed_rows(recorded_members, writer, delivery_id)
     if [s["name"] for s in shard_list] != writer.shards_written:
         raise IntegrityFailure(
             f"shards on record {[s['name'] for s in shard_list]} differ from the shards this "
@@ -318,6 +321,17 @@ def _check_done_shards(out_dir: Path, done: dict[str, DeliveryShard]) -> None:
                 f"{path} was recorded as finished but is missing or altered; "
                 "start the delivery again with --force"
             )
+
+
+def _check_resumed_rows(recorded: list[str], writer: ShardWriter, delivery_id: str) -> None:
+    """The rows a resumed run skipped must be exactly the members of the shards done before."""
+    skipped = sorted(i for ids in writer.skipped_post_ids for i in ids.to_pylist())
+    if skipped != recorded:
+        raise IntegrityFailure(
+            f"the posts, accounts or ledger changed since delivery {delivery_id} was interrupted: "
+            "the shards finished before would not hold the same records now; start the "
+            "delivery again with --force"
+        )
 
 
 def _cutoff_sql(engine: Engine, cutoff: datetime) -> str:

@@ -59,6 +59,8 @@ class ShardWriter:
         self.pending_rows = 0
         self.shard_members: list[pa.Table] = []
         self.shards_written: list[str] = []
+        self.skipped_post_ids: list[pa.ChunkedArray] = []
+        """Post ids of the rows that fell into shards already done (checked on resume)."""
 
     def write(self, records: pa.Table, members: pa.Table) -> None:
         if records.num_rows == 0:
@@ -97,6 +99,8 @@ class ShardWriter:
                 )
             self.writer.write_table(chunk.combine_chunks(), row_group_size=rows)
             self.shard_members.append(members.slice(0, rows))
+        else:
+            self.skipped_post_ids.append(members.slice(0, rows).column("post_id"))
         self.rows_in_shard += rows
         self.total_rows += rows
         if self.rows_in_shard == self.shard_rows:

@@ -86,12 +86,9 @@ def with_author_pseudonyms(
     )
 
 
-def judge_sql(ctx: ExportContext, *, ordered: bool) -> str:
-    """Verdicts, pseudonyms and coarsening for relation ``posts`` joined with ``snapshot``.
-
-    Unordered, the rows come out in the order of ``posts`` (DuckDB preserves insertion order),
-    which is how the embedded engine streams an id-ordered scan through it.
-    """
+def judge_sql(ctx: ExportContext) -> str:
+    """Verdicts, pseudonyms and coarsening for relation ``posts`` joined with ``snapshot``,
+    sorted by post id (a join may emit rows in either side's order)."""
     created = (
         f"date_trunc('{COARSENING_UNITS[ctx.coarsen]}', created_at)"
         if ctx.coarsen in COARSENING_UNITS
@@ -123,7 +120,7 @@ SELECT post_id, account_id, previously_delivered,
          AS reply_to_id,
        CASE WHEN reason IS NULL THEN text END AS text,
        like_count, repost_count, reply_count
-FROM v {"ORDER BY post_id" if ordered else ""}
+FROM v ORDER BY post_id
 """
 
 

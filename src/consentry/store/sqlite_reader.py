@@ -6,8 +6,10 @@ keeps memory bounded; a failure in the child becomes an error in the parent with
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import weakref
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -29,6 +31,9 @@ class ChildReader:
         assert self.child.stdin is not None
         self.child.stdin.write(sql.encode())
         self.child.stdin.close()
+        # A reader dropped before it was read (an error upstream) must not leave its child
+        # blocked on a full pipe with a read transaction open.
+        weakref.finalize(self, _reap, self.child)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         child = self.child
@@ -52,9 +57,20 @@ class ChildReader:
         )
 
 
+def _reap(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.kill()
+        child.wait()
+    for stream in (child.stdout, child.stderr):
+        if stream is not None:
+            stream.close()
+
+
 def main() -> None:
     import adbc_driver_sqlite.dbapi as driver
 
+    # A parent that stops reading early closes the pipe: die of SIGPIPE quietly (exit -13).
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     database, batch_rows = sys.argv[1], sys.argv[2]
     sql = sys.stdin.read()
     conn = driver.connect(database)

@@ -1,25 +1,27 @@
-"""The embedded engine: one streaming DuckDB query judges the posts, a pool of threads finishes
-the judged batches (redaction and shaping in Arrow kernels, which release the GIL).
+"""The embedded engine: each batch of the id-ordered scan is judged (one DuckDB plan, sorted by
+post id) and finished (redaction and shaping in Arrow kernels) on a pool of threads.
 
-Results come back in input order; a bounded window of batches in flight keeps memory
-proportional to the batch size, not to the input.
+Results come back in scan order, so the records come out in post-id order whatever the batch
+sizes: shards are deterministic. A bounded window of batches in flight keeps memory
+proportional to the batch size, not to the input. (One streaming query over the whole scan
+would hash the snapshot once, but DuckDB may then build on the stream and emit rows in the
+snapshot's order, which breaks both determinism and resume.)
 """
 
 from __future__ import annotations
 
 import os
 import queue
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import duckdb
 import pyarrow as pa
 
 from consentry.domain import consent_bulk
 from consentry.pipeline.context import ExportContext
 from consentry.pipeline.transform import (
-    SCAN_SCHEMA,
     BatchResult,
     finish,
     judge_parameters,
@@ -28,39 +30,53 @@ from consentry.pipeline.transform import (
 )
 
 NAME = "embedded"
-JUDGED_BATCH_ROWS = 65_536
-DUCKDB_MEMORY_LIMIT = "256MB"
-"""The judging query streams; left alone, DuckDB holds ~800 MB of buffers for it at 2M posts."""
 
 
 def default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+class _Judge:
+    """One worker's DuckDB connection with the export's context registered once."""
+
+    def __init__(self, ctx: ExportContext) -> None:
+        self.ctx = ctx
+        self.con: duckdb.DuckDBPyConnection = consent_bulk.connect(threads=1)
+        register_context(self.con, ctx)
+        self.sql = judge_sql(ctx)
+        self.params = judge_parameters(ctx)
+
+    def __call__(self, batch: pa.RecordBatch) -> BatchResult:
+        self.con.register("posts", batch)
+        try:
+            judged = self.con.sql(self.sql, params=self.params).to_arrow_table()
+        finally:
+            self.con.unregister("posts")
+        return finish(judged, self.ctx)
+
+
 def run(
     posts: Iterable[pa.RecordBatch], ctx: ExportContext, *, threads: int | None = None
 ) -> Iterator[BatchResult]:
-    """Judge the id-ordered ``posts`` in one streaming DuckDB query (its hash table on the
-    snapshot built once) on a producer thread, finish the judged batches on ``threads`` threads,
-    and yield the results in order, so that the caller's writing overlaps the reading."""
+    """Judge and finish the id-ordered ``posts`` batch by batch on ``threads`` threads; a
+    producer thread reads the scan, so the caller's writing overlaps the reading."""
     threads = threads or default_threads()
-    con = consent_bulk.connect(threads=threads)
-    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-    con.execute(f"SET temp_directory = '{tempfile.gettempdir()}'")
-    register_context(con, ctx)
-    con.register("posts", pa.RecordBatchReader.from_batches(SCAN_SCHEMA, posts))
-    judged = con.sql(judge_sql(ctx, ordered=False), params=judge_parameters(ctx)).to_arrow_reader(
-        JUDGED_BATCH_ROWS
-    )
+    local = threading.local()
+
+    def judge(batch: pa.RecordBatch) -> BatchResult:
+        if not hasattr(local, "judge"):
+            local.judge = _Judge(ctx)
+        return local.judge(batch)
+
     in_flight: queue.Queue[Future[BatchResult] | None] = queue.Queue(maxsize=threads * 2)
     stop = threading.Event()
 
     def produce(pool: ThreadPoolExecutor) -> None:
         try:
-            for batch in judged:
+            for batch in posts:
                 if stop.is_set():
                     return
-                in_flight.put(pool.submit(finish, batch, ctx))
+                in_flight.put(pool.submit(judge, batch))
         except BaseException as exc:  # handed to the consumer, which raises it
             failed: Future[BatchResult] = Future()
             failed.set_exception(exc)
@@ -69,7 +85,7 @@ def run(
             in_flight.put(None)
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="export") as pool:
-        producer = threading.Thread(target=produce, args=(pool,), name="judge", daemon=True)
+        producer = threading.Thread(target=produce, args=(pool,), name="scan", daemon=True)
         producer.start()
         try:
             while (future := in_flight.get()) is not None:
@@ -81,4 +97,3 @@ def run(
                     in_flight.get_nowait()
                 except queue.Empty:
                     producer.join(0.05)
-            con.close()

@@ -111,7 +111,8 @@ def _minor_at(param: str) -> str:
 # Rule 2 in one pass over the ledger for both moments: the latest event is the one with the
 # greatest (effective time, ledger id), packed into one number for arg_max; what it returns is
 # the event's id with its decision in the lowest bit. Needs ledger ids below 2**32.
-_ORDER = "(epoch_us(effective_at)::HUGEINT * 4294967296 + id)"
+MAX_LEDGER_ID = 2**32
+_ORDER = f"(epoch_us(effective_at)::HUGEINT * {MAX_LEDGER_ID} + id)"
 _CHOICE = "(id * 2 + (decision = 'allow')::BIGINT)"
 
 LATEST_CHOICES_SQL = f"""
@@ -168,6 +169,9 @@ def account_snapshot(
 ) -> pa.Table:
     """One row per account: the account-level checks and the consent state at both moments."""
     con = con or connect()
+    largest_id = pc.max(events.column("id")).as_py() if events.num_rows else None
+    if largest_id is not None and largest_id >= MAX_LEDGER_ID:
+        raise ValueError(f"ledger id {largest_id} does not fit the bulk rule's packed key")
     defaults = jurisdiction_defaults(
         pc.unique(accounts.column("jurisdiction")).to_pylist(),
         policies,

@@ -9,7 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-TS = pa.timestamp("us", tz="UTC")
+from consentry.domain.consent_bulk import TS
+
 MICROS_PER_DAY = 86_400_000_000
 
 

@@ -11,9 +11,8 @@ from datetime import datetime
 
 import pyarrow as pa
 
+from consentry.domain.consent_bulk import TS
 from consentry.domain.types import LicenseFacts
-
-TS = pa.timestamp("us", tz="UTC")
 
 # Output column -> (license field name, Arrow type, description)
 RECORD_COLUMNS: dict[str, tuple[str, pa.DataType, str]] = {

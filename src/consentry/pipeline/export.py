@@ -110,7 +110,11 @@ def run_export(
         assert license is not None and collaborator is not None
         policies = policy_facts(session)
         done = {s.name: s for s in deliveries.completed_shards(session, delivery.id)}
-        recorded_members = sorted(m.post_id for m in deliveries.members_of(session, delivery.id))
+        recorded_members = (
+            sorted(m.post_id for m in deliveries.members_of(session, delivery.id))
+            if resumed
+            else []
+        )
         delivery_id, cutoff, as_of = delivery.id, delivery.cutoff, delivery.started_at
         kind, previous_id = delivery.kind, delivery.previous_delivery_id
         license_info = _license_info(license)

@@ -30,6 +30,7 @@ import pyarrow.csv as pcsv
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from consentry.domain.consent_bulk import TS
 from consentry.domain.types import Visibility
 from consentry.errors import InvalidInput, NotFound
 from consentry.store.ledger import (
@@ -40,8 +41,6 @@ from consentry.store.ledger import (
     lock_head,
 )
 from consentry.store.models import Account, ConsentEvent, Post
-
-TS = pa.timestamp("us", tz="UTC")
 
 ACCOUNTS_SCHEMA = pa.schema(
     [

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from consentry.cli import app
+from consentry.cli.app import console
 from consentry.pipeline.manifest import verify_delivery
 from consentry.settings import get_settings
 from consentry.store.db import get_engine, session_scope
@@ -17,6 +19,12 @@ from consentry.store.models import Account, ConsentEvent, Post
 SMALL = ["--accounts", "300", "--posts", "2000", "--seed", "5"]
 WIDE = {"COLUMNS": "160"}
 """Wide enough for the summary table's headers to print whole."""
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's console reads COLUMNS once, when first imported, maybe by an earlier test."""
+    monkeypatch.setattr(console, "width", int(WIDE["COLUMNS"]))
 
 
 def _rows() -> tuple[int, int, int]:

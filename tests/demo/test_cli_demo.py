@@ -24,7 +24,7 @@ WIDE = {"COLUMNS": "160"}
 @pytest.fixture(autouse=True)
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's console reads COLUMNS once, when first imported, maybe by an earlier test."""
-    monkeypatch.setattr(console, "width", int(WIDE["COLUMNS"]))
+    monkeypatch.setattr(console, "_width", int(WIDE["COLUMNS"]))  # restored to None afterwards
 
 
 def _rows() -> tuple[int, int, int]:

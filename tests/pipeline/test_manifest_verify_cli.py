@@ -20,7 +20,7 @@ runner = CliRunner()
 def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     """Long temporary paths must not be folded by the 80-column default of a non-terminal."""
     for each in (console, err_console):
-        monkeypatch.setattr(each, "width", 1000)
+        monkeypatch.setattr(each, "_width", 1000)  # restored to None, not frozen at 80
 
 
 @pytest.fixture

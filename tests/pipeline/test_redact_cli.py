@@ -24,7 +24,8 @@ POSTS = [
 
 @pytest.fixture(autouse=True)
 def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(err_console, "width", 1000)
+    # _width, not width: monkeypatch restores it to None, so the width follows COLUMNS again.
+    monkeypatch.setattr(err_console, "_width", 1000)
 
 
 def _jsonl(records: list[dict]) -> str:

@@ -36,6 +36,14 @@ class Visibility(StrEnum):
 class PostKind(StrEnum):
     POST = "post"
     REPLY = "reply"
+    REPOST = "repost"
+    """A retweet or boost: the reposter's share of someone else's post, no words of their own."""
+    QUOTE = "quote"
+    """The quoter's words plus a quoted post (``original_id``)."""
+
+
+LICENSABLE_KINDS = frozenset({PostKind.POST, PostKind.REPLY, PostKind.QUOTE})
+"""Rule 8: a repost carries no words of the reposter, so no license can take it."""
 
 
 class ExclusionReason(StrEnum):
@@ -79,10 +87,9 @@ class PostFacts:
     lang: str | None = None
     reply_to: str | None = None
     deleted_at: datetime | None = None
-
-    @property
-    def kind(self) -> PostKind:
-        return PostKind.REPLY if self.reply_to else PostKind.POST
+    kind: PostKind = PostKind.POST
+    original_id: str | None = None
+    """The reposted or quoted post, for kinds ``repost`` and ``quote``."""
 
 
 @dataclass(frozen=True)
@@ -105,11 +112,22 @@ class PolicyFacts:
     purposes: frozenset[str]
     defaults: dict[str, DefaultRule]
     """Jurisdiction key (``US-CA``, ``US``, group such as ``EU``, or ``*``) to default."""
+    notice_days: int = 0
+    """Rule 6: an opt-out default covers a newly listed collaborator only this many days after
+    its listing, so users are told before a new recipient gets their posts."""
+
+
+@dataclass(frozen=True)
+class CollaboratorFacts:
+    id: str
+    listed_at: datetime | None
+    """When users were first shown this collaborator (rule 6); None: always known."""
+    status: str = "active"
 
 
 @dataclass(frozen=True)
 class LicenseScope:
-    kinds: frozenset[PostKind] = frozenset(PostKind)
+    kinds: frozenset[PostKind] = LICENSABLE_KINDS
     created_from: datetime | None = None
     created_until: datetime | None = None
     languages: frozenset[str] | None = None
@@ -124,6 +142,10 @@ class LicenseFacts:
     collaborator_id: str
     purpose: str
     scope: LicenseScope = field(default_factory=LicenseScope)
+    term_start: datetime | None = None
+    term_end: datetime | None = None
+    """The term is half-open, ``[term_start, term_end)``; None: unbounded on that side."""
+    status: str = "active"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from consentry.domain.types import (
     ConsentSource,
     Decision,
     PostFacts,
+    PostKind,
     Visibility,
 )
 from consentry.errors import InvalidInput, NotFound
@@ -96,6 +97,8 @@ def post_facts(post: Post) -> PostFacts:
         lang=post.lang,
         reply_to=post.reply_to,
         deleted_at=post.deleted_at,
+        kind=PostKind(post.kind),
+        original_id=post.original_id,
     )
 
 

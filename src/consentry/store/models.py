@@ -61,6 +61,9 @@ class Post(Base):
     lang: Mapped[str | None] = mapped_column(String(16))
     visibility: Mapped[str] = mapped_column(String(16), default="public")
     reply_to: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8), default="post")  # post | reply | repost | quote
+    original_id: Mapped[str | None] = mapped_column(String(64))
+    """The reposted or quoted post (kinds repost and quote)."""
     deleted_at: Mapped[datetime | None]
     like_count: Mapped[int] = mapped_column(Integer, default=0)
     repost_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -84,6 +87,8 @@ class PolicyVersion(Base):
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None]
     effective_at: Mapped[datetime | None]
+    notice_days: Mapped[int] = mapped_column(Integer, default=0)
+    """Days a newly listed collaborator waits before an opt-out default covers it (rule 6)."""
 
 
 class PolicyDefault(Base):
@@ -105,6 +110,8 @@ class Collaborator(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     dpa_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime]
+    listed_at: Mapped[datetime]
+    """When users were first shown this collaborator (DESIGN rule 6)."""
 
 
 class License(Base):

@@ -8,7 +8,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consentry.domain.types import LicenseFacts, LicenseScope, PostKind
+from consentry.domain.types import (
+    LICENSABLE_KINDS,
+    CollaboratorFacts,
+    LicenseFacts,
+    LicenseScope,
+    PostKind,
+)
 from consentry.errors import Conflict, InvalidInput, NotFound
 from consentry.store.ledger import append_audit_event
 from consentry.store.models import Collaborator, License
@@ -28,12 +34,15 @@ def add_collaborator(
     country: str,
     contact: str = "",
     dpa_date: date | None = None,
+    listed_at: datetime | None = None,
     actor: str,
 ) -> Collaborator:
+    """A new collaborator; ``listed_at`` is when users are first shown it (default now)."""
     if session.get(Collaborator, id) is not None:
         raise Conflict(f"collaborator {id!r} already exists")
     if len(country) != 2 or not country.isalpha():
         raise InvalidInput("expected an ISO 3166 alpha-2 country code", field="country")
+    now = datetime.now(UTC)
     collaborator = Collaborator(
         id=id,
         name=name,
@@ -41,7 +50,8 @@ def add_collaborator(
         contact=contact,
         status="active",
         dpa_date=dpa_date,
-        created_at=datetime.now(UTC),
+        created_at=now,
+        listed_at=listed_at or now,
     )
     session.add(collaborator)
     session.flush()
@@ -51,7 +61,11 @@ def add_collaborator(
         action="collaborator.add",
         object_type="collaborator",
         object_id=id,
-        details={"name": name, "country": collaborator.country},
+        details={
+            "name": name,
+            "country": collaborator.country,
+            "listed_at": collaborator.listed_at.isoformat(),
+        },
     )
     return collaborator
 
@@ -180,7 +194,7 @@ def license_scope_from_json(scope: dict[str, Any]) -> LicenseScope:
             f"unknown scope keys {sorted(unknown)}; known: {sorted(known)}", field="scope"
         )
     try:
-        kinds = frozenset(PostKind(k) for k in scope.get("kinds", [k.value for k in PostKind]))
+        kinds = frozenset(PostKind(k) for k in scope.get("kinds", sorted(LICENSABLE_KINDS)))
     except ValueError as exc:
         raise InvalidInput(str(exc), field="scope.kinds") from exc
     languages = scope.get("languages")
@@ -200,4 +214,13 @@ def license_facts(license: License) -> LicenseFacts:
         collaborator_id=license.collaborator_id,
         purpose=license.purpose,
         scope=license_scope_from_json(license.scope),
+        term_start=license.term_start,
+        term_end=license.term_end,
+        status=license.status,
+    )
+
+
+def collaborator_facts(collaborator: Collaborator) -> CollaboratorFacts:
+    return CollaboratorFacts(
+        id=collaborator.id, listed_at=collaborator.listed_at, status=collaborator.status
     )

@@ -141,20 +141,23 @@ def defaults_of(session: Session, policy: PolicyVersion) -> dict[str, dict[str, 
 
 
 def policy_facts(session: Session) -> list[PolicyFacts]:
-    """Every published version as the consent rule sees it."""
+    """Every published version as the consent rule sees it: one fact per purpose it covers (a
+    covered purpose with no default for a jurisdiction counts as ``opt_in`` there)."""
     facts = []
     for policy in list_policies(session):
         if policy.status != "published" or policy.published_at is None:
             continue
         assert policy.effective_at is not None
-        for purpose, by_key in defaults_of(session, policy).items():
+        defaults = defaults_of(session, policy)
+        for purpose in sorted(set(policy.purposes) | set(defaults)):
             facts.append(
                 PolicyFacts(
                     version=policy.version,
                     published_at=policy.published_at,
                     effective_at=policy.effective_at,
                     purposes=frozenset({purpose}),
-                    defaults={k: DefaultRule(v) for k, v in by_key.items()},
+                    defaults={k: DefaultRule(v) for k, v in defaults.get(purpose, {}).items()},
+                    notice_days=policy.notice_days,
                 )
             )
     return facts

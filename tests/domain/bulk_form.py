@@ -16,6 +16,7 @@ import pyarrow as pa
 from consentry.domain import consent_bulk
 from consentry.domain.types import (
     AccountFacts,
+    CollaboratorFacts,
     ConsentBasis,
     ConsentEventFacts,
     DefaultRule,
@@ -52,6 +53,7 @@ def event_table(events: Sequence[ConsentEventFacts]) -> pa.Table:
             "decision": e.decision.value,
             "effective_at": e.effective_at,
             "recorded_at": e.recorded_at,
+            "source": e.source.value,
         }
         for e in events
     ]
@@ -68,6 +70,8 @@ def post_table(posts: Sequence[PostFacts]) -> pa.Table:
             "lang": p.lang,
             "reply_to": p.reply_to,
             "deleted_at": p.deleted_at,
+            "kind": p.kind.value,
+            "original_id": p.original_id,
         }
         for p in posts
     ]
@@ -87,6 +91,7 @@ def evaluate_in_bulk(
     policies: Sequence[PolicyFacts],
     license: LicenseFacts,
     *,
+    collaborator: CollaboratorFacts,
     cutoff: datetime,
     as_of: datetime,
 ) -> tuple[pa.Table, dict[str, Verdict]]:
@@ -98,6 +103,7 @@ def evaluate_in_bulk(
         policies,
         purpose=license.purpose,
         collaborator_id=license.collaborator_id,
+        listed_at=collaborator.listed_at,
         cutoff=cutoff,
         as_of=as_of,
         con=con,

@@ -18,6 +18,7 @@ from consentry.domain.consent import consent_state_at, evaluate, is_minor_at
 from consentry.domain.purposes import TRAIN_AI_SYSTEM
 from consentry.domain.types import (
     AccountFacts,
+    CollaboratorFacts,
     ConsentBasis,
     ConsentEventFacts,
     ConsentSource,
@@ -67,6 +68,7 @@ class Ledger:
     license: LicenseFacts
     cutoff: datetime
     as_of: datetime
+    collaborator: CollaboratorFacts = CollaboratorFacts(C, None)
 
 
 @st.composite
@@ -90,6 +92,7 @@ def ledgers(draw: st.DrawFn) -> Ledger:
                     max_size=3,
                 )
             ),
+            notice_days=draw(st.sampled_from([0, 0, 4, 8])),
         )
         for k in range(1, draw(st.sampled_from([0, 1, 1, 2, 2, 3])) + 1)
     ]
@@ -116,11 +119,14 @@ def ledgers(draw: st.DrawFn) -> Ledger:
             created_at=draw(created),
             visibility=draw(one_in(6, st.sampled_from(Visibility), Visibility.PUBLIC)),
             lang=draw(st.sampled_from(["en", "en", "de", None])),
-            reply_to=draw(one_in(3, st.just("parent"))),
+            reply_to="parent" if kind == PostKind.REPLY else None,
             deleted_at=draw(one_in(8, deletions)),
+            kind=kind,
+            original_id="original" if kind in (PostKind.REPOST, PostKind.QUOTE) else None,
         )
         for account in accounts
         for j in range(draw(st.integers(2, 6)))
+        for kind in [draw(st.sampled_from([PostKind.POST, PostKind.POST, *PostKind]))]
     ]
     n_events = draw(st.sampled_from([0, 1, 2, 4, 6, 10]))
     events = [
@@ -148,7 +154,8 @@ def ledgers(draw: st.DrawFn) -> Ledger:
         include_pre_policy_posts=draw(st.booleans()),
     )
     license = LicenseFacts("lic", C, U, scope)
-    return Ledger(accounts, posts, events, policies, license, cutoff, as_of)
+    collaborator = CollaboratorFacts(C, draw(one_in(2, moments)))
+    return Ledger(accounts, posts, events, policies, license, cutoff, as_of, collaborator)
 
 
 def snapshot_row_of(ledger: Ledger, account: AccountFacts) -> dict[str, object]:
@@ -167,6 +174,7 @@ def snapshot_row_of(ledger: Ledger, account: AccountFacts) -> dict[str, object]:
             ledger.policies,
             purpose=U,
             collaborator_id=C,
+            listed_at=ledger.collaborator.listed_at,
             moment=moment,
             as_of=ledger.as_of,
         )
@@ -195,6 +203,7 @@ def test_bulk_verdict_and_basis_equal_one_at_a_time_for_every_post(ledger: Ledge
             ledger.events,
             ledger.policies,
             ledger.license,
+            collaborator=ledger.collaborator,
             cutoff=ledger.cutoff,
             as_of=ledger.as_of,
         )
@@ -206,6 +215,7 @@ def test_bulk_verdict_and_basis_equal_one_at_a_time_for_every_post(ledger: Ledge
         ledger.events,
         ledger.policies,
         ledger.license,
+        collaborator=ledger.collaborator,
         cutoff=ledger.cutoff,
         as_of=ledger.as_of,
     )
@@ -235,6 +245,7 @@ def _both_forms(ledger: Ledger) -> tuple[object, object]:
         [],
         ledger.policies,
         ledger.license,
+        collaborator=ledger.collaborator,
         cutoff=ledger.cutoff,
         as_of=ledger.as_of,
     )
@@ -244,6 +255,7 @@ def _both_forms(ledger: Ledger) -> tuple[object, object]:
         [],
         ledger.policies,
         ledger.license,
+        collaborator=ledger.collaborator,
         cutoff=ledger.cutoff,
         as_of=ledger.as_of,
     )
@@ -285,6 +297,7 @@ def test_a_post_whose_account_is_unknown_is_excluded_as_deleted_in_bulk() -> Non
         [],
         ledger.policies,
         ledger.license,
+        collaborator=ledger.collaborator,
         cutoff=ledger.cutoff,
         as_of=ledger.as_of,
     )

@@ -18,7 +18,9 @@ from consentry.domain.consent import evaluate
 from consentry.domain.purposes import TRAIN_AI_SYSTEM
 from consentry.domain.types import (
     ALL_COLLABORATORS,
+    REASON_ORDER,
     AccountFacts,
+    CollaboratorFacts,
     ConsentBasis,
     ConsentEventFacts,
     ConsentSource,
@@ -57,12 +59,15 @@ def policy(
     published: datetime = PUBLISHED,
     effective: datetime = EFFECTIVE,
     purposes: frozenset[str] = frozenset({U}),
+    notice_days: int = 0,
 ) -> PolicyFacts:
-    return PolicyFacts(version, published, effective, purposes, defaults)
+    return PolicyFacts(version, published, effective, purposes, defaults, notice_days)
 
 
 V2 = policy("v2", {"US": OPT_OUT, "EU": OPT_IN, "GB": OPT_IN})
 ACCOUNT = AccountFacts("acc", "US-TX", birth_date=date(1990, 5, 1))
+LISTED = at("2024-01-01")
+"""When users were first shown collaborator ``collab-a``, unless a row says otherwise."""
 POST = PostFacts("post", "acc", created_at=at("2024-12-01"), lang="en")
 
 
@@ -100,10 +105,15 @@ class Facts:
     scope: LicenseScope = field(default_factory=LicenseScope)
     cutoff: datetime = CUTOFF
     as_of: datetime = EXPORT
+    listed_at: datetime | None = LISTED
 
     @property
     def license(self) -> LicenseFacts:
         return LicenseFacts("lic", C, U, self.scope)
+
+    @property
+    def collaborator(self) -> CollaboratorFacts:
+        return CollaboratorFacts(C, self.listed_at)
 
 
 def delivered(basis: ConsentBasis) -> Verdict:
@@ -136,7 +146,9 @@ def case(id: str, expected: Verdict, **changes: object) -> object:
 DE, GB, BR = {"jurisdiction": "DE"}, {"jurisdiction": "GB"}, {"jurisdiction": "BR"}
 MINOR = {"birth_date": date(2007, 6, 1)}
 PRE_POLICY = {"created_at": at("2024-11-01")}
-REPLY = {"reply_to": "post-0"}
+REPLY = {"reply_to": "post-0", "kind": PostKind.REPLY}
+REPOST = {"kind": PostKind.REPOST, "original_id": "post-0"}
+QUOTE = {"kind": PostKind.QUOTE, "original_id": "post-0"}
 FEB29 = {"birth_date": date(2008, 2, 29)}
 V3_US_OPT_IN_FROM_JAN20 = policy(
     "v3", {"US": OPT_IN}, published=at("2025-01-01"), effective=at("2025-01-20")
@@ -679,9 +691,165 @@ PRECEDENCE = [
     ),
 ]
 
+POLICY_TIMING = [
+    # Each row fails one mutation of the rule that the rows above let pass.
+    case(
+        # Publication is judged at the moment the ledger is read (as-of), not at the cut-off.
+        "timing-version-published-after-cutoff-counts-at-the-cutoff",
+        delivered(by_default("v3", OPT_OUT)),
+        post={"created_at": at("2025-01-05")},
+        policies=(
+            policy("v2", {"US": OPT_IN}),
+            policy("v3", {"US": OPT_OUT}, published=at("2025-01-20"), effective=at("2025-01-01")),
+        ),
+    ),
+    case(
+        "timing-version-effective-exactly-at-the-cutoff-is-in-force",
+        excluded(R.NO_CONSENT, by_default("v3", OPT_IN)),
+        cutoff=CUTOFF,
+        as_of=CUTOFF,
+        policies=(V2, policy("v3", {"US": OPT_IN}, published=at("2025-01-01"), effective=CUTOFF)),
+    ),
+    case(
+        "timing-in-force-is-the-last-effective-not-the-last-published",
+        excluded(R.NO_CONSENT, by_default("v4", OPT_IN)),
+        policies=(
+            policy("v4", {"US": OPT_IN}, published=at("2024-12-01"), effective=at("2025-01-01")),
+            policy("v3", {"US": OPT_OUT}, published=at("2024-12-10"), effective=at("2024-12-15")),
+        ),
+    ),
+]
+
+LISTED_LATE = at("2024-12-20")
+INFORMED = [
+    # Rule 6: a master allow covers a collaborator listed by then; an opt-out default covers a
+    # new collaborator only once the policy's notice period since its listing has passed.
+    case(
+        "informed-master-allow-before-listing-is-no-choice-under-opt-in",
+        excluded(R.NO_CONSENT, EU_DEFAULT),
+        account=DE,
+        events=(event(1, ALLOW, "2024-12-05"),),
+        listed_at=LISTED_LATE,
+    ),
+    case(
+        "informed-master-allow-before-listing-leaves-the-opt-out-default",
+        delivered(US_DEFAULT),
+        events=(event(1, ALLOW, "2024-12-05"),),
+        listed_at=LISTED_LATE,
+    ),
+    case(
+        "informed-master-allow-at-the-listing-covers-it",
+        delivered(by_event(1)),
+        account=DE,
+        events=(event(1, ALLOW, "2024-12-20"),),
+        listed_at=LISTED_LATE,
+    ),
+    case(
+        "informed-master-allow-after-listing-covers-it",
+        delivered(by_event(1)),
+        account=DE,
+        events=(event(1, ALLOW, "2024-12-21"),),
+        listed_at=LISTED_LATE,
+    ),
+    case(
+        "informed-master-deny-before-listing-still-denies",
+        excluded(R.DENIED, by_event(1)),
+        events=(event(1, DENY, "2024-06-01"),),
+        listed_at=LISTED_LATE,
+    ),
+    case(
+        "informed-stale-master-allow-hides-an-older-deny-no-choice-remains",
+        excluded(R.NO_CONSENT, EU_DEFAULT),
+        account=DE,
+        events=(event(1, DENY, "2024-06-01"), event(2, ALLOW, "2024-12-05")),
+        listed_at=LISTED_LATE,
+    ),
+    case(
+        "informed-own-switch-after-stale-master-allow-counts",
+        delivered(by_event(2)),
+        account=DE,
+        events=(event(1, ALLOW, "2024-12-05"), event(2, ALLOW, "2024-12-22", collaborator=C)),
+        listed_at=LISTED_LATE,
+    ),
+    case(
+        "informed-opt-out-default-waits-for-the-notice-period",
+        excluded(R.NO_CONSENT, US_DEFAULT),
+        listed_at=at("2025-01-10"),
+        policies=(policy("v2", {"US": OPT_OUT}, notice_days=30),),
+    ),
+    case(
+        "informed-opt-out-default-covers-once-the-notice-period-ends-at-the-cutoff",
+        delivered(US_DEFAULT),
+        listed_at=at("2024-12-16T12:00"),
+        policies=(policy("v2", {"US": OPT_OUT}, notice_days=30),),
+    ),
+    case(
+        "informed-notice-ending-between-cutoff-and-export-still-excludes",
+        excluded(R.NO_CONSENT, US_DEFAULT),
+        listed_at=at("2024-12-20"),
+        policies=(policy("v2", {"US": OPT_OUT}, notice_days=30),),
+    ),
+    case(
+        "informed-notice-period-does-not-delay-an-explicit-allow",
+        delivered(by_event(1)),
+        events=(event(1, ALLOW, "2025-01-12", collaborator=C),),
+        listed_at=at("2025-01-10"),
+        policies=(policy("v2", {"US": OPT_OUT}, notice_days=30),),
+    ),
+]
+
+KINDS = [
+    case("kind-repost-is-never-licensable", excluded(R.OUT_OF_SCOPE), post=REPOST),
+    case(
+        "kind-repost-even-with-explicit-allow-and-a-license-naming-reposts",
+        excluded(R.OUT_OF_SCOPE),
+        post=REPOST,
+        events=(event(1, ALLOW, "2024-12-05"),),
+        scope=LicenseScope(kinds=frozenset(PostKind)),
+    ),
+    case("kind-quote-is-judged-on-the-quoter", delivered(US_DEFAULT), post=QUOTE),
+    case(
+        "kind-quote-of-a-denying-quoter",
+        excluded(R.DENIED, by_event(1)),
+        post=QUOTE,
+        events=(event(1, DENY, "2024-12-05"),),
+    ),
+    case(
+        "kind-quote-outside-a-posts-only-license",
+        excluded(R.OUT_OF_SCOPE),
+        post=QUOTE,
+        scope=LicenseScope(kinds=frozenset({PostKind.POST})),
+    ),
+]
+
 CASES = (
-    RECORD_CHECKS + SCOPE + CHOICES + DEFAULTS + POLICIES + BEFORE_POLICY + LEDGER_TIME + PRECEDENCE
+    RECORD_CHECKS
+    + SCOPE
+    + CHOICES
+    + DEFAULTS
+    + POLICIES
+    + BEFORE_POLICY
+    + LEDGER_TIME
+    + PRECEDENCE
+    + POLICY_TIMING
+    + INFORMED
+    + KINDS
 )
+
+
+def test_the_reasons_order_is_pinned() -> None:
+    """DESIGN rule 5: the first reason that applies, in this order."""
+    assert [r.value for r in REASON_ORDER] == [
+        "direct_message",
+        "deleted",
+        "minor",
+        "protected",
+        "out_of_scope",
+        "denied",
+        "no_consent",
+        "no_policy",
+        "before_policy",
+    ]
 
 
 @pytest.mark.parametrize(("facts", "expected"), CASES)
@@ -692,6 +860,7 @@ def test_one_at_a_time(facts: Facts, expected: Verdict) -> None:
         facts.events,
         facts.policies,
         facts.license,
+        collaborator=facts.collaborator,
         cutoff=facts.cutoff,
         as_of=facts.as_of,
     )
@@ -706,6 +875,7 @@ def test_bulk_form_gives_the_same_verdict(facts: Facts, expected: Verdict) -> No
         facts.events,
         facts.policies,
         facts.license,
+        collaborator=facts.collaborator,
         cutoff=facts.cutoff,
         as_of=facts.as_of,
     )

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from consentry.domain.jurisdiction import resolve_default
 from consentry.domain.types import (
     ADULT_AGE,
+    LICENSABLE_KINDS,
     REASON_ORDER,
     AccountFacts,
+    CollaboratorFacts,
     ConsentBasis,
     ConsentEventFacts,
     Decision,
@@ -37,6 +39,8 @@ class PolicyDefault:
     default: DefaultRule
     opt_out_since: datetime | None
     """Effective time of the first version in force that made the purpose opt-out here."""
+    notice_days: int = 0
+    """The version's notice period for newly listed collaborators (rule 6)."""
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,22 @@ def _age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
+def license_in_force(license: LicenseFacts, moment: datetime) -> bool:
+    """An active license whose term ``[term_start, term_end)`` holds ``moment``: the one
+    boundary every reader uses (export, may-share, the settings page)."""
+    if license.status != "active":
+        return False
+    if license.term_start is not None and moment < license.term_start:
+        return False
+    return license.term_end is None or moment < license.term_end
+
+
 def in_scope(post: PostFacts, scope: LicenseScope, cutoff: datetime) -> bool:
-    """Scope of the license; a post created after the cut-off did not exist at it."""
+    """Scope of the license; a post created after the cut-off did not exist at it. A repost is
+    never in scope (rule 8: it carries no words of the reposter)."""
     if post.created_at > cutoff:
         return False
-    if post.kind not in scope.kinds:
+    if post.kind not in LICENSABLE_KINDS or post.kind not in scope.kinds:
         return False
     if scope.created_from is not None and post.created_at < scope.created_from:
         return False
@@ -82,8 +97,14 @@ def latest_choice(
     collaborator_id: str,
     moment: datetime,
     as_of: datetime,
+    listed_at: datetime | None = None,
 ) -> ConsentEventFacts | None:
-    """Rule 2: the latest event for (purpose, collaborator or all) effective at ``moment``."""
+    """Rule 2: the latest event for (purpose, collaborator or all) effective at ``moment``,
+    ties broken by ledger order.
+
+    Rule 6: when that event is a master allow given before the collaborator was listed
+    (``listed_at``), the user never agreed to this collaborator: it counts as no choice.
+    """
     relevant = [
         e
         for e in events
@@ -93,7 +114,20 @@ def latest_choice(
         and e.effective_at <= moment
         and e.recorded_at <= as_of
     ]
-    return max(relevant, key=lambda e: (e.effective_at, e.id), default=None)
+    latest = max(relevant, key=lambda e: (e.effective_at, e.id), default=None)
+    if latest is not None and given_before_listing(latest, listed_at):
+        return None
+    return latest
+
+
+def given_before_listing(event: ConsentEventFacts, listed_at: datetime | None) -> bool:
+    """A master allow effective before the collaborator was listed does not cover it."""
+    return (
+        listed_at is not None
+        and event.collaborator_id is None
+        and event.decision == Decision.ALLOW
+        and event.effective_at < listed_at
+    )
 
 
 def policies_in_force(
@@ -135,7 +169,34 @@ def policy_default_at(
         (p.effective_at for p in in_force if default_of(p) == DefaultRule.OPT_OUT), None
     )
     current = in_force[-1]
-    return PolicyDefault(current.version, default_of(current), opt_out_since)
+    return PolicyDefault(current.version, default_of(current), opt_out_since, current.notice_days)
+
+
+def default_state(
+    policies: Sequence[PolicyFacts],
+    *,
+    purpose: str,
+    jurisdiction: str,
+    listed_at: datetime | None,
+    moment: datetime,
+    as_of: datetime,
+) -> ConsentState:
+    """Rules 3 and 6 for an account that made no choice: the default of the version in force.
+
+    An ``opt_out`` default covers a collaborator only from its listing plus the version's notice
+    period, so users are told before a new recipient gets their posts.
+    """
+    default = policy_default_at(
+        policies, purpose=purpose, jurisdiction=jurisdiction, moment=moment, as_of=as_of
+    )
+    if default is None:
+        return ConsentState(ExclusionReason.NO_POLICY, ConsentBasis())
+    basis = ConsentBasis(policy_version=default.version, default=default.default)
+    if default.default != DefaultRule.OPT_OUT:
+        return ConsentState(ExclusionReason.NO_CONSENT, basis)
+    if listed_at is not None and moment < listed_at + timedelta(days=default.notice_days):
+        return ConsentState(ExclusionReason.NO_CONSENT, basis)
+    return ConsentState(None, basis, opt_out_since=default.opt_out_since)
 
 
 def consent_state_at(
@@ -145,10 +206,15 @@ def consent_state_at(
     *,
     purpose: str,
     collaborator_id: str,
+    listed_at: datetime | None,
     moment: datetime,
     as_of: datetime,
 ) -> ConsentState:
-    """Rules 2 and 3 for one account at one moment, with the ledger as recorded by ``as_of``."""
+    """Rules 2, 3 and 6 for one account at one moment, with the ledger as recorded by ``as_of``.
+
+    ``listed_at`` is when users were first shown the collaborator (None: always known, as for
+    the master switch itself).
+    """
     choice = latest_choice(
         events,
         account_id=account.id,
@@ -156,19 +222,19 @@ def consent_state_at(
         collaborator_id=collaborator_id,
         moment=moment,
         as_of=as_of,
+        listed_at=listed_at,
     )
     if choice is not None:
         reason = None if choice.decision == Decision.ALLOW else ExclusionReason.DENIED
         return ConsentState(reason, ConsentBasis(event_id=choice.id))
-    default = policy_default_at(
-        policies, purpose=purpose, jurisdiction=account.jurisdiction, moment=moment, as_of=as_of
+    return default_state(
+        policies,
+        purpose=purpose,
+        jurisdiction=account.jurisdiction,
+        listed_at=listed_at,
+        moment=moment,
+        as_of=as_of,
     )
-    if default is None:
-        return ConsentState(ExclusionReason.NO_POLICY, ConsentBasis())
-    basis = ConsentBasis(policy_version=default.version, default=default.default)
-    if default.default != DefaultRule.OPT_OUT:
-        return ConsentState(ExclusionReason.NO_CONSENT, basis)
-    return ConsentState(None, basis, opt_out_since=default.opt_out_since)
 
 
 def evaluate(
@@ -178,6 +244,7 @@ def evaluate(
     policies: Sequence[PolicyFacts],
     license: LicenseFacts,
     *,
+    collaborator: CollaboratorFacts,
     cutoff: datetime,
     as_of: datetime,
 ) -> Verdict:
@@ -207,6 +274,7 @@ def evaluate(
             policies,
             purpose=license.purpose,
             collaborator_id=license.collaborator_id,
+            listed_at=collaborator.listed_at,
             moment=moment,
             as_of=as_of,
         )

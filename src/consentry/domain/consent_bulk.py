@@ -15,8 +15,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from consentry.domain.consent import policy_default_at
-from consentry.domain.types import REASON_ORDER, LicenseFacts, PolicyFacts, PostKind
+from consentry.domain.consent import default_state
+from consentry.domain.types import LICENSABLE_KINDS, REASON_ORDER, LicenseFacts, PolicyFacts
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -39,8 +39,10 @@ EVENT_SCHEMA = pa.schema(
         pa.field("decision", pa.string(), nullable=False),
         pa.field("effective_at", TS, nullable=False),
         pa.field("recorded_at", TS, nullable=False),
+        pa.field("source", pa.string(), nullable=False),
     ]
 )
+"""The ledger in ledger order (ascending id): the order the platform sent the events."""
 POST_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
@@ -50,14 +52,18 @@ POST_SCHEMA = pa.schema(
         ("lang", pa.string()),
         ("reply_to", pa.string()),
         ("deleted_at", TS),
+        pa.field("kind", pa.string(), nullable=False),
+        ("original_id", pa.string()),
     ]
 )
 JURISDICTION_DEFAULTS_SCHEMA = pa.schema(
     [
         ("jurisdiction", pa.string()),
+        ("reason_t", pa.string()),
         ("version_t", pa.string()),
         ("default_t", pa.string()),
         ("opt_out_since_t", TS),
+        ("reason_now", pa.string()),
         ("version_now", pa.string()),
         ("default_now", pa.string()),
         ("opt_out_since_now", TS),
@@ -80,20 +86,28 @@ def jurisdiction_defaults(
     policies: Sequence[PolicyFacts],
     *,
     purpose: str,
+    listed_at: datetime | None,
     cutoff: datetime,
     as_of: datetime,
 ) -> pa.Table:
-    """Rule 3 for each distinct jurisdiction at the cut-off and at ``as_of``."""
+    """Rules 3 and 6 (``consent.default_state``) for each distinct jurisdiction at the cut-off
+    and at ``as_of``."""
     rows = []
     for jurisdiction in sorted(set(jurisdictions)):
         row: dict[str, object] = {"jurisdiction": jurisdiction}
         for suffix, moment in (("t", cutoff), ("now", as_of)):
-            found = policy_default_at(
-                policies, purpose=purpose, jurisdiction=jurisdiction, moment=moment, as_of=as_of
+            state = default_state(
+                policies,
+                purpose=purpose,
+                jurisdiction=jurisdiction,
+                listed_at=listed_at,
+                moment=moment,
+                as_of=as_of,
             )
-            row[f"version_{suffix}"] = found.version if found else None
-            row[f"default_{suffix}"] = found.default.value if found else None
-            row[f"opt_out_since_{suffix}"] = found.opt_out_since if found else None
+            row[f"reason_{suffix}"] = state.reason.value if state.reason else None
+            row[f"version_{suffix}"] = state.basis.policy_version
+            row[f"default_{suffix}"] = state.basis.default.value if state.basis.default else None
+            row[f"opt_out_since_{suffix}"] = state.opt_out_since
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=JURISDICTION_DEFAULTS_SCHEMA)
 
@@ -110,10 +124,16 @@ def _minor_at(param: str) -> str:
 
 # Rule 2 in one pass over the ledger for both moments: the latest event is the one with the
 # greatest (effective time, ledger id), packed into one number for arg_max; what it returns is
-# the event's id with its decision in the lowest bit. Needs ledger ids below 2**32.
+# the event's id with two flags in the lowest bits: whether it is a master allow given before
+# the collaborator was listed (rule 6: no choice for this collaborator), and its decision.
+# Needs ledger ids below 2**32.
 MAX_LEDGER_ID = 2**32
 _ORDER = f"(epoch_us(effective_at)::HUGEINT * {MAX_LEDGER_ID} + id)"
-_CHOICE = "(id * 2 + (decision = 'allow')::BIGINT)"
+_BEFORE_LISTING = (
+    "(collaborator_id IS NULL AND decision = 'allow' AND $listed_at::TIMESTAMPTZ IS NOT NULL "
+    "AND effective_at < $listed_at::TIMESTAMPTZ)"
+)
+_CHOICE = f"(id * 4 + {_BEFORE_LISTING}::BIGINT * 2 + (decision = 'allow')::BIGINT)"
 
 LATEST_CHOICES_SQL = f"""
 SELECT account_id,
@@ -128,17 +148,15 @@ GROUP BY account_id"""
 
 def _state_columns(suffix: str) -> str:
     key = f"l.k_{suffix}"
+    chosen = f"({key} IS NOT NULL AND ({key} // 2) % 2 = 0)"
     return f"""
-        CASE WHEN {key} IS NOT NULL
-                  THEN CASE WHEN {key} % 2 = 1 THEN NULL ELSE 'denied' END
-             WHEN j.version_{suffix} IS NULL THEN 'no_policy'
-             WHEN j.default_{suffix} <> 'opt_out' THEN 'no_consent'
+        CASE WHEN {chosen} THEN CASE WHEN {key} % 2 = 1 THEN NULL ELSE 'denied' END
+             ELSE j.reason_{suffix}
         END AS reason_{suffix},
-        {key} // 2 AS event_{suffix},
-        CASE WHEN {key} IS NULL THEN j.version_{suffix} END AS version_{suffix},
-        CASE WHEN {key} IS NULL THEN j.default_{suffix} END AS default_{suffix},
-        CASE WHEN {key} IS NULL AND j.default_{suffix} = 'opt_out'
-             THEN j.opt_out_since_{suffix} END AS opt_out_since_{suffix}"""
+        CASE WHEN {chosen} THEN {key} // 4 END AS event_{suffix},
+        CASE WHEN NOT {chosen} THEN j.version_{suffix} END AS version_{suffix},
+        CASE WHEN NOT {chosen} THEN j.default_{suffix} END AS default_{suffix},
+        CASE WHEN NOT {chosen} THEN j.opt_out_since_{suffix} END AS opt_out_since_{suffix}"""
 
 
 SNAPSHOT_SQL = f"""
@@ -163,11 +181,15 @@ def account_snapshot(
     *,
     purpose: str,
     collaborator_id: str,
+    listed_at: datetime | None,
     cutoff: datetime,
     as_of: datetime,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> pa.Table:
-    """One row per account: the account-level checks and the consent state at both moments."""
+    """One row per account: the account-level checks and the consent state at both moments.
+
+    ``listed_at`` is when users were first shown the collaborator (rule 6; None: always known).
+    """
     con = con or connect()
     largest_id = pc.max(events.column("id")).as_py() if events.num_rows else None
     if largest_id is not None and largest_id >= MAX_LEDGER_ID:
@@ -176,6 +198,7 @@ def account_snapshot(
         pc.unique(accounts.column("jurisdiction")).to_pylist(),
         policies,
         purpose=purpose,
+        listed_at=listed_at,
         cutoff=cutoff,
         as_of=as_of,
     )
@@ -188,6 +211,7 @@ def account_snapshot(
             params={
                 "purpose": purpose,
                 "collaborator_id": collaborator_id,
+                "listed_at": _utc(listed_at) if listed_at is not None else None,
                 "cutoff": _utc(cutoff),
                 "as_of": _utc(as_of),
             },
@@ -201,11 +225,8 @@ def scope_predicate(license: LicenseFacts) -> str:
     """SQL for ``consent.in_scope`` over relation ``p``; values are bound as parameters."""
     scope = license.scope
     terms = ["p.created_at <= $cutoff"]
-    if scope.kinds != frozenset(PostKind):
-        kinds = {k.value for k in scope.kinds}
-        kind_sql = "CASE WHEN p.reply_to IS NOT NULL THEN 'reply' ELSE 'post' END"
-        listed = ", ".join(repr(k) for k in sorted(kinds))
-        terms.append(f"{kind_sql} IN ({listed})" if kinds else "false")
+    kinds = sorted(k.value for k in scope.kinds & LICENSABLE_KINDS)
+    terms.append(f"p.kind IN ({', '.join(repr(k) for k in kinds)})" if kinds else "false")
     if scope.created_from is not None:
         terms.append("p.created_at >= $created_from")
     if scope.created_until is not None:

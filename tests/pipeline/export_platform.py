@@ -75,7 +75,14 @@ def build_platform(engine: Engine, extra_posts: int = 0) -> None:
         _post("p10", "private", d, "secret"),
         _post("p11", "gone", d, "deleted account"),
         _post("p12", "us_default", d, "private post", visibility="protected"),
-        _post("p13", "us_default", d, "reply with card 4111 1111 1111 1111", reply_to="p01"),
+        _post(
+            "p13",
+            "us_default",
+            d,
+            "reply with card 4111 1111 1111 1111",
+            reply_to="p01",
+            kind="reply",
+        ),
         _post("p14", "jp_nowhere", d, "konnichiwa"),
     ]
     posts[4]["created_at"] = CUTOFF + timedelta(days=1)
@@ -120,10 +127,20 @@ def build_platform(engine: Engine, extra_posts: int = 0) -> None:
             recorded_at=d,
         )
         add_collaborator(
-            session, id="northwind-ai", name="Northwind AI Ltd", country="GB", actor="test"
+            session,
+            id="northwind-ai",
+            name="Northwind AI Ltd",
+            country="GB",
+            listed_at=UTC0,
+            actor="test",
         )
         add_collaborator(
-            session, id="lumen-labs", name="Lumen Labs Inc.", country="US", actor="test"
+            session,
+            id="lumen-labs",
+            name="Lumen Labs Inc.",
+            country="US",
+            listed_at=UTC0,
+            actor="test",
         )
         add_license(
             session,

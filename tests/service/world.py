@@ -33,6 +33,8 @@ from consentry.store.policies import draft_policy, publish_policy
 PLATFORM_SECRET = "platform-secret-for-tests-0123456789abcdef"
 SESSION_SECRET = "session-secret-for-tests-0123456789abcdef"
 V1_EFFECTIVE = datetime(2024, 11, 15, tzinfo=UTC)
+LISTED = datetime(2024, 10, 1, tzinfo=UTC)
+"""When users were first shown each collaborator."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,9 @@ def seed_world(engine: Engine) -> None:
             actor="test",
         )
         for cid, name, country in (("acme", "Acme AI", "US"), ("bolt", "Bolt Labs", "FR")):
-            add_collaborator(session, id=cid, name=name, country=country, actor="test")
+            add_collaborator(
+                session, id=cid, name=name, country=country, listed_at=LISTED, actor="test"
+            )
             add_license(
                 session,
                 id=f"lic-{cid}",
@@ -94,7 +98,9 @@ def seed_world(engine: Engine) -> None:
                 term_start=datetime(2024, 11, 1, tzinfo=UTC),
                 actor="test",
             )
-        add_collaborator(session, id="idle", name="Idle Co", country="DE", actor="test")
+        add_collaborator(
+            session, id="idle", name="Idle Co", country="DE", listed_at=LISTED, actor="test"
+        )
         for account_id, (jurisdiction, extra) in ACCOUNTS.items():
             session.add(
                 Account(

@@ -69,6 +69,7 @@ def _ensure_collaborators(session: Session, actor: str) -> list[str]:
                 country=c.country,
                 contact=c.contact,
                 dpa_date=c.dpa_date,
+                listed_at=c.listed_at,
                 actor=actor,
             )
             added.append(c.id)

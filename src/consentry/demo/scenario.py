@@ -44,6 +44,8 @@ class DemoCollaborator:
     country: str
     contact: str
     dpa_date: date
+    listed_at: datetime
+    """When users were first shown it (rule 6)."""
 
 
 POLICIES: tuple[DemoPolicy, ...] = (
@@ -83,6 +85,7 @@ COLLABORATORS: tuple[DemoCollaborator, ...] = (
         country="GB",
         contact="licensing@northwind-ai.example",
         dpa_date=date(2024, 9, 30),
+        listed_at=V2_PUBLISHED,
     ),
     DemoCollaborator(
         id="lumen-labs",
@@ -90,5 +93,7 @@ COLLABORATORS: tuple[DemoCollaborator, ...] = (
         country="US",
         contact="data-partnerships@lumenlabs.example",
         dpa_date=date(2024, 10, 1),
+        # Listed after v2: a master "on" given before then does not cover it (rule 6).
+        listed_at=datetime(2025, 3, 1, tzinfo=UTC),
     ),
 )

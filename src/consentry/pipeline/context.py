@@ -24,8 +24,20 @@ RECORD_COLUMNS: dict[str, tuple[str, pa.DataType, str]] = {
     "author_id": ("account_id", pa.string(), "Pseudonym of the author's account."),
     "created_at": ("created_at", TS, "When the post was created (UTC, coarsened per license)."),
     "lang": ("lang", pa.string(), "Language of the post (BCP 47 tag)."),
-    "kind": ("kind", pa.string(), "post or reply."),
+    "kind": ("kind", pa.string(), "post, reply or quote (reposts are never delivered)."),
     "reply_to_id": ("reply_to", pa.string(), "Pseudonym of the post replied to, if any."),
+    "quoted_id": (
+        "quoted",
+        pa.string(),
+        "For a quote: pseudonym of the quoted post, when that post is itself delivered under "
+        "this license.",
+    ),
+    "quoted_text": (
+        "quoted",
+        pa.string(),
+        "For a quote: the quoted post's text (redacted) when that post is itself delivered "
+        "under this license, else [QUOTED].",
+    ),
     "text": ("text", pa.string(), "Post text with personal data replaced by typed placeholders."),
     "like_count": ("like_count", pa.int64(), "Likes at export time."),
     "repost_count": ("repost_count", pa.int64(), "Reposts at export time."),
@@ -63,6 +75,9 @@ class ExportContext:
     """Lower-cased handles of accounts whose consent allows sharing ..."""
     mention_replacements: pa.Array
     """... and the pseudonyms their @mentions become."""
+    quoted: pa.Table
+    """quoted_post_id and quoted_post_text of every quoted post that is itself delivered under
+    this license (rule 8)."""
     already_delivered: pa.Table | None = None
     """For a delta: post ids delivered before under this license."""
     schema: pa.Schema = field(init=False)

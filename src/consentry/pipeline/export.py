@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from consentry import __version__
 from consentry.domain import consent_bulk
-from consentry.domain.types import REASON_ORDER
+from consentry.domain.consent import license_in_force
+from consentry.domain.types import REASON_ORDER, LicenseFacts
 from consentry.errors import Conflict, IntegrityFailure, InvalidInput
 from consentry.pipeline import keys
 from consentry.pipeline.context import RECORD_COLUMNS, ExportContext
@@ -36,15 +38,14 @@ from consentry.pipeline.transform import SCAN_SCHEMA, BatchResult, with_author_p
 from consentry.settings import Settings
 from consentry.store import deliveries
 from consentry.store.arrow_io import read_batches
-from consentry.store.consent import events_batches
 from consentry.store.db import session_scope
 from consentry.store.models import Collaborator, Delivery, DeliveryShard, License, Post
 from consentry.store.parties import license_facts
-from consentry.store.policies import policy_facts
+from consentry.store.snapshot import consent_inputs
 
-ACCOUNTS_WITH_HANDLE = consent_bulk.ACCOUNT_SCHEMA.append(
-    pa.field("handle", pa.string(), nullable=False)
-)
+QUOTE_COUNTS = ("reposts_dropped", "quotes_inlined", "quotes_masked")
+"""Rule 8 in the manifest: reposts left out (as out_of_scope), quotes with or without the
+quoted post."""
 
 Progress = Callable[[int, int], None]
 """Called with (posts scanned so far, posts to scan)."""
@@ -108,7 +109,6 @@ def run_export(
         license = session.get(License, delivery.license_id)
         collaborator = session.get(Collaborator, delivery.collaborator_id)
         assert license is not None and collaborator is not None
-        policies = policy_facts(session)
         done = {s.name: s for s in deliveries.completed_shards(session, delivery.id)}
         recorded_members = (
             sorted(m.post_id for m in deliveries.members_of(session, delivery.id))
@@ -133,20 +133,12 @@ def run_export(
     to_scan = counting.submit(_count_posts, engine, cutoff)
     counting.shutdown(wait=False)
     posts = scan_posts(engine, cutoff, batch_rows)
-    account_batches = read_batches(engine, table="accounts", schema=ACCOUNTS_WITH_HANDLE)
-    event_batches = events_batches(engine, facts.purpose)
-    accounts = pa.Table.from_batches(list(account_batches), schema=ACCOUNTS_WITH_HANDLE)
-    events = pa.Table.from_batches(list(event_batches), schema=consent_bulk.EVENT_SCHEMA)
+    inputs = consent_inputs(engine, purpose=facts.purpose, with_handles=True)
     pseudonym_key = keys.pseudonym_key(settings.home, facts.collaborator_id)
-    snapshot = consent_bulk.account_snapshot(
-        accounts,
-        events,
-        policies,
-        purpose=facts.purpose,
-        collaborator_id=facts.collaborator_id,
-        cutoff=cutoff,
-        as_of=as_of,
+    snapshot = inputs.snapshot(
+        purpose=facts.purpose, collaborator_id=facts.collaborator_id, cutoff=cutoff, as_of=as_of
     )
+    accounts = inputs.accounts
     transforms = license.transforms
     pseudonymize = bool(transforms.get("pseudonymize", True))
     snapshot, handles, replacements = with_author_pseudonyms(
@@ -164,6 +156,7 @@ def run_export(
         snapshot=snapshot,
         mention_handles=handles,
         mention_replacements=replacements,
+        quoted=quoted_posts_delivered(engine, snapshot, facts, cutoff=cutoff, as_of=as_of),
         already_delivered=(
             deliveries.delivered_post_ids(engine, facts.id) if kind == "delta" else None
         ),
@@ -279,7 +272,7 @@ def _open_delivery(
     collaborator = session.get(Collaborator, license.collaborator_id)
     as_of = datetime.now(UTC)
     cutoff = cutoff or as_of
-    _check_may_export(license, collaborator, cutoff, as_of)
+    _check_may_export(license_facts(license), collaborator, cutoff, as_of)
     previous = deliveries.previous_delivery(session, license_id) if delta else None
     if delta and previous is None:
         raise Conflict(f"license {license_id!r} has no complete delivery to make a delta from")
@@ -301,7 +294,7 @@ def _open_delivery(
 
 
 def _check_may_export(
-    license: License, collaborator: Collaborator | None, cutoff: datetime, as_of: datetime
+    license: LicenseFacts, collaborator: Collaborator | None, cutoff: datetime, as_of: datetime
 ) -> None:
     if cutoff > as_of:
         raise InvalidInput("the cut-off is in the future", field="--cutoff")
@@ -309,9 +302,12 @@ def _check_may_export(
         raise Conflict(f"license {license.id!r} is {license.status}")
     if collaborator is None or collaborator.status != "active":
         raise Conflict(f"collaborator {license.collaborator_id!r} is not active")
-    if cutoff < license.term_start or (license.term_end and cutoff > license.term_end):
+    if not license_in_force(license, cutoff):
+        end = license.term_end.isoformat() if license.term_end else "open-ended"
         raise InvalidInput(
-            f"the cut-off {cutoff.isoformat()} is outside the license term", field="--cutoff"
+            f"the cut-off {cutoff.isoformat()} is outside the license term "
+            f"[{license.term_start.isoformat() if license.term_start else 'open'}, {end})",
+            field="--cutoff",
         )
 
 
@@ -358,6 +354,36 @@ def scan_posts(engine: Engine, cutoff: datetime, batch_rows: int) -> Iterator[pa
     )
 
 
+def quoted_posts_delivered(
+    engine: Engine,
+    snapshot: pa.Table,
+    license: LicenseFacts,
+    *,
+    cutoff: datetime,
+    as_of: datetime,
+) -> pa.Table:
+    """id and text of every post quoted by a post in the scan that would itself be delivered
+    under this license (rule 8); a quote carries only those, and ``[QUOTED]`` for the rest."""
+    quoted_by_scan = (
+        "id IN (SELECT original_id FROM posts WHERE kind = 'quote' AND "
+        f"{_cutoff_sql(engine, cutoff)})"
+    )
+    originals = pa.Table.from_batches(
+        list(read_batches(engine, table="posts", schema=SCAN_SCHEMA, where=quoted_by_scan)),
+        schema=SCAN_SCHEMA,
+    )
+    verdicts = consent_bulk.post_verdicts(
+        originals.select(consent_bulk.POST_SCHEMA.names),
+        snapshot,
+        license,
+        cutoff=cutoff,
+        as_of=as_of,
+    )
+    delivered = verdicts.filter(pc.is_null(verdicts["reason"])).column("post_id")
+    kept = originals.filter(pc.is_in(originals["id"], value_set=delivered))
+    return pa.table({"quoted_post_id": kept["id"], "quoted_post_text": kept["text"]})
+
+
 def _count_posts(engine: Engine, cutoff: datetime) -> int:
     with engine.connect() as conn:
         return (
@@ -374,6 +400,7 @@ class _Totals:
         self.previously_delivered = 0
         self.delivered = 0
         self.excluded: Counter[str] = Counter()
+        self.quotes: Counter[str] = Counter()
         self.by_jurisdiction: Counter[tuple[str, bool]] = Counter()
         self.basis: Counter[str] = Counter()
 
@@ -382,6 +409,7 @@ class _Totals:
         self.previously_delivered += result.previously_delivered
         self.delivered += result.records.num_rows
         self.excluded.update(result.excluded)
+        self.quotes.update(result.quotes)
         self.by_jurisdiction.update(result.by_jurisdiction)
         self.basis.update(result.basis)
 
@@ -452,6 +480,7 @@ def _manifest(
             "excluded": excluded,
             "delivered": totals.delivered,
             "previously_delivered": totals.previously_delivered,
+            **{key: totals.quotes.get(key, 0) for key in QUOTE_COUNTS},
         },
         "shards": shards,
         "schema": [

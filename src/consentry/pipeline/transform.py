@@ -20,6 +20,9 @@ from consentry.pipeline.context import COARSENING_UNITS, ExportContext
 from consentry.pipeline.pseudonymize import ACCOUNT_PREFIX, POST_PREFIX, hmac_parameters, hmac_sql
 from consentry.pipeline.redact import redact, replace_mentions
 
+QUOTED_PLACEHOLDER = "[QUOTED]"
+"""What a quote carries in place of a quoted post that is not itself delivered (rule 8)."""
+
 # Post columns an export reads (consent_bulk.POST_SCHEMA plus what may be delivered).
 SCAN_SCHEMA = pa.schema(
     [
@@ -40,6 +43,8 @@ class BatchResult:
     """post_id, account_id, record_pseudonym and consent basis, row-aligned with ``records``."""
     scanned: int
     previously_delivered: int
+    quotes: Counter[str] = field(default_factory=Counter)
+    """Rule 8: reposts_dropped, quotes_inlined, quotes_masked."""
     excluded: Counter[str] = field(default_factory=Counter)
     by_jurisdiction: Counter[tuple[str, bool]] = field(default_factory=Counter)
     basis: Counter[str] = field(default_factory=Counter)
@@ -104,8 +109,9 @@ def judge_sql(ctx: ExportContext) -> str:
         ctx.license,
         posts=posts,
         extra_columns="jurisdiction, author_pseudonym, text, lang, created_at, reply_to, "
-        "like_count, repost_count, reply_count, previously_delivered",
+        "kind, original_id, like_count, repost_count, reply_count, previously_delivered",
     )
+    quote = "reason IS NULL AND kind = 'quote'"
     return f"""
 WITH v AS ({verdicts})
 SELECT post_id, account_id, previously_delivered,
@@ -115,12 +121,16 @@ SELECT post_id, account_id, previously_delivered,
        CASE WHEN reason IS NULL THEN {_pseudonym("post_id", POST_PREFIX, ctx)} END AS record_id,
        CASE WHEN reason IS NULL THEN author_pseudonym END AS author_id,
        {created} AS created_at, lang,
-       CASE WHEN reply_to IS NULL THEN 'post' ELSE 'reply' END AS kind,
+       kind,
        CASE WHEN reason IS NULL THEN {_pseudonym("reply_to", POST_PREFIX, ctx)} END
          AS reply_to_id,
        CASE WHEN reason IS NULL THEN text END AS text,
+       CASE WHEN {quote} AND q.quoted_post_id IS NOT NULL THEN {_pseudonym("original_id", POST_PREFIX, ctx)}
+         END AS quoted_id,
+       CASE WHEN {quote} THEN coalesce(q.quoted_post_text, '{QUOTED_PLACEHOLDER}') END AS quoted_text,
        like_count, repost_count, reply_count
-FROM v ORDER BY post_id
+FROM v LEFT JOIN quoted q ON q.quoted_post_id = v.original_id
+ORDER BY post_id
 """
 
 
@@ -133,6 +143,7 @@ def judge_parameters(ctx: ExportContext) -> dict[str, object]:
 
 def register_context(con: duckdb.DuckDBPyConnection, ctx: ExportContext) -> None:
     con.register("snapshot", ctx.snapshot)
+    con.register("quoted", ctx.quoted)
     if ctx.already_delivered is not None:
         con.register("already_delivered", ctx.already_delivered)
 
@@ -153,6 +164,15 @@ def finish(judged: pa.Table | pa.RecordBatch, ctx: ExportContext) -> BatchResult
     )
     for item in pc.value_counts(pc.drop_null(reasons)).to_pylist():
         result.excluded[item["values"]] += item["counts"]
+    kinds = judged.column("kind")
+    quoted_text = judged.column("quoted_text")
+    result.quotes.update(
+        {
+            "reposts_dropped": pc.sum(pc.equal(kinds, "repost")).as_py() or 0,
+            "quotes_masked": pc.sum(pc.equal(quoted_text, QUOTED_PLACEHOLDER)).as_py() or 0,
+            "quotes_inlined": pc.sum(pc.is_valid(judged.column("quoted_id"))).as_py() or 0,
+        }
+    )
     by_place = (
         pa.table({"j": judged.column("jurisdiction"), "d": delivered_mask})
         .group_by(["j", "d"])
@@ -181,7 +201,7 @@ def _records(delivered: pa.Table, ctx: ExportContext) -> pa.Table:
     columns = {}
     for name in ctx.schema.names:
         column = delivered.column(name)
-        if name == "text" and ctx.redact:
+        if name in ("text", "quoted_text") and ctx.redact:
             column = replace_mentions(redact(column), ctx.mention_handles, ctx.mention_replacements)
         columns[name] = column
     return pa.table(columns).cast(ctx.schema)

@@ -22,7 +22,16 @@ from consentry.store.policies import ensure_purpose
 
 COLLABORATOR_STATUSES = ("active", "suspended", "terminated")
 COARSENING = ("none", "hour", "day", "month")
-DEFAULT_FIELDS = ["post_id", "account_id", "created_at", "lang", "text", "kind", "reply_to"]
+DEFAULT_FIELDS = [
+    "post_id",
+    "account_id",
+    "created_at",
+    "lang",
+    "text",
+    "kind",
+    "reply_to",
+    "quoted",
+]
 DEFAULT_TRANSFORMS = {"redact": True, "pseudonymize": True, "coarsen_timestamps": "day"}
 
 

@@ -1,0 +1,315 @@
+"""The one reader of the consent rule's inputs, for every reader of consent.
+
+The export, single and bulk may-share, the settings page and its JSON twin, ``consentry consent
+check|summary`` and GPC all judge consent from the same ``ConsentInputs``: accounts and the
+ledger (in ledger order) as Arrow tables, and the ``Reference`` (published policies,
+collaborators with their listing time, licenses with their term, known purposes). Nothing else in
+the code reads these tables to decide consent, so a fix to what the rule reads is made once.
+
+Two ways in, one shape out: a whole-platform read streams through ADBC (``arrow_io``; on SQLite in
+a child process), and a read of a few accounts (a request) is one indexed query per table with
+the ids as one JSON parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.orm import Session
+
+from consentry.domain import consent_bulk
+from consentry.domain.consent import license_in_force
+from consentry.domain.types import (
+    AccountFacts,
+    CollaboratorFacts,
+    ConsentEventFacts,
+    ConsentSource,
+    Decision,
+    LicenseFacts,
+    PolicyFacts,
+)
+from consentry.errors import InvalidInput, NotFound
+from consentry.store.arrow_io import read_batches
+from consentry.store.ledger import AUDIT_CHAIN
+from consentry.store.models import Collaborator, LedgerHead, License, Purpose
+from consentry.store.parties import collaborator_facts, license_facts
+from consentry.store.policies import policy_facts
+
+ACCOUNTS_WITH_HANDLE = consent_bulk.ACCOUNT_SCHEMA.append(
+    pa.field("handle", pa.string(), nullable=False)
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The inputs that change rarely (every change of them is audited)."""
+
+    policies: list[PolicyFacts]
+    collaborators: dict[str, CollaboratorFacts]
+    licenses: list[LicenseFacts]
+    """Every license, in id order, whatever its status."""
+    purposes: frozenset[str]
+
+    def collaborator(self, collaborator_id: str) -> CollaboratorFacts:
+        found = self.collaborators.get(collaborator_id)
+        if found is None:
+            raise NotFound("collaborator", collaborator_id)
+        return found
+
+    def licenses_for(
+        self, collaborator_id: str, purpose: str, moment: datetime
+    ) -> list[LicenseFacts]:
+        """The licenses under which the collaborator may receive data for the purpose at
+        ``moment``: an active collaborator, a license in force (``domain.license_in_force``)."""
+        collaborator = self.collaborators.get(collaborator_id)
+        if collaborator is None or collaborator.status != "active":
+            return []
+        return [
+            lic
+            for lic in self.licenses
+            if lic.collaborator_id == collaborator_id
+            and lic.purpose == purpose
+            and license_in_force(lic, moment)
+        ]
+
+    def licensed_pairs(self, moment: datetime) -> list[tuple[CollaboratorFacts, str]]:
+        """(collaborator, purpose) for every active collaborator with a license in force."""
+        pairs: dict[tuple[str, str], tuple[CollaboratorFacts, str]] = {}
+        for lic in self.licenses:
+            collaborator = self.collaborators.get(lic.collaborator_id)
+            if collaborator and collaborator.status == "active" and license_in_force(lic, moment):
+                pairs.setdefault((lic.collaborator_id, lic.purpose), (collaborator, lic.purpose))
+        return list(pairs.values())
+
+    def check(self, *, collaborator_id: str, purpose: str) -> None:
+        """Refuse a question naming a collaborator or purpose that does not exist."""
+        self.collaborator(collaborator_id)
+        if purpose not in self.purposes:
+            raise InvalidInput(
+                f"unknown purpose {purpose!r}; known: {sorted(self.purposes)}", field="purpose"
+            )
+
+
+def load_reference(session: Session) -> Reference:
+    return Reference(
+        policies=policy_facts(session),
+        collaborators={
+            c.id: collaborator_facts(c)
+            for c in session.scalars(select(Collaborator).order_by(Collaborator.id))
+        },
+        licenses=[
+            license_facts(lic) for lic in session.scalars(select(License).order_by(License.id))
+        ],
+        purposes=frozenset(session.scalars(select(Purpose.key))),
+    )
+
+
+AUDIT_HEAD = select(LedgerHead.last_id).where(LedgerHead.chain == AUDIT_CHAIN)
+
+
+class ReferenceCache:
+    """A process's ``Reference``, reloaded when the audit chain's head moves.
+
+    One indexed read per request tells whether anything may have changed. Consent events are
+    never cached; a withdrawal counts from the next request on.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._marker: int | None = None
+        self._reference: Reference | None = None
+
+    def get(self, conn: Connection) -> Reference:
+        marker = conn.scalar(AUDIT_HEAD)
+        with self._lock:
+            if self._reference is not None and marker == self._marker:
+                return self._reference
+        # Loaded after the marker was read, so it is at least as new as the marker says.
+        with Session(bind=conn) as session:
+            reference = load_reference(session)
+        with self._lock:
+            self._marker, self._reference = marker, reference
+        return reference
+
+
+@dataclass(frozen=True)
+class ConsentInputs:
+    """Everything the consent rule reads, for some accounts or all of them."""
+
+    accounts: pa.Table
+    """``consent_bulk.ACCOUNT_SCHEMA`` (plus ``handle`` when asked for)."""
+    events: pa.Table
+    """``consent_bulk.EVENT_SCHEMA``, in ledger order (ascending id)."""
+    reference: Reference
+
+    def snapshot(
+        self,
+        *,
+        purpose: str,
+        collaborator_id: str,
+        cutoff: datetime,
+        as_of: datetime,
+        con: duckdb.DuckDBPyConnection | None = None,
+    ) -> pa.Table:
+        """``consent_bulk.account_snapshot`` of these inputs for one collaborator and purpose."""
+        return consent_bulk.account_snapshot(
+            self.accounts,
+            self.events,
+            self.reference.policies,
+            purpose=purpose,
+            collaborator_id=collaborator_id,
+            listed_at=self.reference.collaborator(collaborator_id).listed_at,
+            cutoff=cutoff,
+            as_of=as_of,
+            con=con,
+        )
+
+    def master_snapshot(self, *, purpose: str, cutoff: datetime, as_of: datetime) -> pa.Table:
+        """The snapshot of the master switch alone (no per-collaborator event counts)."""
+        return consent_bulk.account_snapshot(
+            self.accounts,
+            self.events,
+            self.reference.policies,
+            purpose=purpose,
+            collaborator_id=consent_bulk.MASTER_SWITCH_ONLY,
+            listed_at=None,
+            cutoff=cutoff,
+            as_of=as_of,
+        )
+
+    def account(self, account_id: str) -> AccountFacts:
+        """One account as the one-at-a-time rule reads it."""
+        rows = self.accounts.filter(pc.equal(self.accounts["id"], account_id)).to_pylist()
+        if not rows:
+            raise NotFound("account", account_id)
+        row = rows[0]
+        return AccountFacts(
+            id=row["id"],
+            jurisdiction=row["jurisdiction"],
+            protected=row["protected"],
+            birth_date=row["birth_date"],
+            is_minor=row["is_minor"],
+            deleted_at=row["deleted_at"],
+        )
+
+    def events_of(self, account_id: str) -> list[ConsentEventFacts]:
+        """One account's events, in ledger order."""
+        mine = self.events.filter(pc.equal(self.events["account_id"], account_id))
+        return [
+            ConsentEventFacts(
+                id=row["id"],
+                account_id=row["account_id"],
+                purpose=row["purpose"],
+                collaborator_id=row["collaborator_id"],
+                decision=Decision(row["decision"]),
+                effective_at=row["effective_at"],
+                recorded_at=row["recorded_at"],
+                source=ConsentSource(row["source"]),
+            )
+            for row in mine.to_pylist()
+        ]
+
+
+def consent_inputs(
+    db: Engine | Connection,
+    *,
+    purpose: str | None = None,
+    account_ids: Sequence[str] | None = None,
+    reference: Reference | None = None,
+    with_handles: bool = False,
+) -> ConsentInputs:
+    """The consent inputs of every account (``db`` an Engine: a streamed whole-platform read) or
+    of ``account_ids`` (any ``db``: one indexed query per table), the ledger optionally limited
+    to one purpose. ``reference`` comes from a cache when the caller has one."""
+    account_schema = ACCOUNTS_WITH_HANDLE if with_handles else consent_bulk.ACCOUNT_SCHEMA
+    if account_ids is None:
+        if not isinstance(db, Engine):
+            raise TypeError("a whole-platform read needs an Engine (it streams through ADBC)")
+        # Both reads start at once (on SQLite each in its own child process) and overlap.
+        quoted = purpose.replace("'", "''") if purpose else None
+        account_batches = read_batches(db, table="accounts", schema=account_schema)
+        event_batches = read_batches(
+            db,
+            table="consent_events",
+            schema=consent_bulk.EVENT_SCHEMA,
+            where=f"purpose = '{quoted}'" if quoted else "",
+            order_by="id",
+        )
+        accounts = pa.Table.from_batches(list(account_batches), schema=account_schema)
+        events = pa.Table.from_batches(list(event_batches), schema=consent_bulk.EVENT_SCHEMA)
+    else:
+        ids = json.dumps(list(account_ids))
+        with _connection(db) as conn:
+            accounts = _select(conn, "accounts", "id", account_schema, ids)
+            events = _select(
+                conn, "consent_events", "account_id", consent_bulk.EVENT_SCHEMA, ids, purpose
+            )
+    if reference is None:
+        with _connection(db) as conn, Session(bind=conn) as session:
+            reference = load_reference(session)
+    return ConsentInputs(accounts=accounts, events=events, reference=reference)
+
+
+class _connection:
+    """A Connection as given, or one opened (and closed) on an Engine."""
+
+    def __init__(self, db: Engine | Connection) -> None:
+        self.db, self.opened = db, None
+
+    def __enter__(self) -> Connection:
+        if isinstance(self.db, Connection):
+            return self.db
+        self.opened = self.db.connect()
+        return self.opened
+
+    def __exit__(self, *exc: object) -> None:
+        if self.opened is not None:
+            self.opened.close()
+
+
+def _in(dialect: str) -> str:
+    # One text parameter for the whole id list, a JSON array: binding thousands of separate
+    # parameters (or a driver-side array) costs more than the query.
+    if dialect == "sqlite":
+        return "IN (SELECT value FROM json_each(:ids))"
+    return "IN (SELECT jsonb_array_elements_text(CAST(:ids AS jsonb)))"
+
+
+def _select(
+    conn: Connection,
+    table: str,
+    key: str,
+    schema: pa.Schema,
+    ids: str,
+    purpose: str | None = None,
+) -> pa.Table:
+    """Rows of ``table`` whose ``key`` is among ``ids``, as ``schema``, in id order."""
+    sql = f"SELECT {', '.join(schema.names)} FROM {table} WHERE {key} {_in(conn.dialect.name)}"
+    params = {"ids": ids}
+    if purpose is not None:
+        sql += " AND purpose = :purpose"
+        params["purpose"] = purpose
+    rows = conn.execute(text(sql + " ORDER BY id"), params).all()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    return pa.table(
+        [_column(values, f.type) for values, f in zip(columns, schema, strict=True)],
+        schema=schema,
+    )
+
+
+def _column(values: Sequence, dtype: pa.DataType) -> pa.Array:
+    """SQLite hands back times and dates as text and booleans as 0/1; cast them in Arrow."""
+    if not (pa.types.is_timestamp(dtype) or pa.types.is_date(dtype) or pa.types.is_boolean(dtype)):
+        return pa.array(values, dtype)
+    array = pa.array(values)
+    if pa.types.is_string(array.type) and pa.types.is_timestamp(dtype):
+        array = array.cast(pa.timestamp(dtype.unit))  # stored as UTC without a zone
+    return array.cast(dtype)

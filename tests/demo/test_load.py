@@ -13,12 +13,13 @@ from consentry.demo.load import load
 from consentry.demo.scenario import V2_EFFECTIVE, V2_PUBLISHED
 from consentry.demo.synthetic import DemoFiles, generate
 from consentry.domain import consent_bulk
-from consentry.store.consent import accounts_table, events_table, now
+from consentry.store.consent import now
 from consentry.store.db import session_scope
 from consentry.store.ledger import verify_audit_chain, verify_consent_chain
 from consentry.store.models import Account, Collaborator, ConsentEvent, Post
 from consentry.store.parties import get_collaborator
-from consentry.store.policies import defaults_of, get_policy, policy_facts
+from consentry.store.policies import defaults_of, get_policy
+from consentry.store.snapshot import consent_inputs
 
 
 @pytest.fixture(scope="module")
@@ -77,19 +78,10 @@ def test_after_v2_us_accounts_share_by_default_and_eu_accounts_need_a_yes(
     sqlite_engine: Engine, files: DemoFiles
 ) -> None:
     load(sqlite_engine, files, actor="test")
-    with session_scope(sqlite_engine) as session:
-        policies = policy_facts(session)
+    inputs = consent_inputs(sqlite_engine, purpose="train_ai_system")
 
     def state(at: datetime) -> dict[str, dict]:
-        snapshot = consent_bulk.account_snapshot(
-            accounts_table(sqlite_engine),
-            events_table(sqlite_engine, "train_ai_system"),
-            policies,
-            purpose="train_ai_system",
-            collaborator_id=consent_bulk.MASTER_SWITCH_ONLY,
-            cutoff=at,
-            as_of=now(),
-        )
+        snapshot = inputs.master_snapshot(purpose="train_ai_system", cutoff=at, as_of=now())
         return {r["jurisdiction"]: r for r in consent_bulk.summarize(snapshot).to_pylist()}
 
     before, after = state(V2_PUBLISHED), state(V2_EFFECTIVE)

@@ -6,7 +6,7 @@ decide ties, come up often. The run is derandomized so CI sees the same 200 ledg
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -68,7 +68,7 @@ class Ledger:
     license: LicenseFacts
     cutoff: datetime
     as_of: datetime
-    collaborator: CollaboratorFacts = CollaboratorFacts(C, None)
+    collaborator: CollaboratorFacts = field(default_factory=lambda: CollaboratorFacts(C, None))
 
 
 @st.composite

@@ -12,20 +12,11 @@ from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly, pa
 from consentry.domain import consent, consent_bulk
 from consentry.domain.purposes import TRAIN_AI_SYSTEM
 from consentry.errors import NotFound
-from consentry.store.consent import (
-    account_facts,
-    accounts_table,
-    event_facts,
-    events_of,
-    events_table,
-    now,
-    post_facts,
-    record_consent,
-)
+from consentry.store.consent import now, post_facts, record_consent
 from consentry.store.db import session_scope
-from consentry.store.models import Account, Post
+from consentry.store.models import Post
 from consentry.store.parties import get_license, license_facts
-from consentry.store.policies import policy_facts
+from consentry.store.snapshot import consent_inputs
 
 consent_app = typer.Typer(help="The consent ledger.", no_args_is_help=True)
 app.add_typer(consent_app, name="consent")
@@ -70,14 +61,17 @@ def check(
         row = session.get(Post, post)
         if row is None:
             raise NotFound("post", post)
-        owner = session.get(Account, row.account_id)
-        assert owner is not None
+        lic = license_facts(get_license(session, license))
+        inputs = consent_inputs(
+            session.connection(), purpose=lic.purpose, account_ids=[row.account_id]
+        )
         verdict = consent.evaluate(
             post_facts(row),
-            account_facts(owner),
-            [event_facts(e) for e in events_of(session, owner.id)],
-            policy_facts(session),
-            license_facts(get_license(session, license)),
+            inputs.account(row.account_id),
+            inputs.events_of(row.account_id),
+            inputs.reference.policies,
+            lic,
+            collaborator=inputs.reference.collaborator(lic.collaborator_id),
             cutoff=at,
             as_of=moment,
         )
@@ -102,16 +96,8 @@ def summary(
 
 def summary_table(db: Engine, purpose: str, *, when: datetime, as_of: datetime) -> Table:
     """The master switch's state per jurisdiction for one purpose, as a Rich table."""
-    with session_scope(db) as session:
-        policies = policy_facts(session)
-    snapshot = consent_bulk.account_snapshot(
-        accounts_table(db),
-        events_table(db, purpose),
-        policies,
-        purpose=purpose,
-        collaborator_id=consent_bulk.MASTER_SWITCH_ONLY,
-        cutoff=when,
-        as_of=as_of,
+    snapshot = consent_inputs(db, purpose=purpose).master_snapshot(
+        purpose=purpose, cutoff=when, as_of=as_of
     )
     result = consent_bulk.summarize(snapshot)
     table = Table(title=f"Consent for {purpose} at {when:%Y-%m-%d %H:%M} UTC")

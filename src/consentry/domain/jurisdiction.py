@@ -62,3 +62,17 @@ def validate_key(key: str) -> str:
             f"a group ({', '.join(GROUPS)}) or '*'"
         )
     return key
+
+
+GPC_US_STATES = frozenset(
+    "US-CA US-CO US-CT US-NJ US-OR US-TX US-MT US-DE US-NH US-MN US-MD".split()
+)
+"""US states whose privacy laws require honouring a universal opt-out signal such as GPC."""
+GPC_COUNTRIES = EU_COUNTRIES | EEA_EXTRA | {"GB"}
+"""Where GDPR Art. 21(5) (and the UK GDPR) let a person object by automated means."""
+
+
+def gpc_is_an_opt_out(jurisdiction: str) -> bool:
+    """Must a Global Privacy Control signal be honoured as an opt-out here?"""
+    code = jurisdiction.upper()
+    return code in GPC_US_STATES or country_of(code) in GPC_COUNTRIES

@@ -112,6 +112,7 @@ def judge_sql(ctx: ExportContext) -> str:
         "kind, original_id, like_count, repost_count, reply_count, previously_delivered",
     )
     quote = "reason IS NULL AND kind = 'quote'"
+    quoted_id = _pseudonym("original_id", POST_PREFIX, ctx)
     return f"""
 WITH v AS ({verdicts})
 SELECT post_id, account_id, previously_delivered,
@@ -125,9 +126,9 @@ SELECT post_id, account_id, previously_delivered,
        CASE WHEN reason IS NULL THEN {_pseudonym("reply_to", POST_PREFIX, ctx)} END
          AS reply_to_id,
        CASE WHEN reason IS NULL THEN text END AS text,
-       CASE WHEN {quote} AND q.quoted_post_id IS NOT NULL THEN {_pseudonym("original_id", POST_PREFIX, ctx)}
-         END AS quoted_id,
-       CASE WHEN {quote} THEN coalesce(q.quoted_post_text, '{QUOTED_PLACEHOLDER}') END AS quoted_text,
+       CASE WHEN {quote} AND q.quoted_post_id IS NOT NULL THEN {quoted_id} END AS quoted_id,
+       CASE WHEN {quote} THEN coalesce(q.quoted_post_text, '{QUOTED_PLACEHOLDER}') END
+         AS quoted_text,
        like_count, repost_count, reply_count
 FROM v LEFT JOIN quoted q ON q.quoted_post_id = v.original_id
 ORDER BY post_id

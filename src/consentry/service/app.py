@@ -16,12 +16,12 @@ from consentry.service.config import service_settings
 from consentry.service.headers import SecurityHeaders
 from consentry.service.limits import BodyLimit
 from consentry.service.readers import reader_for
-from consentry.service.reference import ReferenceCache
 from consentry.service.security import FailureLimiter
 from consentry.service.web import admin, settings_page, signin
 from consentry.service.web.render import templates
 from consentry.settings import Settings, get_settings
 from consentry.store.db import get_engine
+from consentry.store.snapshot import ReferenceCache
 
 STATIC = Path(__file__).resolve().parent / "static"
 

@@ -23,40 +23,16 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, bindparam, select, text
 
 from consentry.domain import consent, consent_bulk
-from consentry.domain.types import (
-    AccountFacts,
-    ConsentBasis,
-    ConsentEventFacts,
-    Decision,
-    PostFacts,
-    Verdict,
-    Visibility,
-)
+from consentry.domain.types import ConsentBasis, PostFacts, PostKind, Verdict, Visibility
 from consentry.errors import NotFound
-from consentry.service.reference import Reference
-from consentry.store.models import Account, ConsentEvent, Post
+from consentry.store.models import Post
+from consentry.store.snapshot import Reference, consent_inputs, rows_to_table
 
 NO_LICENSE = "no_license"
 UNKNOWN_POST = "unknown_post"
 
-POST_COLUMNS = (Post.id, Post.account_id, Post.created_at, Post.visibility, Post.lang)
-POST_COLUMNS += (Post.reply_to, Post.deleted_at)
-ACCOUNT_COLUMNS = (Account.jurisdiction, Account.protected, Account.birth_date)
-ACCOUNT_COLUMNS += (Account.is_minor, Account.deleted_at)
-EVENT_COLUMNS = (ConsentEvent.id, ConsentEvent.collaborator_id, ConsentEvent.decision)
-EVENT_COLUMNS += (ConsentEvent.effective_at, ConsentEvent.recorded_at)
-
-# Built once (constructing a statement costs more than running it on an indexed key), and one
-# round trip: the post, its account and the account's events for the purpose, one row each.
-POST_ACCOUNT_EVENTS = (
-    select(*POST_COLUMNS, *ACCOUNT_COLUMNS, *EVENT_COLUMNS)
-    .join(Account, Account.id == Post.account_id)
-    .outerjoin(
-        ConsentEvent,
-        (ConsentEvent.account_id == Post.account_id)
-        & (ConsentEvent.purpose == bindparam("purpose")),
-    )
-    .where(Post.id == bindparam("post_id"))
+POST_BY_ID = select(*(Post.__table__.c[name] for name in consent_bulk.POST_SCHEMA.names)).where(
+    Post.id == bindparam("post_id")
 )
 
 
@@ -82,27 +58,44 @@ def may_share(
 ) -> Answer:
     """One question, answered with the reference rule at cut-off = as-of = ``now``."""
     reference.check(collaborator_id=collaborator_id, purpose=purpose)
-    rows = conn.execute(POST_ACCOUNT_EVENTS, {"post_id": post_id, "purpose": purpose}).all()
-    if not rows:
+    row = conn.execute(POST_BY_ID, {"post_id": post_id}).first()
+    if row is None:
         raise NotFound("post", post_id, listing="PUT /api/platform/posts/{id} sends one")
-    row = rows[0]
-    post = PostFacts(row[0], row[1], row[2], Visibility(row[3]), row[4], row[5], row[6])
-    account = AccountFacts(row[1], *row[7:12])
-    events = [
-        ConsentEventFacts(e[12], account.id, purpose, e[13], Decision(e[14]), e[15], e[16])
-        for e in rows
-        if e[12] is not None
-    ]
+    post = PostFacts(
+        id=row.id,
+        account_id=row.account_id,
+        created_at=row.created_at,
+        visibility=Visibility(row.visibility),
+        lang=row.lang,
+        reply_to=row.reply_to,
+        deleted_at=row.deleted_at,
+        kind=PostKind(row.kind),
+        original_id=row.original_id,
+    )
     licenses = reference.licenses_for(collaborator_id, purpose, now)
+    if not licenses:
+        return Answer(post_id, collaborator_id, purpose, False, NO_LICENSE, None, ConsentBasis())
+    inputs = consent_inputs(
+        conn, purpose=purpose, account_ids=[post.account_id], reference=reference
+    )
+    account, events = inputs.account(post.account_id), inputs.events_of(post.account_id)
+    collaborator = reference.collaborator(collaborator_id)
     verdicts: list[tuple[str, Verdict]] = [
         (
             lic.id,
-            consent.evaluate(post, account, events, reference.policies, lic, cutoff=now, as_of=now),
+            consent.evaluate(
+                post,
+                account,
+                events,
+                reference.policies,
+                lic,
+                collaborator=collaborator,
+                cutoff=now,
+                as_of=now,
+            ),
         )
         for lic in licenses
     ]
-    if not verdicts:
-        return Answer(post_id, collaborator_id, purpose, False, NO_LICENSE, None, ConsentBasis())
     license_id, verdict = next(((i, v) for i, v in verdicts if v.allowed), verdicts[0])
     reason = verdict.reason.value if verdict.reason else None
     return Answer(
@@ -131,24 +124,19 @@ def may_share_bulk(
             "post_id": pa.array(post_ids, pa.string()),
         }
     )
-    sql = _READS[conn.dialect.name]
-    posts = _read(conn, sql["posts"], pc.unique(questions["post_id"]), consent_bulk.POST_SCHEMA)
+    posts = _posts(conn, pc.unique(questions["post_id"]))
     con = _duckdb()
     licenses = reference.licenses_for(collaborator_id, purpose, now)
     verdicts = VERDICT_SCHEMA.empty_table()
     if licenses:
-        account_ids = pc.unique(posts["account_id"])
-        accounts = _read(conn, sql["accounts"], account_ids, consent_bulk.ACCOUNT_SCHEMA)
-        events = _read(conn, sql["events"], account_ids, consent_bulk.EVENT_SCHEMA, purpose=purpose)
-        snapshot = consent_bulk.account_snapshot(
-            accounts,
-            events,
-            reference.policies,
+        inputs = consent_inputs(
+            conn,
             purpose=purpose,
-            collaborator_id=collaborator_id,
-            cutoff=now,
-            as_of=now,
-            con=con,
+            account_ids=pc.unique(posts["account_id"]).to_pylist(),
+            reference=reference,
+        )
+        snapshot = inputs.snapshot(
+            purpose=purpose, collaborator_id=collaborator_id, cutoff=now, as_of=now, con=con
         )
         verdicts = pa.concat_tables(
             _ranked(
@@ -219,46 +207,17 @@ def _answers(
             con.unregister(name)
 
 
-def _in(dialect: str) -> str:
-    # One text parameter for the whole id list, a JSON array: binding thousands of separate
-    # parameters (or a driver-side array) costs more than the query.
-    if dialect == "sqlite":
-        return "IN (SELECT value FROM json_each(:ids))"
-    return "IN (SELECT jsonb_array_elements_text(CAST(:ids AS jsonb)))"
-
-
-_READS = {
-    dialect: {
-        "posts": "SELECT id, account_id, created_at, visibility, lang, reply_to, deleted_at "
-        f"FROM posts WHERE id {_in(dialect)}",
-        "accounts": "SELECT id, jurisdiction, protected, birth_date, is_minor, deleted_at "
-        f"FROM accounts WHERE id {_in(dialect)}",
-        "events": "SELECT id, account_id, purpose, collaborator_id, decision, effective_at, "
-        f"recorded_at FROM consent_events WHERE account_id {_in(dialect)} "
-        "AND purpose = :purpose",
-    }
-    for dialect in ("sqlite", "postgresql")
-}
-
-
-def _read(conn: Connection, sql: str, ids: pa.Array, schema: pa.Schema, **params: str) -> pa.Table:
-    """Rows whose key is among ``ids``, as ``schema``; values are converted column-wise."""
-    rows = conn.execute(text(sql), {"ids": json.dumps(ids.to_pylist()), **params}).all()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
-    return pa.table(
-        [_column(values, f.type) for values, f in zip(columns, schema, strict=True)],
-        schema=schema,
+def _posts(conn: Connection, ids: pa.Array) -> pa.Table:
+    """The posts asked about (``consent_bulk.POST_SCHEMA``), the ids as one JSON parameter."""
+    schema = consent_bulk.POST_SCHEMA
+    membership = (
+        "IN (SELECT value FROM json_each(:ids))"
+        if conn.dialect.name == "sqlite"
+        else "IN (SELECT jsonb_array_elements_text(CAST(:ids AS jsonb)))"
     )
-
-
-def _column(values: Sequence, dtype: pa.DataType) -> pa.Array:
-    """SQLite hands back times and dates as text and booleans as 0/1; cast them in Arrow."""
-    if not (pa.types.is_timestamp(dtype) or pa.types.is_date(dtype) or pa.types.is_boolean(dtype)):
-        return pa.array(values, dtype)
-    array = pa.array(values)
-    if pa.types.is_string(array.type) and pa.types.is_timestamp(dtype):
-        array = array.cast(pa.timestamp(dtype.unit))  # stored as UTC without a zone
-    return array.cast(dtype)
+    sql = f"SELECT {', '.join(schema.names)} FROM posts WHERE id {membership}"
+    rows = conn.execute(text(sql), {"ids": json.dumps(ids.to_pylist())}).all()
+    return rows_to_table(rows, schema)
 
 
 _local = threading.local()

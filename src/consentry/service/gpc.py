@@ -1,15 +1,14 @@
 """Global Privacy Control (``Sec-GPC: 1``): where the law makes it an opt-out, it is one.
 
-Decision (documented in the README's service section): the signal is honoured as a deny of AI
-training by all collaborators for accounts in the US states whose privacy laws require
-honouring universal opt-out signals (California, Colorado, Connecticut, New Jersey, Oregon,
-Texas, Montana, Delaware, New Hampshire, Minnesota, Maryland), and in the EEA and the UK, where
-GDPR Art. 21(5) lets a person object by automated means. Elsewhere the page says it saw the
-signal and that the switch below decides.
+The signal is honoured as a deny of AI training by all collaborators where the law makes it an
+opt-out (``domain.jurisdiction.gpc_is_an_opt_out``: the US states whose privacy laws require
+honouring universal opt-out signals, the EEA and the UK). Elsewhere the page says it saw the
+signal and that the switches decide.
 
-The deny is recorded once: not again while the latest choice for all collaborators is already
-a deny, and not over an explicit "allow" the user made on this page or in the app after the
-signal was first honoured (the user's later, specific choice stands; the page says so).
+The deny is recorded once: not again while the rule's latest choice for all collaborators
+(effective now; a future-dated event is not in effect yet) is already a deny, and not over an
+explicit "allow" that took effect after the signal was first honoured (the user's later,
+specific choice stands; the page says so).
 """
 
 from __future__ import annotations
@@ -17,24 +16,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consentry.domain.jurisdiction import EEA_EXTRA, EU_COUNTRIES, country_of
+from consentry.domain.consent import latest_choice
+from consentry.domain.consent_bulk import MASTER_SWITCH_ONLY
+from consentry.domain.jurisdiction import gpc_is_an_opt_out
 from consentry.domain.purposes import TRAIN_AI_SYSTEM
 from consentry.domain.types import ConsentSource, Decision
-from consentry.store.consent import record_consent
-from consentry.store.models import ConsentEvent
-
-GPC_US_STATES = frozenset(
-    "US-CA US-CO US-CT US-NJ US-OR US-TX US-MT US-DE US-NH US-MN US-MD".split()
-)
-GPC_COUNTRIES = EU_COUNTRIES | EEA_EXTRA | {"GB"}
-
-
-def gpc_is_an_opt_out(jurisdiction: str) -> bool:
-    code = jurisdiction.upper()
-    return code in GPC_US_STATES or country_of(code) in GPC_COUNTRIES
+from consentry.store.consent import now, record_consent
+from consentry.store.snapshot import Reference, consent_inputs
 
 
 class GpcView(BaseModel):
@@ -48,9 +38,16 @@ class GpcView(BaseModel):
 
 
 def apply_gpc(
-    session: Session, *, account_id: str, jurisdiction: str, signal: bool, actor: str
+    session: Session,
+    reference: Reference,
+    *,
+    account_id: str,
+    jurisdiction: str,
+    signal: bool,
+    actor: str,
 ) -> GpcView:
-    """Record the signal as a deny where it is an opt-out and not already in force."""
+    """Record the signal as a deny where it is an opt-out and the rule's own latest choice for
+    all collaborators (effective now) is not already a deny."""
     if not signal:
         return GpcView(signal=False, honoured=gpc_is_an_opt_out(jurisdiction))
     if not gpc_is_an_opt_out(jurisdiction):
@@ -60,21 +57,34 @@ def apply_gpc(
             message="Your browser sends a Global Privacy Control signal. Where you live it is "
             "not a legal opt-out by itself, so the switches below decide.",
         )
-    master = list(
-        session.scalars(
-            select(ConsentEvent)
-            .where(
-                ConsentEvent.account_id == account_id,
-                ConsentEvent.purpose == TRAIN_AI_SYSTEM,
-                ConsentEvent.collaborator_id.is_(None),
-            )
-            .order_by(ConsentEvent.id)
-        )
+    moment = now()
+    inputs = consent_inputs(
+        session.connection(),
+        purpose=TRAIN_AI_SYSTEM,
+        account_ids=[account_id],
+        reference=reference,
     )
-    latest = master[-1] if master else None
-    last_gpc = next((e for e in reversed(master) if e.source == ConsentSource.GPC), None)
+    events = inputs.events_of(account_id)
+    latest = latest_choice(
+        events,
+        account_id=account_id,
+        purpose=TRAIN_AI_SYSTEM,
+        collaborator_id=MASTER_SWITCH_ONLY,
+        moment=moment,
+        as_of=moment,
+    )
+    in_effect = [
+        e
+        for e in events
+        if e.collaborator_id is None and e.effective_at <= moment and e.recorded_at <= moment
+    ]
+    last_gpc = max(
+        (e for e in in_effect if e.source == ConsentSource.GPC),
+        key=lambda e: (e.effective_at, e.id),
+        default=None,
+    )
     if latest is not None and latest.decision == Decision.DENY:
-        at = last_gpc.recorded_at if last_gpc and latest.id == last_gpc.id else None
+        at = last_gpc.recorded_at if last_gpc is not None and latest.id == last_gpc.id else None
         return GpcView(
             signal=True,
             honoured=True,
@@ -82,7 +92,7 @@ def apply_gpc(
             message="Your browser sends a Global Privacy Control signal; AI training is "
             "switched off for all collaborators.",
         )
-    if latest is not None and last_gpc is not None and latest.id > last_gpc.id:
+    if latest is not None and last_gpc is not None:
         return GpcView(
             signal=True,
             honoured=True,

@@ -15,20 +15,23 @@ from sqlalchemy.orm import Session
 from consentry.domain import consent
 from consentry.domain.consent_bulk import MASTER_SWITCH_ONLY
 from consentry.domain.purposes import PLAIN_WORDS, TRAIN_AI_SYSTEM
-from consentry.domain.types import DefaultRule, ExclusionReason, PolicyFacts
+from consentry.domain.types import (
+    AccountFacts,
+    ConsentEventFacts,
+    DefaultRule,
+    ExclusionReason,
+    PolicyFacts,
+)
 from consentry.errors import NotFound
 from consentry.service.gpc import GpcView
 from consentry.service.received import ReceivedView, deliveries_of_account
-from consentry.store.consent import account_facts, event_facts, events_of
 from consentry.store.models import (
     Account,
     Collaborator,
-    ConsentEvent,
-    License,
     NoticeServed,
     PolicyVersion,
 )
-from consentry.store.policies import policy_facts
+from consentry.store.snapshot import Reference, consent_inputs
 
 SOURCE_WORDS = {
     "settings": "this page",
@@ -100,16 +103,17 @@ class DataSharingView(BaseModel):
 
 
 def data_sharing(
-    session: Session, *, account_id: str, now: datetime, gpc: GpcView
+    session: Session, reference: Reference, *, account_id: str, now: datetime, gpc: GpcView
 ) -> DataSharingView:
     """Everything the page shows, computed once for the HTML page and the JSON twin alike."""
     account = session.get(Account, account_id)
     if account is None:
         raise NotFound("account", account_id)
-    events = events_of(session, account_id)
-    policies = policy_facts(session)
+    inputs = consent_inputs(session.connection(), account_ids=[account_id], reference=reference)
+    events = inputs.events_of(account_id)
+    policies = reference.policies
     names = {c.id: c for c in session.scalars(select(Collaborator))}
-    state_of = _StateOf(account, events, policies, now)
+    state_of = _StateOf(inputs.account(account_id), events, reference, now)
     master = state_of.switch(TRAIN_AI_SYSTEM, None, MASTER_LABEL)
     switches = [
         state_of.switch(
@@ -118,14 +122,14 @@ def data_sharing(
             f"Allow {collaborator.name} ({collaborator.country}) to use my posts to "
             f"{PLAIN_WORDS.get(purpose, purpose)}",
         )
-        for collaborator, purpose in _licensed(session, now)
+        for collaborator, purpose in _licensed(names, reference, now)
     ]
     return DataSharingView(
         account_id=account.id,
         handle=account.handle,
         jurisdiction=account.jurisdiction,
         generated_at=now,
-        blocked=_blocked(account, now),
+        blocked=_blocked(inputs.account(account_id), now),
         master=master,
         collaborators=switches,
         policy=_in_force(session, policies, now),
@@ -139,23 +143,25 @@ def data_sharing(
 class _StateOf:
     def __init__(
         self,
-        account: Account,
-        events: list[ConsentEvent],
-        policies: list[PolicyFacts],
+        account: AccountFacts,
+        events: list[ConsentEventFacts],
+        reference: Reference,
         now: datetime,
     ) -> None:
-        self.facts = account_facts(account)
+        self.facts, self.reference, self.now = account, reference, now
         self.events = {e.id: e for e in events}
-        self.event_facts = [event_facts(e) for e in events]
-        self.policies, self.now = policies, now
+        self.event_facts = events
 
     def switch(self, purpose: str, collaborator: Collaborator | None, label: str) -> SwitchView:
         state = consent.consent_state_at(
             self.facts,
             self.event_facts,
-            self.policies,
+            self.reference.policies,
             purpose=purpose,
             collaborator_id=collaborator.id if collaborator else MASTER_SWITCH_ONLY,
+            listed_at=(
+                self.reference.collaborator(collaborator.id).listed_at if collaborator else None
+            ),
             moment=self.now,
             as_of=self.now,
         )
@@ -175,7 +181,7 @@ class _StateOf:
 
 
 def _explain(
-    state: consent.ConsentState, event: ConsentEvent | None, per_collaborator: bool
+    state: consent.ConsentState, event: ConsentEventFacts | None, per_collaborator: bool
 ) -> str:
     if event is not None:
         word = "on" if event.decision == "allow" else "off"
@@ -203,25 +209,18 @@ def _explain(
     return "Off by default in your region (opt-in)."
 
 
-def _licensed(session: Session, now: datetime) -> list[tuple[Collaborator, str]]:
+def _licensed(
+    names: dict[str, Collaborator], reference: Reference, now: datetime
+) -> list[tuple[Collaborator, str]]:
     """Active collaborators with a license in force, one entry per purpose licensed."""
-    rows = session.execute(
-        select(Collaborator, License.purpose, License.term_start, License.term_end)
-        .join(License, License.collaborator_id == Collaborator.id)
-        .where(Collaborator.status == "active", License.status == "active")
-        .order_by(Collaborator.name, License.purpose)
-    ).all()
-    seen: dict[tuple[str, str], tuple[Collaborator, str]] = {}
-    for collaborator, purpose, start, end in rows:
-        if start <= now and (end is None or now < end):
-            seen.setdefault((collaborator.id, purpose), (collaborator, purpose))
-    return list(seen.values())
+    pairs = [(names[c.id], purpose) for c, purpose in reference.licensed_pairs(now)]
+    return sorted(pairs, key=lambda pair: (pair[0].name, pair[1]))
 
 
-def _blocked(account: Account, now: datetime) -> str | None:
+def _blocked(account: AccountFacts, now: datetime) -> str | None:
     if account.deleted_at is not None and account.deleted_at <= now:
         return "Your account is deleted, so none of your posts are shared."
-    if consent.is_minor_at(account_facts(account), now):
+    if consent.is_minor_at(account, now):
         return "You are under 18, so none of your posts are shared, whatever the switches say."
     if account.protected:
         return (
@@ -300,7 +299,7 @@ def _changes(
     return changes
 
 
-def _history(event: ConsentEvent, collaborators: dict[str, Collaborator]) -> HistoryEntry:
+def _history(event: ConsentEventFacts, collaborators: dict[str, Collaborator]) -> HistoryEntry:
     who = collaborators.get(event.collaborator_id) if event.collaborator_id else None
     return HistoryEntry(
         event_id=event.id,

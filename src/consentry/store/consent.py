@@ -1,18 +1,14 @@
-"""Reading and recording consent: the ledger as facts for the rule, one account or all."""
+"""Recording consent (ledger + audit), and a post as the rule reads it.
+
+Reading the rule's inputs is ``store.snapshot``'s job alone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pyarrow as pa
-from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from consentry.domain import consent_bulk
 from consentry.domain.types import (
-    AccountFacts,
-    ConsentEventFacts,
     ConsentSource,
     Decision,
     PostFacts,
@@ -20,7 +16,6 @@ from consentry.domain.types import (
     Visibility,
 )
 from consentry.errors import InvalidInput, NotFound
-from consentry.store.arrow_io import read_batches, read_table
 from consentry.store.ledger import append_audit_event, append_consent_event
 from consentry.store.models import Account, Collaborator, ConsentEvent, Post, Purpose
 
@@ -77,17 +72,6 @@ def record_consent(
     return event
 
 
-def account_facts(account: Account) -> AccountFacts:
-    return AccountFacts(
-        id=account.id,
-        jurisdiction=account.jurisdiction,
-        protected=account.protected,
-        birth_date=account.birth_date,
-        is_minor=account.is_minor,
-        deleted_at=account.deleted_at,
-    )
-
-
 def post_facts(post: Post) -> PostFacts:
     return PostFacts(
         id=post.id,
@@ -99,52 +83,6 @@ def post_facts(post: Post) -> PostFacts:
         deleted_at=post.deleted_at,
         kind=PostKind(post.kind),
         original_id=post.original_id,
-    )
-
-
-def event_facts(event: ConsentEvent) -> ConsentEventFacts:
-    return ConsentEventFacts(
-        id=event.id,
-        account_id=event.account_id,
-        purpose=event.purpose,
-        collaborator_id=event.collaborator_id,
-        decision=Decision(event.decision),
-        effective_at=event.effective_at,
-        recorded_at=event.recorded_at,
-        source=ConsentSource(event.source),
-    )
-
-
-def events_of(session: Session, account_id: str) -> list[ConsentEvent]:
-    return list(
-        session.scalars(
-            select(ConsentEvent)
-            .where(ConsentEvent.account_id == account_id)
-            .order_by(ConsentEvent.id)
-        )
-    )
-
-
-def accounts_table(engine: Engine) -> pa.Table:
-    """Every account as ``consent_bulk.ACCOUNT_SCHEMA``."""
-    return read_table(engine, table="accounts", schema=consent_bulk.ACCOUNT_SCHEMA)
-
-
-def events_batches(engine: Engine, purpose: str | None = None) -> Iterator[pa.RecordBatch]:
-    """The ledger (optionally one purpose) as batches of ``consent_bulk.EVENT_SCHEMA``."""
-    quoted = purpose.replace("'", "''") if purpose else None
-    return read_batches(
-        engine,
-        table="consent_events",
-        schema=consent_bulk.EVENT_SCHEMA,
-        where=f"purpose = '{quoted}'" if quoted else "",
-    )
-
-
-def events_table(engine: Engine, purpose: str | None = None) -> pa.Table:
-    """The ledger (optionally one purpose) as ``consent_bulk.EVENT_SCHEMA``."""
-    return pa.Table.from_batches(
-        list(events_batches(engine, purpose)), schema=consent_bulk.EVENT_SCHEMA
     )
 
 

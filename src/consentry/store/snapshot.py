@@ -298,6 +298,11 @@ def _select(
         sql += " AND purpose = :purpose"
         params["purpose"] = purpose
     rows = conn.execute(text(sql + " ORDER BY id"), params).all()
+    return rows_to_table(rows, schema)
+
+
+def rows_to_table(rows: Sequence[Sequence[object]], schema: pa.Schema) -> pa.Table:
+    """Result rows as an Arrow table of ``schema``, converted column-wise."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
     return pa.table(
         [_column(values, f.type) for values, f in zip(columns, schema, strict=True)],

@@ -23,7 +23,6 @@ from consentry.service.sharing import DataSharingView, data_sharing, record_noti
 from consentry.store.consent import now, record_consent
 from consentry.store.db import session_scope
 from consentry.store.models import Account
-from consentry.store.policies import policy_facts
 
 router = APIRouter()
 PAGE = "/me/data-sharing"
@@ -35,15 +34,17 @@ def _view(request: Request, engine: EngineDep, user: UserSession, surface: str) 
         account = session.get(Account, user.account_id)
         if account is None:
             raise NotFound("account", user.account_id)
+        reference = request.app.state.reference.get(session.connection())
         gpc = apply_gpc(
             session,
+            reference,
             account_id=account.id,
             jurisdiction=account.jurisdiction,
             signal=request.headers.get("sec-gpc", "").strip() == "1",
             actor=f"user:{account.id}",
         )
         # Read the clock after the GPC deny is recorded, so the view includes it.
-        view = data_sharing(session, account_id=account.id, now=now(), gpc=gpc)
+        view = data_sharing(session, reference, account_id=account.id, now=now(), gpc=gpc)
         record_notices(session, view, surface=surface)
     return view
 
@@ -73,6 +74,7 @@ def page_as_json(request: Request, engine: EngineDep, user: UserDep) -> DataShar
 
 @router.post(PAGE, include_in_schema=False)
 def change(
+    request: Request,
     engine: EngineDep,
     user: UserDep,
     decision: Annotated[Literal["allow", "deny"], Form()],
@@ -84,8 +86,9 @@ def change(
     require_csrf(user, csrf_token)
     moment = now()
     with session_scope(engine) as session:
+        reference = request.app.state.reference.get(session.connection())
         in_force = consent.policies_in_force(
-            policy_facts(session), purpose=purpose, moment=moment, as_of=moment
+            reference.policies, purpose=purpose, moment=moment, as_of=moment
         )
         event = record_consent(
             session,

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -107,7 +108,7 @@ def demo_data(
     write_and_load(accounts=accounts, posts=posts, seed=seed, out=out)
 
 
-DEMO_LICENSES = (
+DEMO_LICENSES: tuple[dict[str, Any], ...] = (
     {
         "id": "northwind-train-all",
         "collaborator_id": "northwind-ai",

@@ -47,7 +47,9 @@ class FlatPool:
         within = np.floor(rng.random(len(group)) * self.sizes[group]).astype(np.int64)
         return self.offsets[group] + within
 
-    def pick_other(self, rng: np.random.Generator, group: np.ndarray, first: np.ndarray):
+    def pick_other(
+        self, rng: np.random.Generator, group: np.ndarray, first: np.ndarray
+    ) -> np.ndarray:
         """Like ``pick`` but never ``first`` (in groups of more than one entry)."""
         sizes = self.sizes[group]
         step = 1 + np.floor(rng.random(len(group)) * np.maximum(sizes - 1, 1)).astype(np.int64)

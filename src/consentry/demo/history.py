@@ -71,7 +71,9 @@ def _region(accounts: Accounts) -> np.ndarray:
     return np.array([region_of(k) for k in keys])[accounts.jurisdiction]
 
 
-def _after(rng: np.random.Generator, start: datetime | np.ndarray, mean_days: float, n: int):
+def _after(
+    rng: np.random.Generator, start: datetime | np.ndarray, mean_days: float, n: int
+) -> np.ndarray:
     base = micros(start) if isinstance(start, datetime) else start
     return base + (rng.exponential(mean_days * DAY, n)).astype(np.int64)
 

@@ -245,7 +245,7 @@ def _check_files(directory: Path, manifest: dict[str, Any]) -> Iterator[Check]:
     listed: set[str] = set()
     for position, entry in enumerate(shards):
         name = entry.get("name") if isinstance(entry, dict) else None
-        if not _is_plain_name(name, ".parquet"):
+        if not isinstance(name, str) or not _is_plain_name(name, ".parquet"):
             yield _problem(
                 f"{MANIFEST_FILE} shard #{position + 1} has name {name!r}; "
                 "expected a plain *.parquet file name."
@@ -305,8 +305,8 @@ def _check_file(path: Path, entry: dict[str, Any], *, parquet: bool) -> Iterator
 
 
 def _check_counts(manifest: dict[str, Any]) -> Iterator[Check]:
-    counts = manifest.get("counts")
-    shards = manifest.get("shards") if isinstance(manifest.get("shards"), list) else []
+    counts: Any = manifest.get("counts")
+    shards: Any = manifest.get("shards") if isinstance(manifest.get("shards"), list) else []
     try:
         excluded: dict[str, int] = counts["excluded"]
         scanned, delivered = int(counts["scanned"]), int(counts["delivered"])

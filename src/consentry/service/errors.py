@@ -6,6 +6,7 @@ Each kind of failure has one status code here; routes raise the project's error 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -55,7 +56,7 @@ def error_response(
     *,
     field: str | None = None,
     where: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     where = where or f"{request.method} {request.url.path}"
     if wants_html(request):
@@ -81,7 +82,7 @@ def _field_path(loc: tuple[Any, ...]) -> str | None:
 
 def _validation(request: Request, exc: RequestValidationError) -> Response:
     errors = exc.errors()
-    first = errors[0] if errors else {"msg": "invalid request", "loc": ()}
+    first: dict[str, Any] = dict(errors[0]) if errors else {"msg": "invalid request", "loc": ()}
     if first.get("type") == "json_invalid":
         position = first["loc"][-1] if first.get("loc") else "?"
         reason = (first.get("ctx") or {}).get("error", "not JSON")

@@ -86,7 +86,8 @@ def shared_records(session: Session, account_id: str, home: Path) -> dict[str, A
         ).all()
         records = _records(_delivery_dir(delivery.path, home), list(shards), list(post_of))
         for record in records:
-            record["your_post_id"] = post_of.get(record.get("record_id"))
+            record_id = record.get("record_id")
+            record["your_post_id"] = post_of.get(record_id) if isinstance(record_id, str) else None
         out.append({**received.model_dump(mode="json"), "records": records})
     return {
         "account_id": account_id,

@@ -152,7 +152,12 @@ class ChainReport:
         return self.first_break is None
 
 
-def _verify(session: Session, chain: str, model: type, fields: tuple[str, ...]) -> ChainReport:
+def _verify(
+    session: Session,
+    chain: str,
+    model: type[ConsentEvent] | type[AuditEvent],
+    fields: tuple[str, ...],
+) -> ChainReport:
     prev = GENESIS
     checked = 0
     rows: Iterator = session.execute(

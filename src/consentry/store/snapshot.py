@@ -262,13 +262,14 @@ class _connection:
     """A Connection as given, or one opened (and closed) on an Engine."""
 
     def __init__(self, db: Engine | Connection) -> None:
-        self.db, self.opened = db, None
+        self.db: Engine | Connection = db
+        self.opened: Connection | None = None
 
     def __enter__(self) -> Connection:
         if isinstance(self.db, Connection):
             return self.db
-        self.opened = self.db.connect()
-        return self.opened
+        opened = self.opened = self.db.connect()
+        return opened
 
     def __exit__(self, *exc: object) -> None:
         if self.opened is not None:

@@ -22,5 +22,8 @@ def run(connection) -> None:  # type: ignore[no-untyped-def]
 if connection is not None:
     run(connection)
 else:
-    with create_engine(config.get_main_option("sqlalchemy.url")).connect() as conn:
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic needs a connection or sqlalchemy.url")
+    with create_engine(url).connect() as conn:
         run(conn)

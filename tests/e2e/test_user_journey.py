@@ -32,7 +32,7 @@ def test_a_user_switches_ai_training_off_and_the_next_export_leaves_their_posts_
     assert page.url == f"{site.url}/me/data-sharing"
     master = page.locator("#switch-all-train_ai_system")
     assert master.locator(".state").inner_text() == "On"
-    assert "On by default since 2024-11-15 (opt-out)" in master.inner_text()
+    assert "On by default since 15 November 2024 (opt-out)" in master.inner_text()
     assert unlabelled_controls(page) == []
     shoot(page, "01-data-sharing-default-on")
 

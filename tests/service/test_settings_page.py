@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from typing import Any
 
 import httpx
 import pytest
@@ -27,6 +28,16 @@ def switch(client: httpx.Client, decision: str, collaborator_id: str = "") -> ht
     )
 
 
+def ai(view: dict[str, Any]) -> dict[str, Any]:
+    """The AI training section of the JSON twin."""
+    return purpose_of(view, "train_ai_system")
+
+
+def purpose_of(view: dict[str, Any], purpose: str) -> dict[str, Any]:
+    [found] = [p for p in view["purposes"] if p["purpose"] == purpose]
+    return found
+
+
 def events(engine: Engine, account_id: str) -> list[ConsentEvent]:
     with session_scope(engine) as session:
         return list(
@@ -42,16 +53,17 @@ def test_the_switches_show_the_default_of_the_users_region(service: Service) -> 
     with sign_in(service, "bob") as bob, sign_in(service, "ada") as ada:
         bobs, adas = bob.get("/api/me/data-sharing").json(), ada.get("/api/me/data-sharing").json()
         bobs_page = unescape(bob.get("/me/data-sharing").text)
-    assert bobs["master"]["on"] is True
-    assert bobs["master"]["explanation"] == (
-        "On by default since 2024-11-15 (opt-out); you can switch it off."
+    assert ai(bobs)["master"]["on"] is True
+    assert ai(bobs)["master"]["explanation"] == (
+        "On by default since 15 November 2024 (opt-out); you can switch it off."
     )
-    assert adas["master"]["on"] is False
-    assert adas["master"]["explanation"] == "Off by default in your region (opt-in)."
-    assert bobs["master"]["label"] in bobs_page
-    assert bobs["master"]["explanation"] in bobs_page
+    assert ai(adas)["master"]["on"] is False
+    assert ai(adas)["master"]["explanation"] == "Off by default in your region (opt-in)."
+    assert ai(bobs)["master"]["label"] in bobs_page
+    assert ai(bobs)["master"]["explanation"] in bobs_page
     # One switch per collaborator with an active license, with its country and purpose.
-    assert [(c["collaborator_name"], c["collaborator_country"]) for c in bobs["collaborators"]] == [
+    collaborators = ai(bobs)["collaborators"]
+    assert [(c["collaborator_name"], c["collaborator_country"]) for c in collaborators] == [
         ("Acme AI", "US"),
         ("Bolt Labs", "FR"),
     ]
@@ -70,8 +82,8 @@ def test_switching_off_counts_at_once_and_shows_in_the_history(
     [event] = events(engine, "bob")
     assert (event.decision, event.source, event.collaborator_id) == ("deny", "settings", None)
     assert event.policy_version == "v1"
-    assert view["master"]["on"] is False
-    assert view["master"]["changed_at"] is not None
+    assert ai(view)["master"]["on"] is False
+    assert ai(view)["master"]["changed_at"] is not None
     assert [(h["choice"], h["collaborator"], h["source_words"]) for h in view["history"]] == [
         ("off", "All collaborators", "this page")
     ]
@@ -96,7 +108,7 @@ def test_one_collaborator_can_be_allowed_after_everything_was_switched_off(
         switch(bob, "deny")
         switch(bob, "allow", collaborator_id="acme")
         view = bob.get("/api/me/data-sharing").json()
-    by_name = {c["collaborator_name"]: c for c in view["collaborators"]}
+    by_name = {c["collaborator_name"]: c for c in ai(view)["collaborators"]}
     assert by_name["Acme AI"]["on"] is True
     assert by_name["Bolt Labs"]["on"] is False
     assert by_name["Bolt Labs"]["explanation"].startswith(
@@ -128,8 +140,8 @@ def test_a_published_future_policy_is_announced_and_the_announcement_recorded(
     [change] = view["changes"]
     assert change["version"] == "v2"
     assert change["what_changes"] == (
-        "For your region, the default changes from “on unless you switch it off (opt-out)” "
-        "to “off unless you switch it on (opt-in)”."
+        "For your region, the default for using your posts to train AI models changes from "
+        "“on unless you switch it off (opt-out)” to “off unless you switch it on (opt-in)”."
     )
     assert change["your_choice"].startswith("You have not chosen")
     assert f"Our policy changes on {effective:%Y-%m-%d} (version v2)" in page
@@ -169,7 +181,7 @@ def test_gpc_is_recorded_once_as_a_deny_where_the_law_makes_it_an_opt_out(
     recorded = events(engine, account_id)
     assert [(e.decision, e.source, e.collaborator_id) for e in recorded] == [("deny", "gpc", None)]
     assert first["gpc"]["honoured"] and first["gpc"]["recorded_at"]
-    assert first["master"]["on"] is False
+    assert ai(first)["master"]["on"] is False
     assert "Global Privacy Control" in page
     assert again["history"][0]["source_words"] == "Global Privacy Control (your browser)"
 
@@ -185,7 +197,7 @@ def test_gpc_is_not_an_opt_out_where_no_law_says_so(service: Service, engine: En
         "message": view["gpc"]["message"],
     }
     assert "the switches below decide" in view["gpc"]["message"]
-    assert view["master"]["on"] is True
+    assert ai(view)["master"]["on"] is True
 
 
 def test_an_explicit_allow_after_gpc_stands_and_the_page_says_so(
@@ -200,7 +212,7 @@ def test_an_explicit_allow_after_gpc_stands_and_the_page_says_so(
         ("deny", "gpc"),
         ("allow", "settings"),
     ]
-    assert view["master"]["on"] is True
+    assert ai(view)["master"]["on"] is True
     assert "that later choice stands" in view["gpc"]["message"]
 
 

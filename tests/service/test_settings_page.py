@@ -13,19 +13,62 @@ import pytest
 from sqlalchemy import Engine, select
 
 from consentry.store.db import session_scope
-from consentry.store.models import ConsentEvent, NoticeServed
+from consentry.store.models import ConsentEvent, NoticeServed, PolicyVersion
+from consentry.store.parties import add_collaborator, add_license
 from consentry.store.policies import draft_policy, publish_policy
 from service.world import Service, csrf_of, sign_in
 
 pytestmark = pytest.mark.usefixtures("world")
 
 
-def switch(client: httpx.Client, decision: str, collaborator_id: str = "") -> httpx.Response:
+def switch(
+    client: httpx.Client,
+    decision: str,
+    collaborator_id: str = "",
+    purpose: str = "train_ai_system",
+) -> httpx.Response:
     token = csrf_of(client.get("/me/data-sharing").text)
     return client.post(
         "/me/data-sharing",
-        data={"decision": decision, "collaborator_id": collaborator_id, "csrf_token": token},
+        data={
+            "decision": decision,
+            "purpose": purpose,
+            "collaborator_id": collaborator_id,
+            "csrf_token": token,
+        },
     )
+
+
+def list_cleo(engine: Engine, *, listed_at: datetime, notice_days: int = 0) -> None:
+    """Cleo AI, listed to users at ``listed_at`` (after the world's collaborators), with a
+    license for AI training; v1 given a notice period of ``notice_days``."""
+    with session_scope(engine) as session:
+        session.scalars(
+            select(PolicyVersion).where(PolicyVersion.version == "v1")
+        ).one().notice_days = notice_days
+        add_collaborator(
+            session, id="cleo", name="Cleo AI", country="GB", listed_at=listed_at, actor="test"
+        )
+        add_license(
+            session,
+            id="lic-cleo",
+            collaborator_id="cleo",
+            purpose="train_ai_system",
+            scope={"public_only": True},
+            term_start=listed_at - timedelta(days=1),
+            actor="test",
+        )
+
+
+def may_share(platform: httpx.Client, post_id: str, collaborator_id: str) -> tuple[bool, str]:
+    answer = platform.post(
+        "/api/platform/may-share", json={"post_id": post_id, "collaborator_id": collaborator_id}
+    ).json()
+    return answer["allowed"], answer["reason"]
+
+
+def by_collaborator(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["collaborator_id"]: c for c in section["collaborators"]}
 
 
 def ai(view: dict[str, Any]) -> dict[str, Any]:
@@ -255,3 +298,148 @@ def test_someone_with_nothing_delivered_sees_so(service: Service) -> None:
         shared = ada.get("/api/me/shared-records").json()
     assert "None of your posts have been delivered" in page
     assert shared["deliveries"] == []
+
+
+def test_a_collaborator_listed_after_the_users_yes_for_all_is_new_and_needs_its_own_yes(
+    service: Service, engine: Engine, platform: httpx.Client
+) -> None:
+    with sign_in(service, "ada") as ada:  # DE: opt-in
+        switch(ada, "allow")
+        listed = datetime.now(UTC)
+        list_cleo(engine, listed_at=listed)
+        view = ada.get("/api/me/data-sharing").json()
+        page = unescape(ada.get("/me/data-sharing").text)
+        switches = by_collaborator(ai(view))
+        cleo = switches["cleo"]
+        assert cleo["new_since_your_choice"] is True
+        assert datetime.fromisoformat(cleo["listed_at"]) == listed
+        assert cleo["on"] is False
+        added = f"{listed.day} {listed:%B %Y}"
+        assert cleo["explanation"] == (
+            f"Added on {added}, after you chose for all collaborators. Your choice for all "
+            "collaborators does not cover it: switch it on if you want it to get your posts."
+        )
+        # The master allow still covers the collaborators listed before it, and says whom not.
+        assert switches["acme"]["on"] is True and not switches["acme"]["new_since_your_choice"]
+        assert switches["acme"]["explanation"].startswith(
+            "On because of your choice for all collaborators"
+        )
+        assert ai(view)["master"]["explanation"].endswith(
+            "It does not cover Cleo AI, added since: choose for it below."
+        )
+        assert 'class="badge" id="new-cleo-train_ai_system">New since your choice' in page
+        assert "New since your choice:</strong> Cleo AI." in page
+        assert cleo["explanation"] in page
+        assert may_share(platform, "ada-1", "cleo") == (False, "no_consent")
+
+        switch(ada, "allow", collaborator_id="cleo")
+        after = by_collaborator(ai(ada.get("/api/me/data-sharing").json()))["cleo"]
+    assert (after["on"], after["new_since_your_choice"]) == (True, False)
+    assert after["explanation"].startswith("You switched this on on ")
+    assert [(e.decision, e.purpose, e.collaborator_id) for e in events(engine, "ada")] == [
+        ("allow", "train_ai_system", None),
+        ("allow", "train_ai_system", "cleo"),
+    ]
+    assert may_share(platform, "ada-1", "cleo") == (True, None)
+
+
+def test_under_opt_out_a_new_collaborator_waits_for_the_notice_period_and_says_from_when(
+    service: Service, engine: Engine, platform: httpx.Client
+) -> None:
+    with sign_in(service, "bob") as bob, sign_in(service, "cy") as cy:  # US: opt-out
+        switch(bob, "allow")  # bob said yes for all before Cleo was listed; cy never chose
+        listed = datetime.now(UTC)
+        list_cleo(engine, listed_at=listed, notice_days=30)
+        bobs = by_collaborator(ai(bob.get("/api/me/data-sharing").json()))["cleo"]
+        cys = by_collaborator(ai(cy.get("/api/me/data-sharing").json()))["cleo"]
+    starts = listed + timedelta(days=30)
+    added, start = f"{listed.day} {listed:%B %Y}", f"{starts.day} {starts:%B %Y}"
+    assert (bobs["on"], bobs["new_since_your_choice"]) == (False, True)
+    assert bobs["explanation"] == (
+        f"Added on {added}, after you chose for all collaborators. Your choice for all "
+        f"collaborators does not cover it: it starts receiving your posts on {start}, as for "
+        "people who did not choose, unless you switch it off."
+    )
+    assert (cys["on"], cys["new_since_your_choice"]) == (False, False)
+    assert cys["explanation"] == (
+        f"Added on {added}. Starts receiving posts of people who did not choose from {start}, "
+        "unless you switch it off."
+    )
+    assert may_share(platform, "cy-1", "cleo") == (False, "no_consent")
+
+
+def test_every_purpose_a_policy_covers_has_its_section_and_a_change_counts_for_that_purpose(
+    service: Service, engine: Engine, platform: httpx.Client
+) -> None:
+    with session_scope(engine) as session:
+        draft_policy(
+            session,
+            version="v2",
+            summary="Collaborators may also personalise, share and advertise, as you choose.",
+            defaults={
+                "train_ai_system": {"EU": "opt_in", "GB": "opt_in", "US": "opt_out"},
+                "personalize": {"EU": "opt_in", "US": "opt_out"},
+                "third_party_sharing": {"*": "opt_in"},
+                "marketing.advertising": {"*": "never"},
+            },
+            actor="test",
+        )
+        publish_policy(
+            session,
+            version="v2",
+            effective_at=datetime(2025, 1, 1, tzinfo=UTC),
+            published_at=datetime(2024, 12, 1, tzinfo=UTC),
+            actor="test",
+        )
+        add_license(
+            session,
+            id="lic-acme-personalize",
+            collaborator_id="acme",
+            purpose="personalize",
+            scope={"public_only": True},
+            term_start=datetime(2025, 1, 1, tzinfo=UTC),
+            actor="test",
+        )
+    with sign_in(service, "bob") as bob:
+        view = bob.get("/api/me/data-sharing").json()
+        page = unescape(bob.get("/me/data-sharing").text)
+        response = switch(bob, "deny", collaborator_id="acme", purpose="personalize")
+        saved = unescape(bob.get(response.headers["location"]).text)
+        after = bob.get("/api/me/data-sharing").json()
+    assert [(p["purpose"], p["heading"], p["policy_version"]) for p in view["purposes"]] == [
+        ("train_ai_system", "AI training", "v2"),
+        ("personalize", "Personalise what you see", "v2"),
+        ("third_party_sharing", "Sharing with other companies", "v2"),
+        ("marketing.advertising", "Advertising", "v2"),
+    ]
+    assert [p["version"] for p in view["policies"]] == ["v2"]
+    masters = {p["purpose"]: p["master"] for p in view["purposes"]}
+    assert {purpose: m["on"] for purpose, m in masters.items()} == {
+        "train_ai_system": True,
+        "personalize": True,
+        "third_party_sharing": False,
+        "marketing.advertising": False,
+    }
+    assert masters["personalize"]["explanation"] == (
+        "On by default since 1 January 2025 (opt-out); you can switch it off."
+    )
+    assert masters["marketing.advertising"]["explanation"] == "Never shared in your region."
+    personalize = purpose_of(view, "personalize")
+    assert [c["collaborator_id"] for c in personalize["collaborators"]] == ["acme"]
+    assert purpose_of(view, "third_party_sharing")["collaborators"] == []
+    for section in view["purposes"]:
+        assert f'<h2 id="purpose-{section["purpose"].replace(".", "-")}">' in page
+        assert section["heading"] in page and section["description"] in page
+        assert section["master"]["label"] in page
+    assert "Allow Acme AI (US) to use my posts to personalise what people see" in page
+
+    [event] = events(engine, "bob")
+    assert (event.purpose, event.collaborator_id, event.decision) == ("personalize", "acme", "deny")
+    assert event.policy_version == "v2"
+    assert (
+        "Saved: using your posts to personalise what people see is now <strong>off</strong> "
+        "for Acme AI" in saved
+    )
+    assert by_collaborator(purpose_of(after, "personalize"))["acme"]["on"] is False
+    assert by_collaborator(ai(after))["acme"]["on"] is True
+    assert may_share(platform, "bob-1", "acme") == (True, None)

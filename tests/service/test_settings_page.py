@@ -60,6 +60,40 @@ def list_cleo(engine: Engine, *, listed_at: datetime, notice_days: int = 0) -> N
         )
 
 
+def publish_every_purpose(engine: Engine) -> None:
+    """v2, in force since 1 January 2025, covers four purposes; Acme also licenses
+    personalisation."""
+    with session_scope(engine) as session:
+        draft_policy(
+            session,
+            version="v2",
+            summary="Collaborators may also personalise, share and advertise, as you choose.",
+            defaults={
+                "train_ai_system": {"EU": "opt_in", "GB": "opt_in", "US": "opt_out"},
+                "personalize": {"EU": "opt_in", "US": "opt_out"},
+                "third_party_sharing": {"*": "opt_in"},
+                "marketing.advertising": {"*": "never"},
+            },
+            actor="test",
+        )
+        publish_policy(
+            session,
+            version="v2",
+            effective_at=datetime(2025, 1, 1, tzinfo=UTC),
+            published_at=datetime(2024, 12, 1, tzinfo=UTC),
+            actor="test",
+        )
+        add_license(
+            session,
+            id="lic-acme-personalize",
+            collaborator_id="acme",
+            purpose="personalize",
+            scope={"public_only": True},
+            term_start=datetime(2025, 1, 1, tzinfo=UTC),
+            actor="test",
+        )
+
+
 def may_share(platform: httpx.Client, post_id: str, collaborator_id: str) -> tuple[bool, str]:
     answer = platform.post(
         "/api/platform/may-share", json={"post_id": post_id, "collaborator_id": collaborator_id}
@@ -335,7 +369,7 @@ def test_a_collaborator_listed_after_the_users_yes_for_all_is_new_and_needs_its_
         switch(ada, "allow", collaborator_id="cleo")
         after = by_collaborator(ai(ada.get("/api/me/data-sharing").json()))["cleo"]
     assert (after["on"], after["new_since_your_choice"]) == (True, False)
-    assert after["explanation"].startswith("You switched this on on ")
+    assert after["explanation"].startswith("You switched this on (this page, ")
     assert [(e.decision, e.purpose, e.collaborator_id) for e in events(engine, "ada")] == [
         ("allow", "train_ai_system", None),
         ("allow", "train_ai_system", "cleo"),
@@ -371,35 +405,7 @@ def test_under_opt_out_a_new_collaborator_waits_for_the_notice_period_and_says_f
 def test_every_purpose_a_policy_covers_has_its_section_and_a_change_counts_for_that_purpose(
     service: Service, engine: Engine, platform: httpx.Client
 ) -> None:
-    with session_scope(engine) as session:
-        draft_policy(
-            session,
-            version="v2",
-            summary="Collaborators may also personalise, share and advertise, as you choose.",
-            defaults={
-                "train_ai_system": {"EU": "opt_in", "GB": "opt_in", "US": "opt_out"},
-                "personalize": {"EU": "opt_in", "US": "opt_out"},
-                "third_party_sharing": {"*": "opt_in"},
-                "marketing.advertising": {"*": "never"},
-            },
-            actor="test",
-        )
-        publish_policy(
-            session,
-            version="v2",
-            effective_at=datetime(2025, 1, 1, tzinfo=UTC),
-            published_at=datetime(2024, 12, 1, tzinfo=UTC),
-            actor="test",
-        )
-        add_license(
-            session,
-            id="lic-acme-personalize",
-            collaborator_id="acme",
-            purpose="personalize",
-            scope={"public_only": True},
-            term_start=datetime(2025, 1, 1, tzinfo=UTC),
-            actor="test",
-        )
+    publish_every_purpose(engine)
     with sign_in(service, "bob") as bob:
         view = bob.get("/api/me/data-sharing").json()
         page = unescape(bob.get("/me/data-sharing").text)

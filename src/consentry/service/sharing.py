@@ -52,14 +52,15 @@ MONTHS = (
 NOT_COVERED = "Your choice for all collaborators does not cover it"
 
 
-def _date(moment: datetime) -> str:
-    """ "1 March 2025": the way a person writes a date (not the locale's month names)."""
+def plain_date(moment: datetime) -> str:
+    """The way a person writes a date, "1 March 2025" (month names not from the locale)."""
     moment = moment.astimezone(UTC)
     return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
 
 
-def _time(moment: datetime) -> str:
-    return f"{_date(moment)} at {moment.astimezone(UTC):%H:%M} UTC"
+def plain_time(moment: datetime) -> str:
+    """A moment as "1 March 2025 at 14:05 UTC"."""
+    return f"{plain_date(moment)} at {moment.astimezone(UTC):%H:%M} UTC"
 
 
 class SwitchView(BaseModel):
@@ -282,14 +283,14 @@ def _explain_choice(event: ConsentEventFacts, *, per_collaborator: bool) -> str:
     if per_collaborator and event.collaborator_id is None:
         return (
             f"{word.capitalize()} because of your choice for all collaborators "
-            f"({via}, {_date(event.recorded_at)})."
+            f"({via}, {plain_date(event.recorded_at)})."
         )
     if event.source == "gpc":
         return (
             "Switched off by Global Privacy Control from your browser on "
-            f"{_date(event.recorded_at)}."
+            f"{plain_date(event.recorded_at)}."
         )
-    return f"You switched this {word} on {_time(event.recorded_at)} ({via})."
+    return f"You switched this {word} ({via}, {plain_time(event.recorded_at)})."
 
 
 def _explain_default(
@@ -306,7 +307,7 @@ def _explain_default(
     if default.default == DefaultRule.NEVER:
         return "Never shared in your region."
     added = (
-        f"Added on {_date(listed_at)}, after you chose for all collaborators. {NOT_COVERED}"
+        f"Added on {plain_date(listed_at)}, after you chose for all collaborators. {NOT_COVERED}"
         if new and listed_at is not None
         else ""
     )
@@ -319,20 +320,20 @@ def _explain_default(
     if state.reason is not None and listed_at is not None and starts is not None:
         if added:
             return (
-                f"{added}: it starts receiving your posts on {_date(starts)}, as for people "
+                f"{added}: it starts receiving your posts on {plain_date(starts)}, as for people "
                 "who did not choose, unless you switch it off."
             )
         return (
-            f"Added on {_date(listed_at)}. Starts receiving posts of people who did not "
-            f"choose from {_date(starts)}, unless you switch it off."
+            f"Added on {plain_date(listed_at)}. Starts receiving posts of people who did not "
+            f"choose from {plain_date(starts)}, unless you switch it off."
         )
     since = max(d for d in (default.opt_out_since, starts) if d is not None)
     if added:
         return (
-            f"{added}: it gets your posts by default since {_date(since)} (opt-out), as for "
+            f"{added}: it gets your posts by default since {plain_date(since)} (opt-out), as for "
             "people who did not choose; you can switch it off."
         )
-    return f"On by default since {_date(since)} (opt-out); you can switch it off."
+    return f"On by default since {plain_date(since)} (opt-out); you can switch it off."
 
 
 def _licensed(
@@ -419,12 +420,12 @@ def _changes(
             if master.changed_at is not None:
                 choice.append(
                     f"Your choice on using your posts to {use} stays as you set it: "
-                    f"{'on' if master.on else 'off'} (since {_date(master.changed_at)})."
+                    f"{'on' if master.on else 'off'} (since {plain_date(master.changed_at)})."
                 )
             else:
                 choice.append(
                     f"You have not chosen whether your posts may be used to {use}; from "
-                    f"{_date(version.effective_at)} this is {after}."
+                    f"{plain_date(version.effective_at)} this is {after}."
                 )
         changes.append(
             PolicyChangeView(

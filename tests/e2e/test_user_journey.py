@@ -1,5 +1,7 @@
 """A user follows the platform's sign-in link, switches AI training off with the keyboard and
-without JavaScript, sees it in the history, and the next export leaves their posts out."""
+without JavaScript, sees it in the history, and the next export leaves their posts out; a
+collaborator listed after their yes for all is marked new and gets its own switch; every purpose
+a policy covers has its section."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from consentry.service.security import make_signin_token
 from consentry.store.db import session_scope
 from consentry.store.models import DeliveryMember
 from e2e.conftest import unlabelled_controls
+from service.test_settings_page import list_cleo, publish_every_purpose
 from service.world import PLATFORM_SECRET, Service
 
 pytestmark = pytest.mark.browser
@@ -32,7 +35,7 @@ def test_a_user_switches_ai_training_off_and_the_next_export_leaves_their_posts_
     assert page.url == f"{site.url}/me/data-sharing"
     master = page.locator("#switch-all-train_ai_system")
     assert master.locator(".state").inner_text() == "On"
-    assert "On by default since 2024-11-15 (opt-out)" in master.inner_text()
+    assert "On by default since 15 November 2024 (opt-out)" in master.inner_text()
     assert unlabelled_controls(page) == []
     shoot(page, "01-data-sharing-default-on")
 
@@ -114,3 +117,64 @@ def test_a_replayed_sign_in_link_shows_why_it_is_refused(browser, site: Service,
     assert "already used" in page.get_by_role("alert").inner_text()
     shoot(page, "05-signin-link-refused")
     page.close()
+
+
+def test_a_collaborator_listed_after_the_users_yes_is_marked_new_and_switched_on_alone(
+    browser, site: Service, shoot
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(signin_link(site, "ada"))  # DE: opt-in
+    page.get_by_role("button", name=f"Switch on: {MASTER}").click()
+    page.wait_for_url("**/me/data-sharing?saved=*")
+    list_cleo(site.engine, listed_at=datetime.now(UTC))
+    page.goto(f"{site.url}/me/data-sharing")
+    cleo = page.locator("#switch-cleo-train_ai_system")
+    badge = cleo.locator(".badge")
+    assert badge.is_visible() and badge.inner_text() == "New since your choice"
+    assert cleo.locator(".state").inner_text() == "Off"
+    assert "does not cover it: switch it on if you want it to get your posts" in cleo.inner_text()
+    notice = page.get_by_role("region", name="New since your choice")
+    assert "Cleo AI" in notice.inner_text()
+    assert unlabelled_controls(page) == []
+    shoot(page, "06-data-sharing-new-since-your-choice")
+
+    switch_on = page.get_by_role(
+        "button", name="Switch on: Allow Cleo AI (GB) to use my posts to train AI models"
+    )
+    switch_on.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/me/data-sharing?saved=*")
+    assert "is now on for Cleo AI" in page.get_by_role("status").first.inner_text()
+    assert cleo.locator(".state").inner_text() == "On"
+    assert cleo.locator(".badge").count() == 0
+    context.close()
+
+
+def test_every_purpose_a_policy_covers_has_its_own_section_and_switches(
+    browser, site: Service, shoot
+) -> None:
+    publish_every_purpose(site.engine)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(signin_link(site, "bob"))
+    for heading in (
+        "AI training",
+        "Personalise what you see",
+        "Sharing with other companies",
+        "Advertising",
+    ):
+        assert page.get_by_role("heading", name=heading, level=2).is_visible()
+    personalise = page.get_by_role("region", name="Personalise what you see")
+    acme = personalise.locator("#switch-acme-personalize")
+    assert acme.locator(".state").inner_text() == "On"
+    page.get_by_role(
+        "button",
+        name="Switch off: Allow Acme AI (US) to use my posts to personalise what people see",
+    ).click()
+    page.wait_for_url("**/me/data-sharing?saved=*")
+    assert acme.locator(".state").inner_text() == "Off"
+    assert page.locator("#switch-acme-train_ai_system .state").inner_text() == "On"
+    assert unlabelled_controls(page) == []
+    shoot(page, "07-data-sharing-every-purpose")
+    context.close()

@@ -6,7 +6,7 @@ The switches show what the export will do: each is the consent rule's state at t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from consentry.domain import consent
 from consentry.domain.consent_bulk import MASTER_SWITCH_ONLY
-from consentry.domain.purposes import PLAIN_WORDS, TRAIN_AI_SYSTEM
+from consentry.domain.purposes import page_order, plain_words
 from consentry.domain.types import (
     AccountFacts,
     ConsentEventFacts,
@@ -46,20 +46,51 @@ DEFAULT_WORDS = {
     DefaultRule.OPT_OUT: "on unless you switch it off (opt-out)",
     DefaultRule.NEVER: "never shared",
 }
-MASTER_LABEL = "Allow collaborators to use my posts to train AI models"
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+NOT_COVERED = "Your choice for all collaborators does not cover it"
+
+
+def plain_date(moment: datetime) -> str:
+    """The way a person writes a date, "1 March 2025" (month names not from the locale)."""
+    moment = moment.astimezone(UTC)
+    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+
+
+def plain_time(moment: datetime) -> str:
+    """A moment as "1 March 2025 at 14:05 UTC"."""
+    return f"{plain_date(moment)} at {moment.astimezone(UTC):%H:%M} UTC"
 
 
 class SwitchView(BaseModel):
     purpose: str
-    purpose_words: str
     collaborator_id: str | None
     collaborator_name: str | None = None
     collaborator_country: str | None = None
+    listed_at: datetime | None = None
+    """When users were first shown the collaborator (rule 6)."""
+    new_since_your_choice: bool = False
+    """Listed after the master allow the user's choice rests on, so that choice does not cover
+    it: the rule applies the default and the user is asked again."""
     label: str
     on: bool
     explanation: str
     changed_at: datetime | None
     """When the choice this state rests on was recorded (None: a default applies)."""
+
+
+class PurposeView(BaseModel):
+    """One purpose a published policy covers: its master switch and, per collaborator holding
+    a license for it now, that collaborator's switch."""
+
+    purpose: str
+    heading: str
+    description: str
+    policy_version: str | None
+    """The version in force for this purpose now (None: only announced, not yet in force)."""
+    master: SwitchView
+    collaborators: list[SwitchView]
 
 
 class PolicyView(BaseModel):
@@ -93,9 +124,9 @@ class DataSharingView(BaseModel):
     generated_at: datetime
     blocked: str | None
     """Why none of the account's posts are shared whatever the switches say, if so."""
-    master: SwitchView
-    collaborators: list[SwitchView]
-    policy: PolicyView | None
+    purposes: list[PurposeView]
+    policies: list[PolicyView]
+    """The versions in force for the purposes shown, in the order of those purposes."""
     changes: list[PolicyChangeView]
     gpc: GpcView
     history: list[HistoryEntry]
@@ -111,18 +142,12 @@ def data_sharing(
         raise NotFound("account", account_id)
     inputs = consent_inputs(session.connection(), account_ids=[account_id], reference=reference)
     events = inputs.events_of(account_id)
-    policies = reference.policies
     names = {c.id: c for c in session.scalars(select(Collaborator))}
     state_of = _StateOf(inputs.account(account_id), events, reference, now)
-    master = state_of.switch(TRAIN_AI_SYSTEM, None, MASTER_LABEL)
-    switches = [
-        state_of.switch(
-            purpose,
-            collaborator,
-            f"Allow {collaborator.name} ({collaborator.country}) to use my posts to "
-            f"{PLAIN_WORDS.get(purpose, purpose)}",
-        )
-        for collaborator, purpose in _licensed(names, reference, now)
+    licensed = _licensed(names, reference, now)
+    purposes = [
+        state_of.purpose(purpose, [c for c, licensed_for in licensed if licensed_for == purpose])
+        for purpose in _shown_purposes(reference.policies, now)
     ]
     return DataSharingView(
         account_id=account.id,
@@ -130,17 +155,25 @@ def data_sharing(
         jurisdiction=account.jurisdiction,
         generated_at=now,
         blocked=_blocked(inputs.account(account_id), now),
-        master=master,
-        collaborators=switches,
-        policy=_in_force(session, policies, now),
-        changes=_changes(session, policies, account.jurisdiction, master, now),
+        purposes=purposes,
+        policies=_in_force(session, purposes),
+        changes=_changes(session, reference.policies, account.jurisdiction, purposes, now),
         gpc=gpc,
         history=[_history(e, names) for e in reversed(events)],
         received=deliveries_of_account(session, account_id),
     )
 
 
+def _shown_purposes(policies: list[PolicyFacts], now: datetime) -> list[str]:
+    """Every purpose a published version covers, in force or announced: the user can choose
+    before a version applies, as its banner says."""
+    covered = {purpose for p in policies if p.published_at <= now for purpose in p.purposes}
+    return sorted(covered, key=page_order)
+
+
 class _StateOf:
+    """The rule's state of each switch at ``now``, with its explanation in plain words."""
+
     def __init__(
         self,
         account: AccountFacts,
@@ -152,61 +185,155 @@ class _StateOf:
         self.events = {e.id: e for e in events}
         self.event_facts = events
 
-    def switch(self, purpose: str, collaborator: Collaborator | None, label: str) -> SwitchView:
+    def purpose(self, purpose: str, collaborators: list[Collaborator]) -> PurposeView:
+        words = plain_words(purpose)
+        in_force = consent.policies_in_force(
+            self.reference.policies, purpose=purpose, moment=self.now, as_of=self.now
+        )
+        switches = [
+            self.switch(
+                purpose,
+                c,
+                f"Allow {c.name} ({c.country}) to use my posts to {words.use}",
+            )
+            for c in collaborators
+        ]
+        newer = [s.collaborator_name or "" for s in switches if s.new_since_your_choice]
+        master = self.switch(
+            purpose, None, f"Allow collaborators to use my posts to {words.use}", newer=newer
+        )
+        return PurposeView(
+            purpose=purpose,
+            heading=words.heading,
+            description=words.description,
+            policy_version=in_force[-1].version if in_force else None,
+            master=master,
+            collaborators=switches,
+        )
+
+    def switch(
+        self,
+        purpose: str,
+        collaborator: Collaborator | None,
+        label: str,
+        newer: list[str] | None = None,
+    ) -> SwitchView:
+        """``newer``: for the master switch, the collaborators its allow does not cover."""
+        collaborator_id = collaborator.id if collaborator else MASTER_SWITCH_ONLY
+        listed_at = self.reference.collaborator(collaborator.id).listed_at if collaborator else None
         state = consent.consent_state_at(
             self.facts,
             self.event_facts,
             self.reference.policies,
             purpose=purpose,
-            collaborator_id=collaborator.id if collaborator else MASTER_SWITCH_ONLY,
-            listed_at=(
-                self.reference.collaborator(collaborator.id).listed_at if collaborator else None
-            ),
+            collaborator_id=collaborator_id,
+            listed_at=listed_at,
             moment=self.now,
             as_of=self.now,
         )
-        on = state.reason is None
+        # The user's own latest choice, before rule 6 discounts it: a master allow given
+        # before this collaborator was listed is what makes it "new since your choice".
+        choice = consent.latest_choice(
+            self.event_facts,
+            account_id=self.facts.id,
+            purpose=purpose,
+            collaborator_id=collaborator_id,
+            moment=self.now,
+            as_of=self.now,
+        )
+        new = choice is not None and consent.given_before_listing(choice, listed_at)
         event = self.events.get(state.basis.event_id) if state.basis.event_id else None
+        default = consent.policy_default_at(
+            self.reference.policies,
+            purpose=purpose,
+            jurisdiction=self.facts.jurisdiction,
+            moment=self.now,
+            as_of=self.now,
+        )
+        if event is not None:
+            explanation = _explain_choice(event, per_collaborator=collaborator is not None)
+            if event.decision == "allow" and newer:
+                explanation += (
+                    f" It does not cover {_and(newer)}, added since: choose for "
+                    f"{'it' if len(newer) == 1 else 'each'} below."
+                )
+        else:
+            explanation = _explain_default(state, default, listed_at=listed_at, new=new)
         return SwitchView(
             purpose=purpose,
-            purpose_words=PLAIN_WORDS.get(purpose, purpose),
             collaborator_id=collaborator.id if collaborator else None,
             collaborator_name=collaborator.name if collaborator else None,
             collaborator_country=collaborator.country if collaborator else None,
+            listed_at=listed_at,
+            new_since_your_choice=new,
             label=label,
-            on=on,
-            explanation=_explain(state, event, collaborator is not None),
+            on=state.reason is None,
+            explanation=explanation,
             changed_at=event.recorded_at if event else None,
         )
 
 
-def _explain(
-    state: consent.ConsentState, event: ConsentEventFacts | None, per_collaborator: bool
-) -> str:
-    if event is not None:
-        word = "on" if event.decision == "allow" else "off"
-        via = SOURCE_WORDS.get(event.source, event.source)
-        if per_collaborator and event.collaborator_id is None:
-            day = f"{event.recorded_at:%Y-%m-%d}"
-            return (
-                f"{word.capitalize()} because of your choice for all collaborators ({via}, {day})."
-            )
-        if event.source == "gpc":
-            return (
-                "Switched off by Global Privacy Control from your browser on "
-                f"{event.recorded_at:%Y-%m-%d}."
-            )
-        return f"You switched this {word} on {event.recorded_at:%Y-%m-%d %H:%M} UTC ({via})."
-    if state.reason == ExclusionReason.NO_POLICY:
-        return "Off: no policy allows sharing for this purpose."
-    default = state.basis.default
-    if default == DefaultRule.OPT_OUT and state.opt_out_since is not None:
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _explain_choice(event: ConsentEventFacts, *, per_collaborator: bool) -> str:
+    word = "on" if event.decision == "allow" else "off"
+    via = SOURCE_WORDS.get(event.source, event.source)
+    if per_collaborator and event.collaborator_id is None:
         return (
-            f"On by default since {state.opt_out_since:%Y-%m-%d} (opt-out); you can switch it off."
+            f"{word.capitalize()} because of your choice for all collaborators "
+            f"({via}, {plain_date(event.recorded_at)})."
         )
-    if default == DefaultRule.NEVER:
+    if event.source == "gpc":
+        return (
+            "Switched off by Global Privacy Control from your browser on "
+            f"{plain_date(event.recorded_at)}."
+        )
+    return f"You switched this {word} ({via}, {plain_time(event.recorded_at)})."
+
+
+def _explain_default(
+    state: consent.ConsentState,
+    default: consent.PolicyDefault | None,
+    *,
+    listed_at: datetime | None,
+    new: bool,
+) -> str:
+    """A default applies: say which, and for a collaborator listed after the user's choice for
+    all collaborators, that this choice does not cover it (rule 6)."""
+    if state.reason == ExclusionReason.NO_POLICY or default is None:
+        return "Off: no policy allows sharing for this purpose."
+    if default.default == DefaultRule.NEVER:
         return "Never shared in your region."
-    return "Off by default in your region (opt-in)."
+    added = (
+        f"Added on {plain_date(listed_at)}, after you chose for all collaborators. {NOT_COVERED}"
+        if new and listed_at is not None
+        else ""
+    )
+    if default.default == DefaultRule.OPT_IN:
+        if added:
+            return f"{added}: switch it on if you want it to get your posts."
+        return "Off by default in your region (opt-in)."
+    # Opt-out covers a newly listed collaborator only once its notice period has passed.
+    starts = listed_at + timedelta(days=default.notice_days) if listed_at else None
+    if state.reason is not None and listed_at is not None and starts is not None:
+        if added:
+            return (
+                f"{added}: it starts receiving your posts on {plain_date(starts)}, as for people "
+                "who did not choose, unless you switch it off."
+            )
+        return (
+            f"Added on {plain_date(listed_at)}. Starts receiving posts of people who did not "
+            f"choose from {plain_date(starts)}, unless you switch it off."
+        )
+    since = max(d for d in (default.opt_out_since, starts) if d is not None)
+    if added:
+        return (
+            f"{added}: it gets your posts by default since {plain_date(since)} (opt-out), as for "
+            "people who did not choose; you can switch it off."
+        )
+    return f"On by default since {plain_date(since)} (opt-out); you can switch it off."
 
 
 def _licensed(
@@ -231,14 +358,11 @@ def _blocked(account: AccountFacts, now: datetime) -> str | None:
 
 
 def _version_row(session: Session, version: str) -> PolicyVersion | None:
+    """The version's summary for people; which versions apply comes from the facts."""
     return session.scalars(select(PolicyVersion).where(PolicyVersion.version == version)).first()
 
 
-def _in_force(session: Session, policies: list[PolicyFacts], now: datetime) -> PolicyView | None:
-    in_force = consent.policies_in_force(policies, purpose=TRAIN_AI_SYSTEM, moment=now, as_of=now)
-    row = _version_row(session, in_force[-1].version) if in_force else None
-    if row is None:
-        return None
+def _policy_view(row: PolicyVersion) -> PolicyView:
     return PolicyView(
         version=row.version,
         summary=row.summary,
@@ -247,11 +371,17 @@ def _in_force(session: Session, policies: list[PolicyFacts], now: datetime) -> P
     )
 
 
+def _in_force(session: Session, purposes: list[PurposeView]) -> list[PolicyView]:
+    versions = dict.fromkeys(p.policy_version for p in purposes if p.policy_version)
+    rows = [_version_row(session, version) for version in versions]
+    return [_policy_view(row) for row in rows if row is not None]
+
+
 def _default_words(
-    policies: list[PolicyFacts], jurisdiction: str, moment: datetime, now: datetime
+    policies: list[PolicyFacts], purpose: str, jurisdiction: str, moment: datetime, now: datetime
 ) -> str:
     found = consent.policy_default_at(
-        policies, purpose=TRAIN_AI_SYSTEM, jurisdiction=jurisdiction, moment=moment, as_of=now
+        policies, purpose=purpose, jurisdiction=jurisdiction, moment=moment, as_of=now
     )
     return DEFAULT_WORDS[found.default] if found else "off (no policy allows sharing)"
 
@@ -260,40 +390,48 @@ def _changes(
     session: Session,
     policies: list[PolicyFacts],
     jurisdiction: str,
-    master: SwitchView,
+    purposes: list[PurposeView],
     now: datetime,
 ) -> list[PolicyChangeView]:
-    """Published versions not yet in effect: what changes for this user, and from when."""
-    pending = session.scalars(
-        select(PolicyVersion)
-        .where(PolicyVersion.status == "published", PolicyVersion.effective_at > now)
-        .order_by(PolicyVersion.effective_at)
-    ).all()
+    """Published versions not yet in effect: what changes for this user, purpose by purpose,
+    and from when."""
+    shown = {p.purpose: p for p in purposes}
+    pending = sorted(
+        (p for p in policies if p.published_at <= now < p.effective_at),
+        key=lambda p: (p.effective_at, p.version),
+    )
     changes = []
-    for row in pending:
-        assert row.effective_at is not None
-        before = _default_words(policies, jurisdiction, now, now)
-        after = _default_words(policies, jurisdiction, row.effective_at, now)
-        what = (
-            f"For your region, the default stays: {after}."
-            if before == after
-            else f"For your region, the default changes from “{before}” to “{after}”."
-        )
-        if master.changed_at is not None:
-            word = "on" if master.on else "off"
-            choice = (
-                f"Your choice stays as you set it: {word} (since {master.changed_at:%Y-%m-%d})."
+    for version in pending:
+        row = _version_row(session, version.version)
+        if row is None:
+            continue
+        what, choice = [], []
+        for purpose in sorted(version.purposes, key=page_order):
+            use = plain_words(purpose).use
+            before = _default_words(policies, purpose, jurisdiction, now, now)
+            after = _default_words(policies, purpose, jurisdiction, version.effective_at, now)
+            what.append(
+                f"For your region, the default for using your posts to {use} stays: {after}."
+                if before == after
+                else f"For your region, the default for using your posts to {use} changes "
+                f"from “{before}” to “{after}”."
             )
-        else:
-            choice = f"You have not chosen; from {row.effective_at:%Y-%m-%d} sharing is {after}."
+            master = shown[purpose].master
+            if master.changed_at is not None:
+                choice.append(
+                    f"Your choice on using your posts to {use} stays as you set it: "
+                    f"{'on' if master.on else 'off'} (since {plain_date(master.changed_at)})."
+                )
+            else:
+                choice.append(
+                    f"You have not chosen whether your posts may be used to {use}; from "
+                    f"{plain_date(version.effective_at)} this is {after}."
+                )
         changes.append(
             PolicyChangeView(
-                version=row.version,
-                summary=row.summary,
-                published_at=row.published_at,
-                effective_at=row.effective_at,
-                what_changes=what,
-                your_choice=choice,
+                **_policy_view(row).model_dump(),
+                what_changes=" ".join(what),
+                your_choice=" ".join(choice),
             )
         )
     return changes
@@ -306,7 +444,7 @@ def _history(event: ConsentEventFacts, collaborators: dict[str, Collaborator]) -
         recorded_at=event.recorded_at,
         effective_at=event.effective_at,
         choice="on" if event.decision == "allow" else "off",
-        purpose_words=PLAIN_WORDS.get(event.purpose, event.purpose),
+        purpose_words=plain_words(event.purpose).use,
         collaborator_id=event.collaborator_id,
         collaborator=who.name if who else (event.collaborator_id or "All collaborators"),
         source=event.source,
@@ -316,7 +454,7 @@ def _history(event: ConsentEventFacts, collaborators: dict[str, Collaborator]) -
 
 def record_notices(session: Session, view: DataSharingView, *, surface: str) -> None:
     """Keep proof that the user was shown the policy and each change banner, and when."""
-    shown = [(view.policy.version, "notice")] if view.policy else []
+    shown = [(policy.version, "notice") for policy in view.policies]
     shown += [(change.version, "change_banner") for change in view.changes]
     for version, kind in shown:
         session.add(

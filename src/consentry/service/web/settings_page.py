@@ -19,7 +19,13 @@ from consentry.service.deps import EngineDep, SettingsDep, UserDep, UserSession,
 from consentry.service.errors import ERROR_RESPONSES
 from consentry.service.gpc import apply_gpc
 from consentry.service.received import ReceivedView, shared_records
-from consentry.service.sharing import DataSharingView, data_sharing, record_notices
+from consentry.service.sharing import (
+    DataSharingView,
+    data_sharing,
+    plain_date,
+    plain_time,
+    record_notices,
+)
 from consentry.store.consent import now, record_consent
 from consentry.store.db import session_scope
 from consentry.store.models import Account
@@ -56,7 +62,13 @@ def page(request: Request, engine: EngineDep, user: UserDep, saved: int | None =
     return request.app.state.templates.TemplateResponse(
         request,
         "data_sharing.html",
-        {"view": view, "csrf": user.csrf, "saved": saved_entry},
+        {
+            "view": view,
+            "csrf": user.csrf,
+            "saved": saved_entry,
+            "plain_date": plain_date,
+            "plain_time": plain_time,
+        },
         headers={"Cache-Control": "no-store"},
     )
 

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine
 
-from consentry.service.credentials import create_api_key, revoke_api_key
+from consentry.store.credentials import create_api_key, revoke_api_key
 from consentry.store.db import session_scope
 from service.world import Service
 

@@ -162,8 +162,16 @@ def get_license(session: Session, id: str) -> License:
     return license
 
 
-def list_licenses(session: Session) -> list[License]:
-    return list(session.scalars(select(License).order_by(License.id)))
+def list_licenses(
+    session: Session, *, collaborator_id: str | None = None, status: str | None = None
+) -> list[License]:
+    """Licenses by id; only one collaborator's, or only those of one status, when asked."""
+    query = select(License).order_by(License.id)
+    if collaborator_id is not None:
+        query = query.where(License.collaborator_id == collaborator_id)
+    if status is not None:
+        query = query.where(License.status == status)
+    return list(session.scalars(query))
 
 
 def _parse_time(value: str | None, field: str) -> datetime | None:

@@ -35,6 +35,11 @@ def ensure_purpose(session: Session, key: str) -> Purpose:
     return purpose
 
 
+def purpose_keys(session: Session) -> list[str]:
+    """Every purpose known to this platform, sorted."""
+    return list(session.scalars(select(Purpose.key).order_by(Purpose.key)))
+
+
 def draft_policy(
     session: Session,
     *,

@@ -42,6 +42,10 @@ def add_collaborator(
         raise Conflict(f"collaborator {id!r} already exists")
     if len(country) != 2 or not country.isalpha():
         raise InvalidInput("expected an ISO 3166 alpha-2 country code", field="country")
+    if listed_at is not None and listed_at.tzinfo is None:
+        raise InvalidInput(
+            f"{listed_at.isoformat()!r} has no time zone; add 'Z' or '+00:00'", field="listed_at"
+        )
     now = datetime.now(UTC)
     collaborator = Collaborator(
         id=id,
@@ -51,7 +55,7 @@ def add_collaborator(
         status="active",
         dpa_date=dpa_date,
         created_at=now,
-        listed_at=listed_at or now,
+        listed_at=listed_at.astimezone(UTC) if listed_at else now,
     )
     session.add(collaborator)
     session.flush()

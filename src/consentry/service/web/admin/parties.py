@@ -12,7 +12,14 @@ from pydantic import BaseModel
 
 from consentry.errors import Conflict, InvalidInput, NotFound
 from consentry.service.deps import EngineDep, StaffDep
-from consentry.service.web.admin.common import back_to, day_start, may_write, optional_day, render
+from consentry.service.web.admin.common import (
+    back_to,
+    day_start,
+    may_write,
+    optional_day,
+    optional_moment,
+    render,
+)
 from consentry.store.credentials import SCOPES, api_keys_of, create_api_key, revoke_api_key
 from consentry.store.db import session_scope
 from consentry.store.parties import (
@@ -78,10 +85,12 @@ def create_collaborator(
     country: Annotated[str, Form()],
     contact: Annotated[str, Form()] = "",
     dpa_date: Annotated[str, Form()] = "",
+    listed_at: Annotated[str, Form()] = "",
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
     may_write(staff, csrf_token)
     try:
+        listed = optional_moment(listed_at, "listed_at")
         with session_scope(engine) as session:
             add_collaborator(
                 session,
@@ -90,11 +99,21 @@ def create_collaborator(
                 country=country.strip(),
                 contact=contact.strip(),
                 dpa_date=date.fromisoformat(dpa_date) if dpa_date else None,
+                listed_at=listed,
                 actor=staff.actor,
             )
     except (InvalidInput, Conflict, ValueError) as exc:
         return _collaborators_page(
-            request, engine, staff, str(exc), id=id, name=name, country=country, contact=contact
+            request,
+            engine,
+            staff,
+            str(exc),
+            id=id,
+            name=name,
+            country=country,
+            contact=contact,
+            dpa_date=dpa_date,
+            listed_at=listed_at,
         )
     return back_to(f"/admin/collaborators/{id.strip()}")
 

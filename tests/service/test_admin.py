@@ -286,10 +286,12 @@ def test_deliveries_and_the_audit_log_are_listed(service: Service) -> None:
         detail = victor.get("/admin/deliveries/d-acme-1").text
         audit = victor.get("/admin/audit", params={"verify": "true"}).text
         filtered = victor.get("/admin/audit", params={"action": "license.add"}).text
+        missing = victor.get("/admin/deliveries/d-none")
     assert "d-acme-1" in listing and "d-bolt-1" in listing
     assert "part-00000.parquet" in detail and "from 2 accounts" in detail
     assert "Consent chain" in audit and "intact" in audit
     assert "license.add" in filtered and "collaborator.add" not in filtered
+    assert missing.status_code == 404 and "/admin/deliveries" in missing.text
 
 
 def test_an_export_started_from_the_admin_runs_and_reports_progress(

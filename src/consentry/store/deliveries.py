@@ -160,10 +160,13 @@ def complete_delivery(
     return delivery
 
 
-def get_delivery(session: Session, delivery_id: str) -> Delivery:
+def get_delivery(
+    session: Session, delivery_id: str, *, listing: str = "consentry deliveries list"
+) -> Delivery:
+    """Any delivery, for the platform's own staff; ``listing`` is where to look ids up."""
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
-        raise NotFound("delivery", delivery_id, listing="consentry deliveries list")
+        raise NotFound("delivery", delivery_id, listing=listing)
     return delivery
 
 

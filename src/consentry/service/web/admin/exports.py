@@ -66,7 +66,7 @@ def deliveries(request: Request, engine: EngineDep, staff: StaffDep) -> Response
 @router.get("/deliveries/{delivery_id}", response_class=HTMLResponse)
 def delivery(request: Request, delivery_id: str, engine: EngineDep, staff: StaffDep) -> Response:
     with session_scope(engine) as session:
-        row = store_deliveries.get_delivery(session, delivery_id)
+        row = store_deliveries.get_delivery(session, delivery_id, listing="/admin/deliveries")
         shards = store_deliveries.completed_shards(session, delivery_id)
         accounts = store_deliveries.account_count(session, delivery_id=delivery_id)
     return render(request, "delivery.html", staff, delivery=row, shards=shards, accounts=accounts)

@@ -73,7 +73,7 @@ def prepare(url: str, home: Path, data: Path, accounts: int, posts: int) -> str:
     """Load the demo platform (generated once into ``data``); add licenses and a token."""
     from consentry.demo.load import load
     from consentry.demo.synthetic import generate
-    from consentry.service.credentials import create_platform_token
+    from consentry.store.credentials import create_platform_token
     from consentry.store.db import make_engine, session_scope
     from consentry.store.parties import add_license
     from consentry.store.policies import ensure_builtin_purposes

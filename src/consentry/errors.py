@@ -29,3 +29,20 @@ class Conflict(ConsentryError):
 
 class IntegrityFailure(ConsentryError):
     """A hash chain, signature or checksum does not match."""
+
+
+class NotAllowed(ConsentryError):
+    """The caller is known, but what it asks is not allowed in its present state."""
+
+
+class CollaboratorNotActive(NotAllowed):
+    """A suspended or terminated collaborator keeps no access to data (DESIGN: after delivery)."""
+
+    def __init__(self, collaborator_id: str, status: str) -> None:
+        super().__init__(
+            f"collaborator {collaborator_id!r} is {status}: while it is not active it can "
+            "download no deliveries, manifests or shards; only deletion notices can still be "
+            "read and acknowledged. The platform's licensing staff can reactivate it "
+            f"(`consentry collaborator status {collaborator_id} active`)."
+        )
+        self.collaborator_id, self.status = collaborator_id, status

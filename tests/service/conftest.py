@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from consentry.service.app import create_app
 from consentry.service.background import running
-from consentry.service.credentials import create_platform_token
+from consentry.store.credentials import create_platform_token
 from consentry.store.db import session_scope
 from service.world import Service, seed_deliveries, seed_staff, seed_world, service_settings
 

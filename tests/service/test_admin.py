@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 
 from consentry.store.db import session_scope
 from consentry.store.models import AuditEvent, Collaborator, License
+from consentry.store.policies import get_policy
 from service.world import Service, csrf_of, sign_in, staff_signed_in
 
 pytestmark = pytest.mark.usefixtures("staff")
@@ -118,6 +119,105 @@ def test_a_bad_defaults_line_is_refused_naming_the_line(service: Service) -> Non
     assert "line 2" in unescape(response.text) and "nonsense" in unescape(response.text)
 
 
+def test_a_policy_from_the_form_covers_its_purposes_with_no_defaults_and_a_notice_period(
+    service: Service, engine: Engine
+) -> None:
+    with staff_signed_in(service, "alice") as alice:
+        form = alice.get("/admin/policies/new").text
+        assert 'name="purposes" value="train_ai_system"' in form  # prefilled from v1
+        assert 'type="number" id="notice_days" name="notice_days" value="30"' in form
+        created = post_form(
+            alice,
+            "/admin/policies/new",
+            "/admin/policies",
+            {
+                "version": "v2",
+                "summary": "Nothing is shared without a yes.",
+                "purposes": "train_ai_system, personalize",
+                "defaults": "",
+                "notice_days": "14",
+            },
+        )
+        assert created.status_code == 303
+        detail = unescape(alice.get("/admin/policies/v2").text)
+        listing = alice.get("/admin/policies").text
+    assert "Covers personalize, train_ai_system." in detail
+    assert "Notice period for new collaborators: 14 days." in detail
+    assert "<td>14</td>" in listing
+    with session_scope(engine) as session:
+        policy = get_policy(session, "v2")
+        assert (policy.purposes, policy.notice_days) == (["personalize", "train_ai_system"], 14)
+    [draft] = [e for e in audited(engine, "policy.draft") if e.object_id == "v2"]
+    assert draft.actor == "staff:alice"
+    assert draft.details["notice_days"] == 14 and draft.details["defaults"] == {}
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"purposes": "", "defaults": ""}, "must say which purposes it covers"),
+        ({"purposes": "train_ai_system", "notice_days": "a month"}, "field 'notice_days'"),
+        ({"purposes": "train_ai_system", "notice_days": "-3"}, "expected 0 or more days"),
+    ],
+)
+def test_a_policy_form_without_a_purpose_or_with_a_bad_notice_period_is_refused(
+    service: Service, engine: Engine, fields: dict[str, str], message: str
+) -> None:
+    with staff_signed_in(service, "alice") as alice:
+        response = post_form(
+            alice,
+            "/admin/policies/new",
+            "/admin/policies",
+            {"version": "v2", "summary": "s", "notice_days": "30", **fields},
+        )
+    assert response.status_code == 422
+    assert message in unescape(response.text)
+    assert [e.object_id for e in audited(engine, "policy.draft")] == ["v1"]
+
+
+def test_a_collaborator_listed_from_a_chosen_time_shows_it_and_the_status_it_is_in(
+    service: Service, engine: Engine
+) -> None:
+    with staff_signed_in(service, "alice") as alice:
+        added = post_form(
+            alice,
+            "/admin/collaborators",
+            "/admin/collaborators",
+            {"id": "cora", "name": "Cora", "country": "DE", "listed_at": "2025-03-01T09:30"},
+        )
+        assert added.status_code == 303
+        page = alice.get("/admin/collaborators/cora").text
+        listing = alice.get("/admin/collaborators").text
+        bad = post_form(
+            alice,
+            "/admin/collaborators",
+            "/admin/collaborators",
+            {"id": "dora", "name": "Dora", "country": "DE", "listed_at": "soon"},
+        )
+        suspended = post_form(
+            alice,
+            "/admin/collaborators/cora",
+            "/admin/collaborators/cora/status",
+            {"status": "suspended"},
+        )
+        assert suspended.status_code == 303
+        after = unescape(alice.get("/admin/collaborators/cora").text)
+    assert '<span id="listed-at">2025-03-01 09:30 UTC</span>' in page
+    assert "2025-03-01 09:30 UTC" in listing
+    assert bad.status_code == 422 and "field 'listed_at'" in unescape(bad.text)
+    assert 'value="soon"' in bad.text  # the form keeps what was typed
+    assert "Suspended: its API keys get no deliveries" in after
+    with session_scope(engine) as session:
+        assert session.get(Collaborator, "cora").listed_at == datetime(
+            2025, 3, 1, 9, 30, tzinfo=UTC
+        )
+        assert session.get(Collaborator, "dora") is None
+    [add] = [e for e in audited(engine, "collaborator.add") if e.object_id == "cora"]
+    assert (add.actor, add.details["listed_at"]) == ("staff:alice", "2025-03-01T09:30:00+00:00")
+    [status] = audited(engine, "collaborator.status")
+    assert (status.actor, status.details) == ("staff:alice", {"from": "active", "to": "suspended"})
+
+
 def test_an_api_key_is_shown_once_works_and_can_be_revoked(
     service: Service, engine: Engine
 ) -> None:
@@ -186,10 +286,12 @@ def test_deliveries_and_the_audit_log_are_listed(service: Service) -> None:
         detail = victor.get("/admin/deliveries/d-acme-1").text
         audit = victor.get("/admin/audit", params={"verify": "true"}).text
         filtered = victor.get("/admin/audit", params={"action": "license.add"}).text
+        missing = victor.get("/admin/deliveries/d-none")
     assert "d-acme-1" in listing and "d-bolt-1" in listing
     assert "part-00000.parquet" in detail and "from 2 accounts" in detail
     assert "Consent chain" in audit and "intact" in audit
     assert "license.add" in filtered and "collaborator.add" not in filtered
+    assert missing.status_code == 404 and "/admin/deliveries" in missing.text
 
 
 def test_an_export_started_from_the_admin_runs_and_reports_progress(

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from consentry.cli import app
 from consentry.service.config import service_settings
-from consentry.service.credentials import api_key_for, platform_token_for, staff_user_for_login
 from consentry.service.security import read_signin_token
 from consentry.settings import get_settings
+from consentry.store.credentials import api_key_for, platform_token_for, staff_user_for_login
 from consentry.store.db import get_engine, session_scope
 from consentry.store.models import AuditEvent
 
@@ -33,14 +33,14 @@ def test_a_collaborators_key_is_shown_once_and_works_until_revoked(consentry_hom
     credential = next(w for w in output.split() if w.startswith("cst_"))
     engine = get_engine(get_settings())
     with session_scope(engine) as session:
-        key = api_key_for(session, credential)
+        key = api_key_for(session, credential=credential)
         assert key is not None and key.scopes == ["deliveries:read"]
         assert credential.split("_", 2)[2] not in key.secret_hash
     listing = run("collaborator", "key", "list", "acme")
     assert key.id in listing and credential not in listing
     run("collaborator", "key", "revoke", key.id)
     with session_scope(engine) as session:
-        assert api_key_for(session, credential) is None
+        assert api_key_for(session, credential=credential) is None
         actions = [e.action for e in session.query(AuditEvent).order_by(AuditEvent.id)]
     assert actions[-2:] == ["api_key.create", "api_key.revoke"]
     again = runner.invoke(app, ["collaborator", "key", "revoke", key.id])
@@ -61,10 +61,13 @@ def test_a_platform_token_and_a_staff_user_are_stored_hashed(consentry_home: Pat
     run("staff", "add", "alice", "--role", "admin", input="correct horse battery\n" * 2)
     engine = get_engine(get_settings())
     with session_scope(engine) as session:
-        token = platform_token_for(session, credential)
+        token = platform_token_for(session, credential=credential)
         assert token is not None and token.name == "backend"
-        assert staff_user_for_login(session, "alice", "correct horse battery").role == "admin"
-        assert staff_user_for_login(session, "alice", "wrong password!!") is None
+        assert (
+            staff_user_for_login(session, username="alice", password="correct horse battery").role
+            == "admin"
+        )
+        assert staff_user_for_login(session, username="alice", password="wrong password!!") is None
     short = runner.invoke(app, ["staff", "add", "bob", "--role", "viewer"], input="short\nshort\n")
     assert short.exit_code == 1 and "at least 12 characters" in short.output
 

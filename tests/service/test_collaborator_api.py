@@ -1,6 +1,7 @@
 """The collaborator API over real HTTP: a collaborator sees only its own deliveries, downloads
 shards with their SHA-256 and resumes them with range requests; keys are scoped and revocable,
-and a flood of bad keys from one address is slowed down."""
+a suspended or terminated collaborator keeps no access to data, and a flood of bad keys from one
+address is slowed down."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine
 
-from consentry.service.credentials import create_api_key, revoke_api_key
+from consentry.store.credentials import create_api_key, revoke_api_key
 from consentry.store.db import session_scope
+from consentry.store.ledger import audit_events
+from consentry.store.parties import set_collaborator_status
 from service.world import Service
 
 pytestmark = pytest.mark.usefixtures("delivered")
@@ -119,6 +122,55 @@ def test_a_revoked_key_stops_working(service: Service, engine: Engine) -> None:
         response = client.get("/api/collaborator/deliveries")
     assert response.status_code == 401
     assert "revoked" in response.json()["detail"]
+
+
+DATA_ROUTES = (
+    "/api/collaborator/deliveries",
+    "/api/collaborator/deliveries/d-acme-1",
+    "/api/collaborator/deliveries/d-acme-1/manifest",
+    "/api/collaborator/deliveries/d-acme-1/manifest.sig",
+    "/api/collaborator/deliveries/d-acme-1/shards/part-00000.parquet",
+)
+
+
+@pytest.mark.parametrize("status", ["suspended", "terminated"])
+def test_a_collaborator_that_is_not_active_gets_no_data_until_reactivated(
+    acme: httpx.Client, engine: Engine, status: str
+) -> None:
+    assert [acme.get(path).status_code for path in DATA_ROUTES] == [200] * len(DATA_ROUTES)
+    with session_scope(engine) as session:
+        set_collaborator_status(session, id="acme", status=status, actor="staff:alice")
+    for path in DATA_ROUTES:
+        refused = acme.get(path)
+        assert refused.status_code == 403, path
+        detail = refused.json()["detail"]
+        assert f"'acme' is {status}" in detail
+        assert "only deletion notices can still be read and acknowledged" in detail
+        assert "consentry collaborator status acme active" in detail
+    with session_scope(engine) as session:
+        set_collaborator_status(session, id="acme", status="active", actor="staff:alice")
+    assert [acme.get(path).status_code for path in DATA_ROUTES] == [200] * len(DATA_ROUTES)
+    with session_scope(engine) as session:
+        changes = [
+            (e.actor, e.details)
+            for e in reversed(audit_events(session, action="collaborator.status"))
+        ]
+    assert changes == [
+        ("staff:alice", {"from": "active", "to": status}),
+        ("staff:alice", {"from": status, "to": "active"}),
+    ]
+
+
+def test_a_suspended_collaborators_delivery_stays_404_to_others(
+    service: Service, engine: Engine
+) -> None:
+    """Suspending bolt changes nothing for acme, and tells acme nothing about bolt's data."""
+    key = new_key(engine, "acme")
+    with session_scope(engine) as session:
+        set_collaborator_status(session, id="bolt", status="suspended", actor="test")
+    with service.client(headers={"Authorization": f"Bearer {key}"}) as client:
+        assert client.get("/api/collaborator/deliveries").status_code == 200
+        assert client.get("/api/collaborator/deliveries/d-bolt-1").status_code == 404
 
 
 def test_a_flood_of_bad_keys_is_answered_429_with_retry_after(

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
-from consentry.service.credentials import revoke_platform_token
+from consentry.store.credentials import revoke_platform_token
 from consentry.store.db import session_scope
 from consentry.store.models import AuditEvent, ConsentEvent
 

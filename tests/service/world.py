@@ -23,8 +23,8 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from consentry.service.config import ServiceSettings
-from consentry.service.credentials import add_staff_user
 from consentry.service.security import make_signin_token
+from consentry.store.credentials import add_staff_user
 from consentry.store.db import session_scope
 from consentry.store.models import Account, Delivery, DeliveryMember, DeliveryShard, Post
 from consentry.store.parties import add_collaborator, add_license

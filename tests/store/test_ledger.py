@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import pairwise
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, delete, select, text, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from consentry.domain.types import ConsentSource, Decision
 from consentry.store.consent import record_consent
-from consentry.store.db import session_scope
+from consentry.store.db import make_engine, session_scope
 from consentry.store.ledger import GENESIS, verify_audit_chain, verify_consent_chain
 from consentry.store.models import Account, ConsentEvent
+from consentry.store.policies import ensure_builtin_purposes
+from consentry.store.schema import upgrade
 
 
 def _seed(engine: Engine, n: int = 5) -> list[int]:
@@ -75,42 +79,70 @@ def test_deleting_the_last_event_is_reported(engine: Engine) -> None:
     assert not report.ok and "missing" in report.first_break.problem
 
 
-@pytest.mark.postgres
-def test_postgres_trigger_refuses_update_and_delete(postgres_url: str) -> None:
-    from consentry.store.db import make_engine
-    from consentry.store.policies import ensure_builtin_purposes
-    from consentry.store.schema import upgrade
+def _change_by_orm(session: Session, event_id: int) -> None:
+    event = session.get(ConsentEvent, event_id)
+    assert event is not None
+    event.decision = "deny" if event.decision == "allow" else "allow"  # a real change
+    session.flush()
 
+
+def _delete_by_orm(session: Session, event_id: int) -> None:
+    session.delete(session.get(ConsentEvent, event_id))
+    session.flush()
+
+
+TAMPERING = {
+    # name: (how, the operation the trigger names)
+    "orm attribute + flush": (_change_by_orm, "UPDATE"),
+    "orm session.delete": (_delete_by_orm, "DELETE"),
+    "core update()": (
+        lambda s, i: s.execute(
+            update(ConsentEvent).where(ConsentEvent.id == i).values(decision="allow")
+        ),
+        "UPDATE",
+    ),
+    "core delete()": (
+        lambda s, i: s.execute(delete(ConsentEvent).where(ConsentEvent.id == i)),
+        "DELETE",
+    ),
+    "raw UPDATE": (
+        lambda s, i: s.execute(
+            text("UPDATE consent_events SET recorded_at = now() WHERE id = :id"), {"id": i}
+        ),
+        "UPDATE",
+    ),
+    "raw DELETE": (
+        lambda s, i: s.execute(text("DELETE FROM consent_events WHERE id = :id"), {"id": i}),
+        "DELETE",
+    ),
+    "raw TRUNCATE": (lambda s, i: s.execute(text("TRUNCATE consent_events CASCADE")), "TRUNCATE"),
+}
+
+
+@pytest.fixture
+def postgres_ledger(postgres_url: str) -> Iterator[tuple[Engine, list[int]]]:
+    """A migrated PostgreSQL schema (with its append-only trigger) holding three events."""
     engine = make_engine(postgres_url)
     upgrade(engine)
     with session_scope(engine) as session:
         ensure_builtin_purposes(session)
-    ids = _seed(engine, 1)
-    for statement in (
-        "UPDATE consent_events SET decision = 'allow' WHERE id = :id",
-        "DELETE FROM consent_events WHERE id = :id",
-    ):
-        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
-            conn.execute(text(statement), {"id": ids[0]})
+    yield engine, _seed(engine, 3)
     engine.dispose()
 
 
-def test_the_code_has_no_update_or_delete_path_for_consent_events() -> None:
-    import consentry
-
-    root = __import__("pathlib").Path(consentry.__file__).parent
-    offenders = [
-        str(path)
-        for path in root.rglob("*.py")
-        if "migrations" not in path.parts
-        and any(
-            pattern in path.read_text()
-            for pattern in (
-                "update(ConsentEvent",
-                "delete(ConsentEvent",
-                "UPDATE consent_events",
-                "DELETE FROM consent_events",
-            )
-        )
-    ]
-    assert offenders == []
+@pytest.mark.postgres
+@pytest.mark.parametrize("how", TAMPERING)
+def test_postgres_refuses_any_change_to_a_consent_event(
+    postgres_ledger: tuple[Engine, list[int]], how: str
+) -> None:
+    """Whatever way the code (or anyone connected) tries, the database itself refuses."""
+    engine, ids = postgres_ledger
+    tamper, operation = TAMPERING[how]
+    refused = f"consent_events is append-only: {operation} refused"
+    with pytest.raises(DBAPIError, match=refused), session_scope(engine) as session:
+        tamper(session, ids[1])
+    with session_scope(engine) as session:
+        events = session.scalars(select(ConsentEvent).order_by(ConsentEvent.id))
+        assert [e.decision for e in events] == ["deny", "allow", "deny"]
+        report = verify_consent_chain(session)
+    assert report.ok and report.checked == 3

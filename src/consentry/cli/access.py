@@ -8,7 +8,9 @@ from rich.table import Table
 from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly
 from consentry.cli.parties import collaborator_app
 from consentry.service.config import service_settings
-from consentry.service.credentials import (
+from consentry.service.security import make_signin_token
+from consentry.settings import get_settings
+from consentry.store.credentials import (
     SCOPES,
     add_staff_user,
     api_keys_of,
@@ -17,8 +19,6 @@ from consentry.service.credentials import (
     revoke_api_key,
     revoke_platform_token,
 )
-from consentry.service.security import make_signin_token
-from consentry.settings import get_settings
 from consentry.store.db import session_scope
 
 platform_app = typer.Typer(help="The platform's access to the service.", no_args_is_help=True)
@@ -111,7 +111,7 @@ def key_list(collaborator: str) -> None:
     """List a collaborator's API keys (ids and scopes; secrets are never stored)."""
     table = Table("id", "scopes", "created", "last used", "revoked")
     with session_scope(engine()) as session:
-        for key in api_keys_of(session, collaborator):
+        for key in api_keys_of(session, collaborator_id=collaborator):
             table.add_row(
                 key.id,
                 ", ".join(key.scopes),

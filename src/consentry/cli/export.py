@@ -95,7 +95,7 @@ def deliveries_list(collaborator: str = typer.Option(None, help="Only this colla
     """List deliveries, newest first."""
     table = Table("id", "license", "collaborator", "kind", "cut-off", "status", "records", "path")
     with session_scope(engine()) as session:
-        for d in list_deliveries(session, collaborator):
+        for d in list_deliveries(session, collaborator_id=collaborator):
             table.add_row(
                 d.id,
                 d.license_id,

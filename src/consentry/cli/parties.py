@@ -35,19 +35,28 @@ def collaborator_add(
     country: str = typer.Option(..., help="ISO 3166 alpha-2 country."),
     contact: str = typer.Option("", help="Contact address."),
     dpa_date: str = typer.Option(None, help="Date the data processing agreement was signed."),
+    listed_at: str = typer.Option(
+        None,
+        help="When users are first shown this collaborator (ISO 8601 with zone; default now). "
+        "Earlier 'share with all' choices do not cover it, and opt_out defaults only after "
+        "the policy's notice period.",
+    ),
 ) -> None:
     """Register a collaborator."""
+    listed = parse_time(listed_at, "--listed-at") if listed_at else None
     with session_scope(engine()) as session:
-        add_collaborator(
+        collaborator = add_collaborator(
             session,
             id=id,
             name=name,
             country=country,
             contact=contact,
             dpa_date=date.fromisoformat(dpa_date) if dpa_date else None,
+            listed_at=listed,
             actor=CLI_ACTOR,
         )
-    console.print(f"added collaborator {id}")
+        shown = collaborator.listed_at.isoformat()
+    console.print(f"added collaborator {id}, listed to users from {shown}")
 
 
 @collaborator_app.command("status")
@@ -63,10 +72,17 @@ def collaborator_status(id: str, status: str) -> None:
 @fails_cleanly
 def collaborator_list() -> None:
     """List collaborators."""
-    table = Table("id", "name", "country", "status", "DPA")
+    table = Table("id", "name", "country", "status", "DPA", "listed")
     with session_scope(engine()) as session:
         for c in list_collaborators(session):
-            table.add_row(c.id, c.name, c.country, c.status, str(c.dpa_date or ""))
+            table.add_row(
+                c.id,
+                c.name,
+                c.country,
+                c.status,
+                str(c.dpa_date or ""),
+                f"{c.listed_at:%Y-%m-%d %H:%M}",
+            )
     console.print(table)
 
 

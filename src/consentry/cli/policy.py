@@ -11,6 +11,7 @@ from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly, pa
 from consentry.errors import InvalidInput
 from consentry.store.db import session_scope
 from consentry.store.policies import (
+    NOTICE_DAYS,
     defaults_of,
     draft_policy,
     get_policy,
@@ -42,20 +43,37 @@ def parse_defaults(specs: list[str]) -> dict[str, dict[str, str]]:
 def draft(
     version: str,
     summary: str = typer.Option(..., help="Plain-language summary shown to users."),
+    purpose: list[str] = typer.Option(
+        None,
+        "--purpose",
+        help="A purpose the version covers, e.g. train_ai_system (repeatable). Purposes named "
+        "in --default are covered too; a covered purpose with no default for a jurisdiction "
+        "is opt_in there.",
+    ),
     default: list[str] = typer.Option(
-        ..., "--default", help="PURPOSE:JURISDICTION=opt_in|opt_out|never (repeatable)."
+        None, "--default", help="PURPOSE:JURISDICTION=opt_in|opt_out|never (repeatable)."
+    ),
+    notice_days: int = typer.Option(
+        NOTICE_DAYS,
+        min=0,
+        help="Users are told N days before a newly listed collaborator is covered by an "
+        "opt_out default; until then that default does not share with it. Explicit choices "
+        "are not delayed.",
     ),
 ) -> None:
-    """Draft a policy version with its defaults per purpose and jurisdiction."""
+    """Draft a policy version: the purposes it covers and its defaults per jurisdiction."""
     with session_scope(engine()) as session:
-        draft_policy(
+        policy = draft_policy(
             session,
             version=version,
             summary=summary,
-            defaults=parse_defaults(default),
+            purposes=purpose or [],
+            defaults=parse_defaults(default or []),
+            notice_days=notice_days,
             actor=CLI_ACTOR,
         )
-    console.print(f"drafted policy {version}")
+        covered = ", ".join(policy.purposes)
+    console.print(f"drafted policy {version} ({covered}; notice {notice_days} days)")
 
 
 @policy_app.command("publish")
@@ -85,7 +103,9 @@ def publish(
 @fails_cleanly
 def list_() -> None:
     """List policy versions with their status and dates."""
-    table = Table("version", "status", "published", "effective", "purposes", "summary")
+    table = Table(
+        "version", "status", "published", "effective", "purposes", "notice days", "summary"
+    )
     with session_scope(engine()) as session:
         for p in list_policies(session):
             table.add_row(
@@ -94,6 +114,7 @@ def list_() -> None:
                 str(p.published_at or ""),
                 str(p.effective_at or ""),
                 ", ".join(p.purposes),
+                str(p.notice_days),
                 p.summary,
             )
     console.print(table)
@@ -106,6 +127,11 @@ def show(version: str) -> None:
     with session_scope(engine()) as session:
         policy = get_policy(session, version)
         console.print(f"[bold]{policy.version}[/bold] ({policy.status}) {policy.summary}")
-        for purpose, by_key in defaults_of(session, policy).items():
+        console.print(f"  covers {', '.join(policy.purposes)}; notice {policy.notice_days} days")
+        defaults = defaults_of(session, policy)
+        for purpose in policy.purposes:
+            by_key = defaults.get(purpose, {})
+            if not by_key:
+                console.print(f"  {purpose:24} opt_in everywhere (no defaults)")
             for key, value in sorted(by_key.items()):
                 console.print(f"  {purpose:24} {key:6} {value}")

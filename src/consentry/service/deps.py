@@ -9,29 +9,34 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine, Row
 from starlette.concurrency import run_in_threadpool
 
+from consentry.errors import CollaboratorNotActive
 from consentry.service.config import ServiceSettings
-from consentry.service.credentials import api_key_for, platform_token_for
 from consentry.service.security import (
     STAFF_SESSION_SALT,
     USER_SESSION_SALT,
     SessionData,
     csrf_matches,
     read_session_cookie,
+)
+from consentry.store.credentials import (
+    api_key_for,
+    get_staff_user,
+    platform_token_for,
+    record_key_use,
     sha256_hex,
 )
 from consentry.store.db import session_scope
-from consentry.store.models import StaffUser
+from consentry.store.parties import get_collaborator
 
 USER_COOKIE = "consentry_user"
 STAFF_COOKIE = "consentry_staff"
-KEY_TOUCH_INTERVAL = timedelta(minutes=1)
 TOKEN_CACHE_SECONDS = 1.0
 
 
@@ -111,7 +116,7 @@ async def _platform_caller(request: Request) -> PlatformCaller:
 
 def _lookup_token(reader: Engine, credential: str) -> Row | None:
     with reader.connect() as conn:
-        return platform_token_for(conn, credential)
+        return platform_token_for(conn, credential=credential)
 
 
 PlatformDep = Annotated[PlatformCaller, Depends(_platform_caller)]
@@ -122,10 +127,13 @@ class CollaboratorCaller:
     collaborator_id: str
     key_id: str
     scopes: tuple[str, ...]
+    status: str
+    """The collaborator's status when the request came: active, suspended or terminated."""
 
 
 def collaborator_with(scope: str) -> Callable[..., CollaboratorCaller]:
-    """A dependency admitting a collaborator's unrevoked API key that carries ``scope``."""
+    """A dependency admitting a collaborator's unrevoked API key that carries ``scope``,
+    whatever the collaborator's status (deletion notices stay reachable)."""
 
     def dependency(request: Request, engine: EngineDep) -> CollaboratorCaller:
         _check_not_limited(request)
@@ -133,15 +141,33 @@ def collaborator_with(scope: str) -> Callable[..., CollaboratorCaller]:
         if credential is None:
             raise _refuse(request, "send your API key as 'Authorization: Bearer cst_...'")
         with session_scope(engine) as session:
-            key = api_key_for(session, credential)
+            key = api_key_for(session, credential=credential)
             if key is None:
                 raise _refuse(request, "the API key is wrong or revoked")
             if scope not in key.scopes:
                 raise HTTPException(403, f"this API key lacks the scope {scope!r}")
-            now = datetime.now(UTC)
-            if key.last_used_at is None or now - key.last_used_at > KEY_TOUCH_INTERVAL:
-                key.last_used_at = now
-            return CollaboratorCaller(key.collaborator_id, key.id, tuple(key.scopes))
+            record_key_use(key, now=datetime.now(UTC))
+            status = get_collaborator(session, key.collaborator_id).status
+            return CollaboratorCaller(key.collaborator_id, key.id, tuple(key.scopes), status)
+
+    return dependency
+
+
+def require_active(caller: CollaboratorCaller) -> CollaboratorCaller:
+    """Only an active collaborator receives data: a suspended or terminated one keeps nothing
+    but its deletion notices (CollaboratorNotActive, 403)."""
+    if caller.status != "active":
+        raise CollaboratorNotActive(caller.collaborator_id, caller.status)
+    return caller
+
+
+def active_collaborator_with(scope: str) -> Callable[..., CollaboratorCaller]:
+    """``collaborator_with(scope)`` for routes that hand out data: the collaborator must be
+    active. The status is read on every request, so a suspension takes effect at once."""
+    admitted = Depends(collaborator_with(scope))
+
+    def dependency(caller: CollaboratorCaller = admitted) -> CollaboratorCaller:
+        return require_active(caller)
 
     return dependency
 
@@ -196,7 +222,7 @@ def _staff(request: Request, settings: SettingsDep, engine: EngineDep) -> StaffS
     user = None
     if data is not None:
         with session_scope(engine) as session:
-            user = session.get(StaffUser, data.subject)
+            user = get_staff_user(session, username=data.subject)
             role = user.role if user else ""
     if data is None or user is None:
         raise HTTPException(303, "Sign in first.", headers={"Location": "/admin/login"})

@@ -15,7 +15,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from consentry.errors import Conflict, ConsentryError, IntegrityFailure, InvalidInput, NotFound
+from consentry.errors import (
+    Conflict,
+    ConsentryError,
+    IntegrityFailure,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+)
 
 
 class ErrorBody(BaseModel):
@@ -32,7 +39,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for code, text in {
         400: "Malformed request (for example, JSON that does not parse).",
         401: "Missing or wrong credentials.",
-        403: "Credentials lack the scope or role, or the CSRF token is missing.",
+        403: "Credentials lack the scope or role, the CSRF token is missing, or the collaborator "
+        "is suspended or terminated.",
         404: "No such object, or not yours.",
         409: "Contradicts what is already recorded.",
         413: "Request body larger than the limit.",
@@ -41,7 +49,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
-STATUS = {NotFound: 404, InvalidInput: 422, Conflict: 409, IntegrityFailure: 500}
+STATUS = {NotFound: 404, InvalidInput: 422, Conflict: 409, NotAllowed: 403, IntegrityFailure: 500}
 
 
 def wants_html(request: Request) -> bool:

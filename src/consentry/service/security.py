@@ -1,12 +1,11 @@
-"""Signed sign-in links, session cookies with CSRF tokens, secrets at rest, bad-credential limits.
+"""Signed sign-in links, session cookies with CSRF tokens, bad-credential limits.
 
-Every signature is HMAC-SHA256 (itsdangerous); every secret at rest is a hash; every comparison
-of secrets is constant-time.
+Every signature is HMAC-SHA256 (itsdangerous); every comparison of secrets is constant-time.
+Secrets at rest (hashed tokens, keys and passwords) are ``store.credentials``'s concern.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -99,58 +98,6 @@ def read_session_cookie(
 
 def csrf_matches(session: SessionData, submitted: str | None) -> bool:
     return bool(submitted) and hmac.compare_digest(session.csrf, str(submitted))
-
-
-def sha256_hex(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def new_credential(prefix: str) -> tuple[str, str, str]:
-    """(id, full credential ``<prefix>_<id>_<secret>`` to show once, SHA-256 of the secret)."""
-    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-    return key_id, f"{prefix}_{key_id}_{secret}", sha256_hex(secret)
-
-
-def split_credential(prefix: str, credential: str) -> tuple[str, str] | None:
-    """(id, secret) of a credential of the expected shape, else None."""
-    head, sep, rest = credential.partition("_")
-    key_id, sep2, secret = rest.partition("_")
-    if head != prefix or not (sep and sep2 and key_id and secret):
-        return None
-    return key_id, secret
-
-
-def secret_matches(secret: str, stored_hash: str) -> bool:
-    return hmac.compare_digest(sha256_hex(secret), stored_hash)
-
-
-SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **SCRYPT, dklen=32)
-    params = f"{SCRYPT['n']}${SCRYPT['r']}${SCRYPT['p']}"
-    return f"scrypt${params}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
-
-
-def password_matches(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(
-            password.encode(),
-            salt=base64.b64decode(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(expected),
-        )
-    except ValueError:
-        return False
-    return hmac.compare_digest(actual, expected)
 
 
 class FailureLimiter:

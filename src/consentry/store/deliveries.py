@@ -160,18 +160,66 @@ def complete_delivery(
     return delivery
 
 
-def get_delivery(session: Session, delivery_id: str) -> Delivery:
+def get_delivery(
+    session: Session, delivery_id: str, *, listing: str = "consentry deliveries list"
+) -> Delivery:
+    """Any delivery, for the platform's own staff; ``listing`` is where to look ids up."""
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
-        raise NotFound("delivery", delivery_id, listing="consentry deliveries list")
+        raise NotFound("delivery", delivery_id, listing=listing)
     return delivery
 
 
-def list_deliveries(session: Session, collaborator_id: str | None = None) -> list[Delivery]:
-    query = select(Delivery).order_by(Delivery.started_at.desc())
+def list_deliveries(
+    session: Session, *, collaborator_id: str | None = None, complete_only: bool = False
+) -> list[Delivery]:
+    """Deliveries, newest first; one collaborator's with ``collaborator_id``."""
+    query = select(Delivery).order_by(Delivery.started_at.desc(), Delivery.id)
     if collaborator_id is not None:
         query = query.where(Delivery.collaborator_id == collaborator_id)
+    if complete_only:
+        query = query.where(Delivery.status == "complete")
     return list(session.scalars(query))
+
+
+COLLABORATOR_LISTING = "GET /api/collaborator/deliveries"
+
+
+def get_delivery_of(session: Session, *, delivery_id: str, collaborator_id: str) -> Delivery:
+    """The collaborator's complete delivery. Another collaborator's, or one still running, is
+    as absent as a missing one (the same NotFound), so ids of others' deliveries leak nothing."""
+    delivery = session.get(Delivery, delivery_id)
+    if (
+        delivery is None
+        or delivery.collaborator_id != collaborator_id
+        or delivery.status != "complete"
+    ):
+        raise NotFound("delivery", delivery_id, listing=COLLABORATOR_LISTING)
+    return delivery
+
+
+def get_shard(session: Session, *, delivery_id: str, name: str) -> DeliveryShard:
+    """A registered shard of the delivery (only registered names ever reach the disk)."""
+    shard = session.scalars(
+        select(DeliveryShard).where(
+            DeliveryShard.delivery_id == delivery_id, DeliveryShard.name == name
+        )
+    ).first()
+    if shard is None:
+        raise NotFound("shard", name, listing=f"{COLLABORATOR_LISTING}/{delivery_id}")
+    return shard
+
+
+def account_count(session: Session, *, delivery_id: str) -> int:
+    """How many accounts' posts the delivery holds."""
+    return (
+        session.scalar(
+            select(func.count(func.distinct(DeliveryMember.account_id))).where(
+                DeliveryMember.delivery_id == delivery_id
+            )
+        )
+        or 0
+    )
 
 
 def delivered_post_ids(engine: Engine, license_id: str) -> pa.Table:

@@ -189,3 +189,22 @@ def verify_consent_chain(session: Session) -> ChainReport:
 
 def verify_audit_chain(session: Session) -> ChainReport:
     return _verify(session, AUDIT_CHAIN, AuditEvent, AUDIT_FIELDS)
+
+
+def audit_events(
+    session: Session,
+    *,
+    action: str | None = None,
+    object_id: str | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> list[AuditEvent]:
+    """A page of the audit log, newest first; ``before`` (an event id) pages back in time."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if object_id:
+        query = query.where(AuditEvent.object_id == object_id)
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    return list(session.scalars(query))

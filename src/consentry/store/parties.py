@@ -51,6 +51,10 @@ def add_collaborator(
         raise Conflict(f"collaborator {id!r} already exists")
     if len(country) != 2 or not country.isalpha():
         raise InvalidInput("expected an ISO 3166 alpha-2 country code", field="country")
+    if listed_at is not None and listed_at.tzinfo is None:
+        raise InvalidInput(
+            f"{listed_at.isoformat()!r} has no time zone; add 'Z' or '+00:00'", field="listed_at"
+        )
     now = datetime.now(UTC)
     collaborator = Collaborator(
         id=id,
@@ -60,7 +64,7 @@ def add_collaborator(
         status="active",
         dpa_date=dpa_date,
         created_at=now,
-        listed_at=listed_at or now,
+        listed_at=listed_at.astimezone(UTC) if listed_at else now,
     )
     session.add(collaborator)
     session.flush()
@@ -171,8 +175,16 @@ def get_license(session: Session, id: str) -> License:
     return license
 
 
-def list_licenses(session: Session) -> list[License]:
-    return list(session.scalars(select(License).order_by(License.id)))
+def list_licenses(
+    session: Session, *, collaborator_id: str | None = None, status: str | None = None
+) -> list[License]:
+    """Licenses by id; only one collaborator's, or only those of one status, when asked."""
+    query = select(License).order_by(License.id)
+    if collaborator_id is not None:
+        query = query.where(License.collaborator_id == collaborator_id)
+    if status is not None:
+        query = query.where(License.status == status)
+    return list(session.scalars(query))
 
 
 def _parse_time(value: str | None, field: str) -> datetime | None:

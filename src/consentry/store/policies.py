@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -35,28 +36,59 @@ def ensure_purpose(session: Session, key: str) -> Purpose:
     return purpose
 
 
+NOTICE_DAYS = 30
+"""The notice period staff are offered (CLI and admin form): users are told a month before a
+newly listed collaborator is covered by an opt_out default. ``draft_policy`` itself defaults to
+0, the schema's default, so that versions drafted by code keep the meaning they had."""
+
+
+def purpose_keys(session: Session) -> list[str]:
+    """Every purpose known to this platform, sorted."""
+    return list(session.scalars(select(Purpose.key).order_by(Purpose.key)))
+
+
 def draft_policy(
     session: Session,
     *,
     version: str,
     summary: str,
     defaults: dict[str, dict[str, str]],
+    purposes: Collection[str] = (),
+    notice_days: int = 0,
     actor: str,
 ) -> PolicyVersion:
-    """A draft version; ``defaults`` maps purpose -> jurisdiction key -> opt_in|opt_out|never."""
+    """A draft version covering ``purposes`` and every purpose named in ``defaults``.
+
+    ``defaults`` maps purpose -> jurisdiction key -> opt_in|opt_out|never; a covered purpose
+    with no default for a jurisdiction is ``opt_in`` there, so a first policy may cover AI
+    training with no defaults at all. ``notice_days``: how long users are told of a newly
+    listed collaborator before an ``opt_out`` default covers it (DESIGN rule 6).
+    """
     if session.scalars(select(PolicyVersion).where(PolicyVersion.version == version)).first():
         raise Conflict(f"policy version {version!r} already exists")
+    covered = sorted(set(purposes) | set(defaults))
+    if not covered:
+        raise InvalidInput(
+            "a policy version must say which purposes it covers: name at least one "
+            "(`--purpose train_ai_system` on the command line, the Purposes field on the admin "
+            "page) or give a default PURPOSE:JURISDICTION=opt_in|opt_out|never",
+            field="purposes",
+        )
+    if notice_days < 0:
+        raise InvalidInput(f"expected 0 or more days, got {notice_days}", field="notice_days")
+    for purpose in covered:
+        ensure_purpose(session, purpose)
     policy = PolicyVersion(
         version=version,
         status="draft",
         summary=summary,
-        purposes=sorted(defaults),
+        purposes=covered,
         created_at=datetime.now(UTC),
+        notice_days=notice_days,
     )
     session.add(policy)
     session.flush()
     for purpose, by_jurisdiction in defaults.items():
-        ensure_purpose(session, purpose)
         for key, default in by_jurisdiction.items():
             try:
                 rule = DefaultRule(default)
@@ -78,7 +110,12 @@ def draft_policy(
         action="policy.draft",
         object_type="policy_version",
         object_id=version,
-        details={"summary": summary, "defaults": defaults},
+        details={
+            "summary": summary,
+            "purposes": covered,
+            "defaults": defaults,
+            "notice_days": notice_days,
+        },
     )
     return policy
 

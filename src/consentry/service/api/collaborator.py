@@ -1,7 +1,8 @@
 """The collaborator API (``Bearer cst_...`` keys): its own deliveries, manifests and shards.
 
-Another collaborator's delivery answers 404, exactly like one that does not exist. Shards and
-manifests are streamed from disk with their SHA-256 (``X-Checksum-SHA256`` in hex and
+Another collaborator's delivery answers 404, exactly like one that does not exist. A suspended
+or terminated collaborator's keys get 403 on every delivery route: it keeps no access to data.
+Shards and manifests are streamed from disk with their SHA-256 (``X-Checksum-SHA256`` in hex and
 ``Digest: sha-256=`` in base64) and honour HTTP range requests (206), so a broken download
 resumes where it stopped. Deletion notices (``/api/collaborator/notices``, scopes
 ``notices:read`` and ``notices:ack``) are coming and will sit beside ``deliveries``.
@@ -18,18 +19,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consentry.errors import NotFound
-from consentry.service.deps import CollaboratorCaller, EngineDep, SettingsDep, collaborator_with
+from consentry.service.deps import (
+    CollaboratorCaller,
+    EngineDep,
+    SettingsDep,
+    active_collaborator_with,
+)
 from consentry.service.errors import ERROR_RESPONSES
+from consentry.store import deliveries
 from consentry.store.db import session_scope
-from consentry.store.models import Delivery, DeliveryShard
+from consentry.store.models import Delivery
 
 router = APIRouter(prefix="/api/collaborator", tags=["collaborator"], responses=ERROR_RESPONSES)
-Reader = Annotated[CollaboratorCaller, Depends(collaborator_with("deliveries:read"))]
-LISTING = "GET /api/collaborator/deliveries"
+Reader = Annotated[CollaboratorCaller, Depends(active_collaborator_with("deliveries:read"))]
+"""Deliveries are data: only an active collaborator may read them."""
 
 
 class ShardInfo(BaseModel):
@@ -75,28 +81,17 @@ def _summary(d: Delivery) -> dict[str, Any]:
 
 
 def _own_delivery(session: Session, caller: CollaboratorCaller, delivery_id: str) -> Delivery:
-    """The caller's complete delivery; anyone else's is as absent as a missing one."""
-    delivery = session.get(Delivery, delivery_id)
-    if (
-        delivery is None
-        or delivery.collaborator_id != caller.collaborator_id
-        or delivery.status != "complete"
-    ):
-        raise NotFound("delivery", delivery_id, listing=LISTING)
-    return delivery
+    return deliveries.get_delivery_of(
+        session, delivery_id=delivery_id, collaborator_id=caller.collaborator_id
+    )
 
 
 @router.get("/deliveries", response_model=list[DeliverySummary])
 def list_deliveries(engine: EngineDep, caller: Reader) -> list[DeliverySummary]:
     """Your complete deliveries, newest first."""
     with session_scope(engine) as session:
-        rows = session.scalars(
-            select(Delivery)
-            .where(
-                Delivery.collaborator_id == caller.collaborator_id,
-                Delivery.status == "complete",
-            )
-            .order_by(Delivery.cutoff.desc(), Delivery.id)
+        rows = deliveries.list_deliveries(
+            session, collaborator_id=caller.collaborator_id, complete_only=True
         )
         return [DeliverySummary(**_summary(d)) for d in rows]
 
@@ -106,11 +101,6 @@ def get_delivery(delivery_id: str, engine: EngineDep, caller: Reader) -> Deliver
     """One delivery: counts, manifest and its shards with their SHA-256."""
     with session_scope(engine) as session:
         delivery = _own_delivery(session, caller, delivery_id)
-        shards = session.scalars(
-            select(DeliveryShard)
-            .where(DeliveryShard.delivery_id == delivery_id)
-            .order_by(DeliveryShard.name)
-        )
         return DeliveryDetail(
             **_summary(delivery),
             manifest_sha256=delivery.manifest_sha256,
@@ -125,14 +115,14 @@ def get_delivery(delivery_id: str, engine: EngineDep, caller: Reader) -> Deliver
                     bytes=s.bytes,
                     url=_url(delivery_id, f"/shards/{s.name}"),
                 )
-                for s in shards
+                for s in deliveries.completed_shards(session, delivery_id)
             ],
         )
 
 
 def _file(path: Path, sha256_hex: str, media_type: str) -> FileResponse:
     if not path.is_file():
-        raise NotFound("file", path.name, listing=LISTING)
+        raise NotFound("file", path.name, listing=deliveries.COLLABORATOR_LISTING)
     digest = base64.b64encode(bytes.fromhex(sha256_hex)).decode()
     return FileResponse(
         path,
@@ -209,13 +199,7 @@ def get_shard(
     """One shard of the delivery, streamed; send ``Range: bytes=...`` to resume."""
     with session_scope(engine) as session:
         delivery = _own_delivery(session, caller, delivery_id)
-        shard = session.scalars(
-            select(DeliveryShard).where(
-                DeliveryShard.delivery_id == delivery_id, DeliveryShard.name == name
-            )
-        ).first()
-        if shard is None:  # only names of registered shards reach the disk
-            raise NotFound("shard", name, listing=_url(delivery_id))
+        shard = deliveries.get_shard(session, delivery_id=delivery_id, name=name)
         path = _directory(delivery, settings.home) / shard.name
         sha256 = shard.sha256
     return _file(path, sha256, "application/vnd.apache.parquet")

@@ -13,7 +13,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from consentry.service.deps import (
@@ -24,7 +23,6 @@ from consentry.service.deps import (
     client_ip,
     require_csrf,
 )
-from consentry.service.models import SigninNonce
 from consentry.service.security import (
     USER_SESSION_SALT,
     SigninClaims,
@@ -32,6 +30,7 @@ from consentry.service.security import (
     make_session_cookie,
     read_signin_token,
 )
+from consentry.store.credentials import spend_signin_nonce
 from consentry.store.db import session_scope
 from consentry.store.models import Account
 
@@ -89,17 +88,14 @@ def _use_once(engine: EngineDep, claims: SigninClaims) -> None:
         with session_scope(engine) as session:
             if session.get(Account, claims.account_id) is None:
                 raise SigninRefused("This sign-in link is for an account this site does not know.")
-            if session.get(SigninNonce, claims.nonce) is not None:
+            if not spend_signin_nonce(
+                session,
+                nonce=claims.nonce,
+                account_id=claims.account_id,
+                expires_at=claims.expires_at,
+                now=now,
+            ):
                 raise replayed
-            session.execute(delete(SigninNonce).where(SigninNonce.expires_at < now))
-            session.add(
-                SigninNonce(
-                    nonce=claims.nonce,
-                    account_id=claims.account_id,
-                    used_at=now,
-                    expires_at=claims.expires_at,
-                )
-            )
     except IntegrityError as exc:  # the same link used twice at the same moment
         raise replayed from exc
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from consentry.service.deps import EngineDep, StaffDep
 from consentry.service.web.admin.common import render
 from consentry.store.db import session_scope
-from consentry.store.ledger import verify_audit_chain, verify_consent_chain
-from consentry.store.models import AuditEvent
+from consentry.store.ledger import audit_events, verify_audit_chain, verify_consent_chain
 
 router = APIRouter()
 PAGE_SIZE = 100
@@ -26,15 +24,10 @@ def audit(
     before: int | None = None,
     verify: bool = False,
 ) -> Response:
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(PAGE_SIZE)
-    if action:
-        query = query.where(AuditEvent.action == action)
-    if object_id:
-        query = query.where(AuditEvent.object_id == object_id)
-    if before is not None:
-        query = query.where(AuditEvent.id < before)
     with session_scope(engine) as session:
-        events = list(session.scalars(query))
+        events = audit_events(
+            session, action=action, object_id=object_id, before=before, limit=PAGE_SIZE
+        )
         reports = [verify_consent_chain(session), verify_audit_chain(session)] if verify else []
     return render(
         request,

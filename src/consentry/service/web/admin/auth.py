@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from consentry.service.credentials import staff_user_for_login
 from consentry.service.deps import (
     STAFF_COOKIE,
     EngineDep,
@@ -17,6 +16,7 @@ from consentry.service.deps import (
     require_csrf,
 )
 from consentry.service.security import STAFF_SESSION_SALT, make_session_cookie
+from consentry.store.credentials import staff_user_for_login
 from consentry.store.db import session_scope
 from consentry.store.ledger import append_audit_event
 
@@ -47,7 +47,7 @@ def login(
     if wait is not None:
         return _login_page(request, f"Too many failed sign-ins; wait {wait} s.", 429)
     with session_scope(engine) as session:
-        user = staff_user_for_login(session, username, password)
+        user = staff_user_for_login(session, username=username, password=password)
         if user is not None:
             append_audit_event(
                 session,

@@ -44,3 +44,26 @@ def day_start(value: str, field: str) -> datetime:
 
 def optional_day(value: str | None, field: str) -> datetime | None:
     return day_start(value, field) if value else None
+
+
+def moment(value: str, field: str) -> datetime:
+    """A form's date and time (``datetime-local``: no zone, read as UTC, as the forms say), or
+    an ISO 8601 time with its own zone."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise InvalidInput(
+            f"expected a date and time like 2025-03-01T09:00 (UTC), got {value!r}", field=field
+        ) from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def optional_moment(value: str | None, field: str) -> datetime | None:
+    return moment(value, field) if value and value.strip() else None
+
+
+def parse_int(value: str, field: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError as exc:
+        raise InvalidInput(f"expected a whole number, got {value!r}", field=field) from exc

@@ -9,14 +9,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from consentry.errors import Conflict, InvalidInput, NotFound
-from consentry.service.credentials import SCOPES, api_keys_of, create_api_key, revoke_api_key
 from consentry.service.deps import EngineDep, StaffDep
-from consentry.service.web.admin.common import back_to, day_start, may_write, optional_day, render
+from consentry.service.web.admin.common import (
+    back_to,
+    day_start,
+    may_write,
+    optional_day,
+    optional_moment,
+    render,
+)
+from consentry.store.credentials import SCOPES, api_keys_of, create_api_key, revoke_api_key
 from consentry.store.db import session_scope
-from consentry.store.models import Purpose
 from consentry.store.parties import (
     COLLABORATOR_STATUSES,
     add_collaborator,
@@ -26,6 +31,7 @@ from consentry.store.parties import (
     list_licenses,
     set_collaborator_status,
 )
+from consentry.store.policies import purpose_keys
 
 router = APIRouter()
 
@@ -79,10 +85,12 @@ def create_collaborator(
     country: Annotated[str, Form()],
     contact: Annotated[str, Form()] = "",
     dpa_date: Annotated[str, Form()] = "",
+    listed_at: Annotated[str, Form()] = "",
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
     may_write(staff, csrf_token)
     try:
+        listed = optional_moment(listed_at, "listed_at")
         with session_scope(engine) as session:
             add_collaborator(
                 session,
@@ -91,11 +99,21 @@ def create_collaborator(
                 country=country.strip(),
                 contact=contact.strip(),
                 dpa_date=date.fromisoformat(dpa_date) if dpa_date else None,
+                listed_at=listed,
                 actor=staff.actor,
             )
     except (InvalidInput, Conflict, ValueError) as exc:
         return _collaborators_page(
-            request, engine, staff, str(exc), id=id, name=name, country=country, contact=contact
+            request,
+            engine,
+            staff,
+            str(exc),
+            id=id,
+            name=name,
+            country=country,
+            contact=contact,
+            dpa_date=dpa_date,
+            listed_at=listed_at,
         )
     return back_to(f"/admin/collaborators/{id.strip()}")
 
@@ -116,8 +134,8 @@ def _collaborator_page(
 ) -> Response:
     with session_scope(engine) as session:
         row = get_collaborator(session, collaborator_id)
-        keys = api_keys_of(session, collaborator_id)
-        licenses = [lic for lic in list_licenses(session) if lic.collaborator_id == row.id]
+        keys = api_keys_of(session, collaborator_id=collaborator_id)
+        licenses = list_licenses(session, collaborator_id=collaborator_id)
     return render(
         request,
         "collaborator.html",
@@ -173,9 +191,7 @@ def revoke_key(
 ) -> Response:
     may_write(staff, csrf_token)
     with session_scope(engine) as session:
-        if all(k.id != key_id for k in api_keys_of(session, collaborator_id)):
-            raise NotFound("api key", key_id, listing=f"/admin/collaborators/{collaborator_id}")
-        revoke_api_key(session, key_id=key_id, actor=staff.actor)
+        revoke_api_key(session, key_id=key_id, collaborator_id=collaborator_id, actor=staff.actor)
     return back_to(f"/admin/collaborators/{collaborator_id}")
 
 
@@ -189,7 +205,7 @@ def _licenses_page(
     with session_scope(engine) as session:
         rows = list_licenses(session)
         collaborators_ = list_collaborators(session)
-        purposes = list(session.scalars(select(Purpose.key).order_by(Purpose.key)))
+        purposes = purpose_keys(session)
     return render(
         request,
         "licenses.html",

@@ -10,9 +10,16 @@ from fastapi.responses import HTMLResponse, Response
 from consentry.errors import Conflict, InvalidInput
 from consentry.service.deps import EngineDep, StaffDep
 from consentry.service.policy_diff import diff_defaults, format_defaults, parse_defaults
-from consentry.service.web.admin.common import back_to, day_start, may_write, render
+from consentry.service.web.admin.common import (
+    back_to,
+    day_start,
+    may_write,
+    parse_int,
+    render,
+)
 from consentry.store.db import session_scope
 from consentry.store.policies import (
+    NOTICE_DAYS,
     defaults_of,
     draft_policy,
     get_policy,
@@ -33,15 +40,17 @@ def policies(request: Request, engine: EngineDep, staff: StaffDep) -> Response:
 @router.get("/new", response_class=HTMLResponse)
 def new_policy(request: Request, engine: EngineDep, staff: StaffDep) -> Response:
     with session_scope(engine) as session:
-        latest = list_policies(session)[-1:] or None
+        latest = list_policies(session)[-1:]
         defaults = format_defaults(defaults_of(session, latest[0])) if latest else ""
-    return render(
-        request,
-        "policy_new.html",
-        staff,
-        form={"version": "", "summary": "", "defaults": defaults},
-        error=None,
-    )
+        purposes = " ".join(latest[0].purposes) if latest else ""
+    form = {
+        "version": "",
+        "summary": "",
+        "purposes": purposes,
+        "defaults": defaults,
+        "notice_days": str(NOTICE_DAYS),
+    }
+    return render(request, "policy_new.html", staff, form=form, error=None)
 
 
 @router.post("", response_class=HTMLResponse)
@@ -51,7 +60,9 @@ def create_policy(
     staff: StaffDep,
     version: Annotated[str, Form()],
     summary: Annotated[str, Form()],
+    purposes: Annotated[str, Form()] = "",
     defaults: Annotated[str, Form()] = "",
+    notice_days: Annotated[str, Form()] = str(NOTICE_DAYS),
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
     may_write(staff, csrf_token)
@@ -61,11 +72,19 @@ def create_policy(
                 session,
                 version=version.strip(),
                 summary=summary.strip(),
+                purposes=purposes.replace(",", " ").split(),
                 defaults=parse_defaults(defaults),
+                notice_days=parse_int(notice_days, "notice_days"),
                 actor=staff.actor,
             )
     except (InvalidInput, Conflict) as exc:
-        form = {"version": version, "summary": summary, "defaults": defaults}
+        form = {
+            "version": version,
+            "summary": summary,
+            "purposes": purposes,
+            "defaults": defaults,
+            "notice_days": notice_days,
+        }
         status = 409 if isinstance(exc, Conflict) else 422
         return render(request, "policy_new.html", staff, status, form=form, error=str(exc))
     return back_to(f"/admin/policies/{version.strip()}")

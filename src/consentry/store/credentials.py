@@ -1,31 +1,83 @@
-"""Platform service tokens, collaborators' API keys and staff users: created, checked, revoked.
+"""Platform service tokens, collaborators' API keys, staff users and spent sign-in nonces.
 
-Secrets are shown once at creation and only their hashes are stored; every change is audited.
+Secrets are shown once at creation and only their hashes are stored (SHA-256 for random
+credentials, scrypt for passwords); every comparison of secrets is constant-time and every
+change is audited.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import Connection, Row, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from consentry.errors import Conflict, InvalidInput, NotFound
-from consentry.service.models import PlatformToken
-from consentry.service.security import (
-    hash_password,
-    new_credential,
-    password_matches,
-    secret_matches,
-    split_credential,
-)
 from consentry.store.ledger import append_audit_event
-from consentry.store.models import ApiKey, Collaborator, StaffUser
+from consentry.store.models import ApiKey, Collaborator, PlatformToken, SigninNonce, StaffUser
 
 PLATFORM_PREFIX = "cpt"
 API_KEY_PREFIX = "cst"
 SCOPES = ("deliveries:read", "notices:read", "notices:ack")
 ROLES = ("viewer", "admin")
+KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+"""How stale ``api_keys.last_used_at`` may get: one write a minute per key, not per request."""
+
+
+def sha256_hex(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_credential(prefix: str) -> tuple[str, str, str]:
+    """(id, full credential ``<prefix>_<id>_<secret>`` to show once, SHA-256 of the secret)."""
+    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    return key_id, f"{prefix}_{key_id}_{secret}", sha256_hex(secret)
+
+
+def split_credential(prefix: str, credential: str) -> tuple[str, str] | None:
+    """(id, secret) of a credential of the expected shape, else None."""
+    head, sep, rest = credential.partition("_")
+    key_id, sep2, secret = rest.partition("_")
+    if head != prefix or not (sep and sep2 and key_id and secret):
+        return None
+    return key_id, secret
+
+
+def secret_matches(secret: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(sha256_hex(secret), stored_hash)
+
+
+SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **SCRYPT, dklen=32)
+    params = f"{SCRYPT['n']}${SCRYPT['r']}${SCRYPT['p']}"
+    return f"scrypt${params}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(
+            password.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, expected)
 
 
 LIVE_TOKEN = select(PlatformToken.id, PlatformToken.name, PlatformToken.secret_hash).where(
@@ -51,8 +103,9 @@ def create_platform_token(session: Session, *, name: str, actor: str) -> tuple[P
     return token, credential
 
 
-def platform_token_for(conn: Connection | Session, credential: str) -> Row | None:
-    """The live token (id, name) the credential proves, or None; one indexed read."""
+def platform_token_for(conn: Connection | Session, *, credential: str) -> Row | None:
+    """The live token (id, name) the credential proves, or None; one indexed read (a bare
+    connection will do, so the hot path needs no ORM session)."""
     parts = split_credential(PLATFORM_PREFIX, credential)
     if parts is None:
         return None
@@ -112,9 +165,12 @@ def create_api_key(
     return key, credential
 
 
-def revoke_api_key(session: Session, *, key_id: str, actor: str) -> ApiKey:
+def revoke_api_key(
+    session: Session, *, key_id: str, actor: str, collaborator_id: str | None = None
+) -> ApiKey:
+    """Revoke a key; with ``collaborator_id``, a key of another collaborator is not found."""
     key = session.get(ApiKey, key_id)
-    if key is None:
+    if key is None or collaborator_id not in (None, key.collaborator_id):
         raise NotFound("api key", key_id, listing="consentry collaborator key list COLLABORATOR")
     if key.revoked_at is not None:
         raise Conflict(f"api key {key_id!r} was already revoked at {key.revoked_at.isoformat()}")
@@ -130,7 +186,7 @@ def revoke_api_key(session: Session, *, key_id: str, actor: str) -> ApiKey:
     return key
 
 
-def api_keys_of(session: Session, collaborator_id: str) -> list[ApiKey]:
+def api_keys_of(session: Session, *, collaborator_id: str) -> list[ApiKey]:
     return list(
         session.scalars(
             select(ApiKey)
@@ -140,7 +196,7 @@ def api_keys_of(session: Session, collaborator_id: str) -> list[ApiKey]:
     )
 
 
-def api_key_for(session: Session, credential: str) -> ApiKey | None:
+def api_key_for(session: Session, *, credential: str) -> ApiKey | None:
     """The unrevoked key the credential proves, or None."""
     parts = split_credential(API_KEY_PREFIX, credential)
     if parts is None:
@@ -149,6 +205,13 @@ def api_key_for(session: Session, credential: str) -> ApiKey | None:
     if key is None or key.revoked_at is not None:
         return None
     return key if secret_matches(parts[1], key.secret_hash) else None
+
+
+def record_key_use(key: ApiKey, *, now: datetime) -> None:
+    """Keep ``last_used_at`` to within ``KEY_TOUCH_INTERVAL`` (shown to staff, never audited:
+    a use is not a change)."""
+    if key.last_used_at is None or now - key.last_used_at > KEY_TOUCH_INTERVAL:
+        key.last_used_at = now
 
 
 def add_staff_user(
@@ -179,8 +242,28 @@ def add_staff_user(
     return user
 
 
-def staff_user_for_login(session: Session, username: str, password: str) -> StaffUser | None:
+def get_staff_user(session: Session, *, username: str) -> StaffUser | None:
+    """The staff user, or None (a signed cookie may outlive its user)."""
+    return session.get(StaffUser, username)
+
+
+def staff_user_for_login(session: Session, *, username: str, password: str) -> StaffUser | None:
     user = session.get(StaffUser, username)
     if user is None or not password_matches(password, user.password_hash):
         return None
     return user
+
+
+def spend_signin_nonce(
+    session: Session, *, nonce: str, account_id: str, expires_at: datetime, now: datetime
+) -> bool:
+    """Record a sign-in link's one-time nonce as used; False if it was used before.
+
+    Nonces are kept only until their link expires (an expired link is refused anyway), so the
+    table stays small. Two uses at the same moment meet the primary key at commit.
+    """
+    if session.get(SigninNonce, nonce) is not None:
+        return False
+    session.execute(delete(SigninNonce).where(SigninNonce.expires_at < now))
+    session.add(SigninNonce(nonce=nonce, account_id=account_id, used_at=now, expires_at=expires_at))
+    return True

@@ -14,7 +14,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from consentry.errors import Conflict, ConsentryError, IntegrityFailure, InvalidInput, NotFound
+from consentry.errors import (
+    Conflict,
+    ConsentryError,
+    IntegrityFailure,
+    InvalidInput,
+    NotFound,
+    Placed,
+)
 
 
 class ErrorBody(BaseModel):
@@ -99,7 +106,7 @@ def _validation(request: Request, exc: RequestValidationError) -> Response:
 
 def _consentry(request: Request, exc: ConsentryError) -> Response:
     status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
-    if isinstance(exc, InvalidInput):
+    if isinstance(exc, Placed):
         return error_response(request, status, exc.detail, field=exc.field, where=exc.where)
     return error_response(request, status, str(exc))
 

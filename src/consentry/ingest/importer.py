@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -253,16 +253,24 @@ def _write_quarantine(path: Path, source: Source, problems: list[tuple[Problem, 
 
 @dataclass(frozen=True)
 class ArchiveReport:
-    """One import report per file of an account export that was loaded."""
+    """One import report per file of an account export that was loaded, and the items of the
+    export left out on purpose, counted by reason."""
 
     reports: list[ImportReport]
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
-        return "\n".join(report.summary() for report in self.reports)
+        lines = [report.summary() for report in self.reports]
+        lines += [f"skipped {count}: {reason}" for reason, count in sorted(self.skipped.items())]
+        return "\n".join(lines)
 
 
 def import_sources(
-    engine: Engine, sources: list[tuple[str, Source]], *, actor: str
+    engine: Engine,
+    sources: list[tuple[str, Source]],
+    *,
+    actor: str,
+    skipped: dict[str, int] | None = None,
 ) -> ArchiveReport:
     """Import (kind, source) pairs in order, in one transaction: all of them or none."""
     with bulk_session(engine) as session:
@@ -270,4 +278,4 @@ def import_sources(
             import_source(session, kind_of(kind), source, actor=actor, hint="fix the export")
             for kind, source in sources
         ]
-    return ArchiveReport(reports)
+    return ArchiveReport(reports, skipped or {})

@@ -97,7 +97,7 @@ POST_FIELDS = _stored(
     Field("deleted_at", "ts", "When it was deleted: the earliest time sent counts; not future."),
     Field("like_count", "int", "Likes (favourites)."),
     Field("repost_count", "int", "Reposts (retweets, boosts)."),
-    Field("reply_count", "int", "Replies."),
+    Field("reply_count", "int", "Replies it received."),
 )
 CONSENT_FIELDS = (
     Field(

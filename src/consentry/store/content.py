@@ -282,11 +282,16 @@ def merge(
             values.append(f"coalesce(s.{column}, {_literal(defaults[column], dialect)})")
         else:
             values.append(f"s.{column}")
+    existing = conn.exec_driver_sql(
+        f"SELECT count(*) FROM {staged} s WHERE EXISTS (SELECT 1 FROM {target} t WHERE t.id = s.id)"
+    ).scalar_one()
     inserted = conn.exec_driver_sql(
         f"INSERT INTO {target} ({', '.join(names)}) SELECT {', '.join(values)} FROM {staged} s "
         f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.id = s.id) "
         "ON CONFLICT (id) DO NOTHING"
     ).rowcount
+    if not existing:  # a first load: nothing to update (the common case for large files)
+        return LoadCounts(table.num_rows, inserted, 0, table.num_rows - inserted)
     changes = []
     for column in (c for c in names if c != "id"):
         new = (updated_as or {}).get(column) or (

@@ -14,8 +14,8 @@ class NotFound(ConsentryError):
         self.kind, self.key = kind, key
 
 
-class InvalidInput(ConsentryError):
-    """Bad input, with the place: file and line, field, or request."""
+class Placed(ConsentryError):
+    """An error with its place, when known: file and line, field, or request."""
 
     def __init__(self, message: str, *, where: str | None = None, field: str | None = None):
         place = ", ".join(p for p in (where, f"field {field!r}" if field else None) if p)
@@ -23,8 +23,13 @@ class InvalidInput(ConsentryError):
         self.where, self.field, self.detail = where, field, message
 
 
-class Conflict(ConsentryError):
-    """The request contradicts what is already recorded."""
+class InvalidInput(Placed):
+    """Bad input."""
+
+
+class Conflict(Placed):
+    """The request contradicts what is already recorded (a consent event sent again under its
+    external id with other content)."""
 
 
 class IntegrityFailure(ConsentryError):

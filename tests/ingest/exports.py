@@ -66,6 +66,34 @@ TWEETS = [
         lang="und",
     ),
     tweet("1626930000000000000", "Sat Feb 18 13:00:00 +0000 2023", "RT @grace: not my words"),
+    tweet(
+        "1626940000000000000",
+        "Sat Feb 18 14:00:00 +0000 2023",
+        "RT @grace: words of grace",
+        retweeted_status={"id_str": "1626900000000000000"},
+    ),
+    tweet(
+        "1626950000000000000",
+        "Sat Feb 18 15:00:00 +0000 2023",
+        "so true https://t.co/abc",
+        quoted_status_id_str="1626900000000000001",
+    ),
+    tweet(
+        "1626960000000000000",
+        "Sat Feb 18 16:00:00 +0000 2023",
+        "look at this https://t.co/def",
+        entities={
+            "hashtags": [],
+            "symbols": [],
+            "user_mentions": [],
+            "urls": [
+                {
+                    "url": "https://t.co/def",
+                    "expanded_url": "https://x.com/grace/status/1626900000000000002",
+                }
+            ],
+        },
+    ),
 ]
 
 
@@ -155,6 +183,21 @@ NOTES = [
         "cc": [],
         "object": "https://other.example/users/bob/statuses/9",
     },
+    note(6, [PUBLIC], [], "<p>quoting bob</p>", quoteUri="https://other.example/notes/q1"),
+    note(
+        7,
+        [PUBLIC],
+        [],
+        "<p>RE: bob</p>",
+        tag=[
+            {
+                "type": "Link",
+                "mediaType": 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+                "href": "https://other.example/users/bob/statuses/10",
+                "name": "RE: https://other.example/@bob/10",
+            }
+        ],
+    ),
 ]
 
 

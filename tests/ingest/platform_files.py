@@ -22,6 +22,7 @@ ACCOUNTS = [
         "handle": "ada",
         "display_name": "Ada",
         "jurisdiction": "DE",
+        "protected": False,
         "created_at": "2020-01-01T00:00:00Z",
     },
     {
@@ -32,7 +33,13 @@ ACCOUNTS = [
         "is_minor": True,
         "protected": True,
     },
-    {"id": "a3", "handle": "cy", "jurisdiction": "GB", "deleted_at": "2024-12-01T08:00:00+01:00"},
+    {
+        "id": "a3",
+        "handle": "cy",
+        "jurisdiction": "GB",
+        "protected": False,
+        "deleted_at": "2024-12-01T08:00:00+01:00",
+    },
 ]
 POSTS = [
     {
@@ -41,6 +48,7 @@ POSTS = [
         "created_at": "2024-11-20T10:00:00Z",
         "text": 'hello, "world"',
         "lang": "en",
+        "visibility": "public",
         "like_count": 3,
     },
     {
@@ -51,7 +59,13 @@ POSTS = [
         "reply_to": "p1",
         "visibility": "direct",
     },
-    {"id": "p3", "account_id": "a2", "created_at": "2024-11-22T10:00:00.123456Z", "text": "hi"},
+    {
+        "id": "p3",
+        "account_id": "a2",
+        "created_at": "2024-11-22T10:00:00.123456Z",
+        "text": "hi",
+        "visibility": "public",
+    },
 ]
 CONSENT = [
     {
@@ -99,7 +113,8 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def write_parquet(path: Path, rows: list[dict[str, Any]]) -> Path:
-    """Every value as text (as in a CSV), except booleans and counts, which keep their type."""
+    """Every value as text (as in a CSV), except booleans and counts, which keep their type.
+    A row without a key gets a null, as a blank cell would be."""
     columns = list(dict.fromkeys(key for row in rows for key in row))
     arrays = {}
     for name in columns:
@@ -143,6 +158,8 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
                 p.lang,
                 p.visibility,
                 p.reply_to,
+                p.kind,
+                p.original_id,
                 p.deleted_at,
                 p.like_count,
                 p.repost_count,

@@ -52,12 +52,7 @@ def test_a_column_the_file_lacks_or_leaves_empty_keeps_the_stored_values(
 ) -> None:
     _import_all(engine, tmp_path)
     slim = [
-        {
-            "id": a["id"],
-            "handle": a["handle"] + "_new",
-            "jurisdiction": a["jurisdiction"],
-            "protected": None,
-        }
+        {"id": a["id"], "handle": a["handle"] + "_new", "jurisdiction": a["jurisdiction"]}
         for a in ACCOUNTS
     ]
     report = import_file(engine, "accounts", write_jsonl(tmp_path / "slim.jsonl", slim))
@@ -66,6 +61,73 @@ def test_a_column_the_file_lacks_or_leaves_empty_keeps_the_stored_values(
         ada, bob = session.get(Account, "a1"), session.get(Account, "a2")
         assert (ada.handle, ada.display_name) == ("ada_new", "Ada")
         assert (bob.protected, bob.birth_date is not None) == (True, True)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_blank_values_in_an_update_keep_what_the_platform_said_before(
+    engine: Engine, tmp_path: Path, fmt: str
+) -> None:
+    """A minor's private account and a direct message stay so when re-sent with blanks."""
+    _import_all(engine, tmp_path)
+    accounts = [
+        {
+            "id": "a2",
+            "handle": "bob",
+            "jurisdiction": "US-CA",
+            "birth_date": None,
+            "is_minor": None,
+            "display_name": None,
+            "deleted_at": None,
+        },
+    ]
+    posts = [
+        {
+            "id": "p2",
+            "account_id": "a1",
+            "created_at": "2024-11-21T08:00:00Z",
+            "text": "two\nlines",
+            "lang": None,
+            "reply_to": None,
+            "like_count": None,
+        },
+    ]
+    assert import_file(engine, "accounts", write(tmp_path, "accounts", fmt, accounts)).updated == 0
+    assert import_file(engine, "posts", write(tmp_path, "posts", fmt, posts)).updated == 0
+    with session_scope(engine) as session:
+        bob, dm = session.get(Account, "a2"), session.get(Post, "p2")
+        assert (bob.protected, bob.is_minor, str(bob.birth_date)) == (True, True, "2010-05-01")
+        assert (dm.visibility, dm.reply_to, dm.kind) == ("direct", "p1", "reply")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+@pytest.mark.parametrize(("kind", "field"), [("accounts", "protected"), ("posts", "visibility")])
+def test_an_explicit_blank_visibility_or_protected_is_refused_naming_file_line_and_field(
+    sqlite_engine: Engine, tmp_path: Path, fmt: str, kind: str, field: str
+) -> None:
+    _import_all(sqlite_engine, tmp_path)
+    rows = [dict(ACCOUNTS[0] if kind == "accounts" else POSTS[0]), {}]
+    rows[1] = dict(ACCOUNTS[1] if kind == "accounts" else POSTS[1], **{field: None})
+    path = write(tmp_path, kind, fmt, rows)
+    before = snapshot(sqlite_engine)
+    with pytest.raises(InvalidInput, match="is blank") as caught:
+        import_file(sqlite_engine, kind, path)
+    unit = "row index 1" if fmt == "parquet" else "line 3" if fmt == "csv" else "line 2"
+    assert (caught.value.where, caught.value.field) == (f"{path}, {unit}", field)
+    assert snapshot(sqlite_engine) == before
+
+
+def test_a_jsonl_line_without_the_key_keeps_the_value_and_one_with_null_is_refused(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    _import_all(sqlite_engine, tmp_path)
+    left_out = {k: v for k, v in POSTS[1].items() if k != "visibility"}
+    import_file(sqlite_engine, "posts", write_jsonl(tmp_path / "p.jsonl", [POSTS[0], left_out]))
+    with session_scope(sqlite_engine) as session:
+        assert session.get(Post, "p2").visibility == "direct"
+    nulled = write_jsonl(tmp_path / "n.jsonl", [POSTS[0], dict(left_out, visibility=None)])
+    with pytest.raises(InvalidInput, match="is blank") as caught:
+        import_file(sqlite_engine, "posts", nulled)
+    assert caught.value.where == f"{nulled}, line 2"
 
 
 def test_a_recorded_deletion_survives_an_export_taken_before_it(
@@ -81,7 +143,7 @@ def test_a_recorded_deletion_survives_an_export_taken_before_it(
         assert session.get(Account, "a1").deleted_at == datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def test_consent_events_join_the_chain_in_recorded_order_and_known_ones_are_skipped(
+def test_consent_events_join_the_chain_in_file_order_and_known_ones_are_skipped(
     engine: Engine, tmp_path: Path
 ) -> None:
     _import_all(engine, tmp_path)
@@ -100,23 +162,8 @@ def test_consent_events_join_the_chain_in_recorded_order_and_known_ones_are_skip
     assert (report.rows_read, report.inserted, report.unchanged) == (4, 1, 3)
     with session_scope(engine) as session:
         order = [e.external_id for e in session.query(ConsentEvent).order_by(ConsentEvent.id)]
-        # The first file in (recorded_at, effective_at, external_id) order; e3 was recorded at
-        # import time, so last. e0, recorded earliest, came later: the ledger is append-only.
-        assert order == ["e1", "e2", "e3", "e0"]
+        # The first file in its own order (never re-sorted by times or ids: DESIGN rule 7);
+        # e0, recorded earliest, came later: the ledger is append-only.
+        assert order == ["e2", "e1", "e3", "e0"]
         report = verify_consent_chain(session)
         assert report.ok and report.checked == 4
-
-
-def test_a_consent_event_sent_again_with_other_content_is_refused_and_nothing_written(
-    engine: Engine, tmp_path: Path
-) -> None:
-    _import_all(engine, tmp_path)
-    changed = [dict(e, decision="allow" if e["decision"] == "deny" else "deny") for e in CONSENT]
-    with session_scope(engine) as session:
-        before = session.query(ConsentEvent).count()
-    with pytest.raises(InvalidInput, match="never changed") as refused:
-        import_file(engine, "consent", write_jsonl(tmp_path / "changed.jsonl", changed))
-    assert repr(CONSENT[0]["external_id"]) in str(refused.value)
-    with session_scope(engine) as session:
-        assert session.query(ConsentEvent).count() == before
-        assert verify_consent_chain(session).ok

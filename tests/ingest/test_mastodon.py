@@ -27,13 +27,13 @@ def test_notes_become_posts_with_visibility_from_their_audience(
 ) -> None:
     export = mastodon_export(tmp_path / "export", zipped=zipped)
     result = import_mastodon(engine, export, jurisdiction="FR", actor="test")
-    assert [(r.kind, r.inserted) for r in result.reports] == [("accounts", 1), ("posts", 4)]
+    assert [(r.kind, r.inserted) for r in result.reports] == [("accounts", 1), ("posts", 7)]
     with session_scope(engine) as session:
         ada = session.get(Account, ACTOR_ID)
         assert (ada.handle, ada.display_name, ada.jurisdiction) == ("ada", "Ada Lovelace", "FR")
         assert ada.created_at == datetime(2022, 11, 5, tzinfo=UTC)
         posts = {p.id: p for p in session.query(Post)}
-    assert set(posts) == {_status(n) for n in (1, 2, 3, 4)}  # the boost is not ada's
+    assert set(posts) == {_status(n) for n in range(1, 8)}
     assert posts[_status(1)].text == "Hallo & willkommen\n\nzweiter\nAbsatz"
     assert posts[_status(1)].lang == "de"
     assert posts[_status(1)].created_at == datetime(2024, 1, 1, 10, tzinfo=UTC)
@@ -44,6 +44,17 @@ def test_notes_become_posts_with_visibility_from_their_audience(
         "direct",
     ]
     assert posts[_status(3)].reply_to == _status(1)
+    kinds = [(posts[_status(n)].kind, posts[_status(n)].original_id) for n in range(1, 8)]
+    assert kinds == [
+        ("post", None),
+        ("post", None),
+        ("reply", None),
+        ("post", None),
+        ("repost", "https://other.example/users/bob/statuses/9"),  # a boost: no words of ada's
+        ("quote", "https://other.example/notes/q1"),
+        ("quote", "https://other.example/users/bob/statuses/10"),
+    ]
+    assert (posts[_status(5)].text, posts[_status(5)].visibility) == ("", "public")
 
 
 def test_importing_the_export_again_changes_nothing(engine: Engine, tmp_path: Path) -> None:
@@ -51,7 +62,7 @@ def test_importing_the_export_again_changes_nothing(engine: Engine, tmp_path: Pa
     import_mastodon(engine, export, jurisdiction="FR", actor="test")
     before = snapshot(engine)
     again = import_mastodon(engine, export, jurisdiction="FR", actor="test")
-    assert [(r.inserted, r.updated, r.unchanged) for r in again.reports] == [(0, 0, 1), (0, 0, 4)]
+    assert [(r.inserted, r.updated, r.unchanged) for r in again.reports] == [(0, 0, 1), (0, 0, 7)]
     assert snapshot(engine) == before
 
 

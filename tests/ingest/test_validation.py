@@ -152,3 +152,41 @@ def test_consent_events_need_known_purposes_parties_and_a_past_recording_time(
     assert "line 3, field 'collaborator_id': unknown collaborator 'acme'" in message
     assert "line 4, field 'recorded_at': is in the future" in message
     assert snapshot(engine)["consent"] == []
+
+
+def test_reposts_and_quotes_need_their_original_and_other_kinds_refuse_one(
+    engine: Engine, tmp_path: Path
+) -> None:
+    _accounts(engine, tmp_path)
+    base = {"account_id": "a1", "created_at": "2024-11-20T10:00:00Z", "visibility": "public"}
+    rows = [
+        {**base, "id": "r1", "kind": "repost", "original_id": "p9"},
+        {**base, "id": "q1", "kind": "quote"},
+        {**base, "id": "x1", "kind": "post", "original_id": "p9"},
+        {**base, "id": "x2", "original_id": "p9"},
+        {**base, "id": "x3", "kind": "boost"},
+    ]
+    posts = write(tmp_path, "posts", "csv", rows)
+    with pytest.raises(InvalidInput) as caught:
+        import_file(engine, "posts", posts)
+    message = str(caught.value)
+    assert (caught.value.where, caught.value.field) == (f"{posts}, line 3", "original_id")
+    assert "is required for kind quote" in message
+    assert "line 4, field 'original_id': is only for kind repost or quote, not post" in message
+    assert "line 5, field 'original_id': is only for kind repost or quote, not blank" in message
+    assert "line 6, field 'kind': 'boost' is not one of post, reply, repost, quote" in message
+    import_file(engine, "posts", write(tmp_path, "posts", "csv", rows[:1]))
+    assert snapshot(engine)["posts"][0][7:9] == ("repost", "p9")
+
+
+def test_a_deletion_dated_in_the_future_is_refused(sqlite_engine: Engine, tmp_path: Path) -> None:
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    rows = [ACCOUNTS[0], dict(ACCOUNTS[1], deleted_at=future)]
+    accounts = write_jsonl(tmp_path / "accounts.jsonl", rows)
+    with pytest.raises(InvalidInput, match="is in the future") as caught:
+        import_file(sqlite_engine, "accounts", accounts)
+    assert (caught.value.where, caught.value.field) == (f"{accounts}, line 2", "deleted_at")
+    soon = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()  # within the clock skew
+    import_file(
+        sqlite_engine, "accounts", write_jsonl(accounts, [dict(ACCOUNTS[1], deleted_at=soon)])
+    )

@@ -22,7 +22,9 @@ def test_the_account_and_its_own_tweets_are_imported(
 ) -> None:
     archive = x_archive(tmp_path / "archive", zipped=zipped)
     result = import_x_archive(engine, archive, jurisdiction="us-ny", actor="test")
-    assert [(r.kind, r.inserted) for r in result.reports] == [("accounts", 1), ("posts", 2)]
+    assert [(r.kind, r.inserted) for r in result.reports] == [("accounts", 1), ("posts", 5)]
+    assert result.skipped == {"retweet without the retweeted tweet's id": 1}
+    assert "skipped 1: retweet without the retweeted tweet's id" in result.summary()
     with session_scope(engine) as session:
         ada = session.get(Account, "322603863")
         assert (ada.handle, ada.display_name, ada.jurisdiction) == ("ada_l", "Ada L.", "US-NY")
@@ -34,7 +36,20 @@ def test_the_account_and_its_own_tweets_are_imported(
         reply = session.get(Post, "1626922779105759235")
         assert reply.reply_to == "1626916612560281601"
         assert reply.text.startswith("@grace ") and reply.lang is None
-        assert session.get(Post, "1626930000000000000") is None  # a retweet: not ada's words
+        assert reply.kind == "reply" and first.kind == "post"
+        assert session.get(Post, "1626930000000000000") is None  # a retweet of an unknown tweet
+        retweet = session.get(Post, "1626940000000000000")
+        assert (retweet.kind, retweet.original_id, retweet.text) == (
+            "repost",
+            "1626900000000000000",
+            "",
+        )
+        quotes = [session.get(Post, f"16269{n}0000000000000") for n in (5, 6)]
+        assert [(q.kind, q.original_id) for q in quotes] == [
+            ("quote", "1626900000000000001"),
+            ("quote", "1626900000000000002"),
+        ]
+        assert quotes[0].text == "so true https://t.co/abc"
 
 
 def test_importing_the_archive_again_changes_nothing(engine: Engine, tmp_path: Path) -> None:
@@ -64,7 +79,7 @@ def test_tweets_split_over_several_files_import_together_and_errors_name_the_par
     more = [tweet("1700000000000000000", "Tue Nov 14 22:13:20 +0000 2023", "part one")]
     archive = x_archive(tmp_path / "archive", zipped=False, more=more)
     result = import_x_archive(sqlite_engine, archive, jurisdiction="DE", actor="test")
-    assert [r.inserted for r in result.reports] == [1, 3]
+    assert [r.inserted for r in result.reports] == [1, 6]
     again = [*more, TWEETS[0]]
     broken = x_archive(tmp_path / "broken", zipped=False, more=again)
     with pytest.raises(InvalidInput) as caught:

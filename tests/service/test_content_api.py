@@ -98,3 +98,60 @@ def test_a_deletion_time_without_zone_is_refused(platform: httpx.Client) -> None
         "/api/platform/posts/bob-1/deletion", json={"deleted_at": "2025-01-02T00:00:00"}
     )
     assert response.status_code == 422 and response.json()["field"] == "deleted_at"
+
+
+def test_an_update_keeps_what_it_leaves_null_and_refuses_a_null_visibility(
+    platform: httpx.Client,
+) -> None:
+    platform.put("/api/platform/accounts/zoe", json={"handle": "zoe", "jurisdiction": "DE"})
+    dm = {"account_id": "zoe", "created_at": "2024-12-05T10:00:00Z", "visibility": "direct"}
+    assert platform.put("/api/platform/posts/zoe-dm", json=dm).status_code == 201
+    kept = platform.put("/api/platform/posts/zoe-dm", json={"text": None, "lang": None})
+    assert (kept.status_code, kept.json()["visibility"]) == (200, "direct")
+    refused = platform.put("/api/platform/posts/zoe-dm", json={"visibility": None})
+    assert (refused.status_code, refused.json()["field"]) == (422, "visibility")
+    platform.put("/api/platform/accounts/zoe", json={"protected": True, "is_minor": True})
+    kept = platform.put("/api/platform/accounts/zoe", json={"is_minor": None, "birth_date": None})
+    assert (kept.json()["protected"], kept.json()["is_minor"]) == (True, True)
+    refused = platform.put("/api/platform/accounts/zoe", json={"protected": None})
+    assert (refused.status_code, refused.json()["field"]) == (422, "protected")
+
+
+def test_a_quote_needs_its_original_and_a_new_post_without_kind_is_a_post_or_reply(
+    platform: httpx.Client,
+) -> None:
+    base = {"account_id": "bob", "created_at": "2024-12-05T10:00:00Z"}
+    quote = platform.put(
+        "/api/platform/posts/bob-q", json={**base, "kind": "quote", "original_id": "bob-1"}
+    )
+    assert (quote.status_code, quote.json()["kind"], quote.json()["original_id"]) == (
+        201,
+        "quote",
+        "bob-1",
+    )
+    reply = platform.put("/api/platform/posts/bob-r", json={**base, "reply_to": "bob-1"})
+    assert reply.json()["kind"] == "reply"
+    missing = platform.put("/api/platform/posts/bob-x", json={**base, "kind": "repost"})
+    stray = platform.put("/api/platform/posts/bob-y", json={**base, "original_id": "bob-1"})
+    assert (missing.status_code, missing.json()["field"]) == (422, "original_id")
+    assert (stray.status_code, stray.json()["field"]) == (422, "original_id")
+
+
+def test_a_deletion_is_brought_forward_and_a_future_one_refused(platform: httpx.Client) -> None:
+    first = platform.post(
+        "/api/platform/posts/bob-1/deletion", json={"deleted_at": "2025-01-02T00:00:00Z"}
+    )
+    earlier = platform.post(
+        "/api/platform/posts/bob-1/deletion", json={"deleted_at": "2024-12-30T00:00:00Z"}
+    )
+    later = platform.post(
+        "/api/platform/posts/bob-1/deletion", json={"deleted_at": "2025-02-01T00:00:00Z"}
+    )
+    assert first.json()["deleted_at"].startswith("2025-01-02")
+    assert earlier.json()["deleted_at"].startswith("2024-12-30")
+    assert later.json()["deleted_at"].startswith("2024-12-30")
+    future = platform.post(
+        "/api/platform/accounts/cy/deletion", json={"deleted_at": "2999-01-01T00:00:00Z"}
+    )
+    assert (future.status_code, future.json()["field"]) == (422, "deleted_at")
+    assert "in the future" in future.json()["detail"]

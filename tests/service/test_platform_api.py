@@ -95,7 +95,10 @@ def test_sending_the_same_event_again_returns_it_and_a_different_one_conflicts(
 
     clash = platform.post("/api/platform/consent-events", json={**body, "decision": "deny"})
     assert clash.status_code == 409
-    assert "app-7" in clash.json()["detail"] and "decision" in clash.json()["detail"]
+    assert "app-7" in clash.json()["detail"] and clash.json()["field"] == "decision"
+    for other in ({"policy_version": "v9"}, {"effective_at": "2020-01-01T00:00:00Z"}):
+        clash = platform.post("/api/platform/consent-events", json={**body, **other})
+        assert (clash.status_code, clash.json()["field"]) == (409, next(iter(other)))
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(ConsentEvent)) == 1
 

@@ -8,6 +8,8 @@ import typer
 
 from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly
 from consentry.ingest import import_file, import_mastodon, import_x_archive
+from consentry.ingest.fields import KINDS
+from consentry.ingest.reference import column_help
 
 import_app = typer.Typer(
     help="Bring accounts, posts and consent events in (all or nothing, idempotent).",
@@ -24,6 +26,11 @@ JURISDICTION = typer.Option(
 )
 
 
+def _help(kind: str) -> str:
+    """The kind's summary, then its columns (from the validator's own; see docs/IMPORT.md)."""
+    return f"{KINDS[kind].doc}\n\nColumns:\n\n{column_help(KINDS[kind])}"
+
+
 def _import(kind: str, file: Path, format: str | None, quarantine: Path | None) -> None:
     report = import_file(
         engine(), kind, file, format=format, quarantine=quarantine, actor=CLI_ACTOR
@@ -33,36 +40,33 @@ def _import(kind: str, file: Path, format: str | None, quarantine: Path | None) 
         console.print(f"[yellow]{report.quarantined} bad rows written to {quarantine}[/yellow]")
 
 
-@import_app.command("accounts")
+@import_app.command("accounts", help=_help("accounts"))
 @fails_cleanly
 def accounts(
     file: Path = typer.Argument(..., help="JSONL, CSV or Parquet file of accounts."),
     format: str = FORMAT,
     quarantine: Path = QUARANTINE,
 ) -> None:
-    """Insert or update accounts by id from a file."""
     _import("accounts", file, format, quarantine)
 
 
-@import_app.command("posts")
+@import_app.command("posts", help=_help("posts"))
 @fails_cleanly
 def posts(
     file: Path = typer.Argument(..., help="JSONL, CSV or Parquet file of posts."),
     format: str = FORMAT,
     quarantine: Path = QUARANTINE,
 ) -> None:
-    """Insert or update posts by id from a file; their accounts must exist."""
     _import("posts", file, format, quarantine)
 
 
-@import_app.command("consent")
+@import_app.command("consent", help=_help("consent"))
 @fails_cleanly
 def consent(
     file: Path = typer.Argument(..., help="JSONL, CSV or Parquet file of consent events."),
     format: str = FORMAT,
     quarantine: Path = QUARANTINE,
 ) -> None:
-    """Append consent events to the ledger, skipping external ids already recorded."""
     _import("consent", file, format, quarantine)
 
 

@@ -191,4 +191,5 @@ def _with_external_ids(events: pa.Table) -> pa.Table:
         "AS external_id FROM events"
     ).to_arrow_table()
     con.close()
-    return pa.Table.from_arrays([ids.column(0), *events.columns], schema=CONSENT_SCHEMA)
+    columns = [ids.column(0), *events.columns, pa.nulls(events.num_rows, pa.int64())]
+    return pa.Table.from_arrays(columns, schema=CONSENT_SCHEMA)  # sequence: the file's order

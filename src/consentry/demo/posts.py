@@ -169,6 +169,8 @@ def generate_posts(rng: np.random.Generator, accounts: Accounts, n: int, *, seed
             "reply_to": pc.if_else(
                 pa.array(reply), ids.take(pa.array(np.maximum(parent, 0))), NO_TEXT
             ),
+            "kind": pa.array(np.where(reply, "reply", "post")),
+            "original_id": pa.nulls(n, pa.string()),
             "deleted_at": timestamps(deleted, missing=deleted < 0),
             "like_count": likes,
             "repost_count": rng.binomial(likes, 0.12).astype(np.int64),

@@ -3,14 +3,16 @@
 Read, check every row, check references in the database, then load, all in one transaction.
 A bad row stops the import with an error naming the file, line and field, and nothing is
 written, unless a quarantine file is given: then the bad rows go there with their reasons and
-the others are imported. One audit event records each import run.
+the others are imported. A consent event sent again under a recorded external id with other
+content is such a row too; when only such rows stop an import, the error is a ``Conflict``
+(409 in the service), otherwise ``InvalidInput``. One audit event records each import run.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Engine
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from consentry.errors import InvalidInput
+from consentry.errors import Conflict, InvalidInput
 from consentry.ingest import readers
 from consentry.ingest.fields import Kind, kind_of
 from consentry.ingest.readers import Problem, Source
@@ -33,6 +35,7 @@ from consentry.store.content import (
     load_accounts,
     load_posts,
     record_import,
+    resent_events,
 )
 from consentry.store.models import Account, Collaborator
 from consentry.store.policies import ensure_purpose
@@ -107,11 +110,13 @@ def import_source(
     """Check and load ``source`` inside the caller's transaction; ``hint`` ends a rejection."""
     checked = check(kind, source, datetime.now(UTC))
     _check_references(session, kind, checked)
+    conflicts = _check_resent(session, kind, checked)
     problems = _problems(source, checked)
     if problems and quarantine is None:
-        raise _rejection(source, problems, hint)
+        only_conflicts = not source.rejected and set(checked.problems.rows) <= conflicts
+        raise _rejection(source, problems, hint, Conflict if only_conflicts else InvalidInput)
     good = checked.table.filter(pc.invert(checked.problems.bad_rows(checked.table.num_rows)))
-    counts = _load(session, kind, good, checked.present)
+    counts = _load(session, kind, good)
     bad = {p.position for p, _ in problems}
     if quarantine is not None:
         _write_quarantine(quarantine, source, problems)
@@ -133,11 +138,11 @@ def import_source(
     return report
 
 
-def _load(session: Session, kind: Kind, table: pa.Table, present: list[str]) -> LoadCounts:
+def _load(session: Session, kind: Kind, table: pa.Table) -> LoadCounts:
     if kind.name == "accounts":
-        return load_accounts(session, table, present)
+        return load_accounts(session, table)
     if kind.name == "posts":
-        return load_posts(session, table, present)
+        return load_posts(session, table)
     for purpose in pc.unique(table["purpose"]).to_pylist():
         ensure_purpose(session, purpose)
     return append_consent_events(session, table)
@@ -179,6 +184,16 @@ def _check_references(session: Session, kind: Kind, checked: Checked) -> None:
         )
 
 
+def _check_resent(session: Session, kind: Kind, checked: Checked) -> set[int]:
+    """Rows re-sending a recorded event with other content: each a problem; their indices."""
+    if kind.name != "consent":
+        return set()
+    _, resent = resent_events(session, checked.table)
+    for event in resent:
+        checked.problems.rows[event.row].append((event.field, event.message()))
+    return {event.row for event in resent}
+
+
 def _problems(source: Source, checked: Checked) -> list[tuple[Problem, Any]]:
     """Every problem with the original row it belongs to, in file order."""
     rows = sorted(checked.problems.rows)
@@ -198,7 +213,12 @@ def _describe(problem: Problem) -> str:
     return f"{field}{problem.message}"
 
 
-def _rejection(source: Source, problems: list[tuple[Problem, Any]], hint: str) -> InvalidInput:
+def _rejection(
+    source: Source,
+    problems: list[tuple[Problem, Any]],
+    hint: str,
+    error: type[InvalidInput | Conflict],
+) -> InvalidInput | Conflict:
     first = problems[0][0]
     message = first.message
     rest = [p for p, _ in problems[1:]]
@@ -207,7 +227,7 @@ def _rejection(source: Source, problems: list[tuple[Problem, Any]], hint: str) -
         more = f"; and {len(rest) - _SHOWN} more" if len(rest) > _SHOWN else ""
         message += f" (also {listed}{more})"
     message += f". Nothing was imported: {hint}"
-    return InvalidInput(message, where=source.where(first.position), field=first.field)
+    return error(message, where=source.where(first.position), field=first.field)
 
 
 def _write_quarantine(path: Path, source: Source, problems: list[tuple[Problem, Any]]) -> None:
@@ -233,16 +253,24 @@ def _write_quarantine(path: Path, source: Source, problems: list[tuple[Problem, 
 
 @dataclass(frozen=True)
 class ArchiveReport:
-    """One import report per file of an account export that was loaded."""
+    """One import report per file of an account export that was loaded, and the items of the
+    export left out on purpose, counted by reason."""
 
     reports: list[ImportReport]
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
-        return "\n".join(report.summary() for report in self.reports)
+        lines = [report.summary() for report in self.reports]
+        lines += [f"skipped {count}: {reason}" for reason, count in sorted(self.skipped.items())]
+        return "\n".join(lines)
 
 
 def import_sources(
-    engine: Engine, sources: list[tuple[str, Source]], *, actor: str
+    engine: Engine,
+    sources: list[tuple[str, Source]],
+    *,
+    actor: str,
+    skipped: dict[str, int] | None = None,
 ) -> ArchiveReport:
     """Import (kind, source) pairs in order, in one transaction: all of them or none."""
     with bulk_session(engine) as session:
@@ -250,4 +278,4 @@ def import_sources(
             import_source(session, kind_of(kind), source, actor=actor, hint="fix the export")
             for kind, source in sources
         ]
-    return ArchiveReport(reports)
+    return ArchiveReport(reports, skipped or {})

@@ -1,7 +1,10 @@
 """Mastodon account exports: ``actor.json`` (an ActivityPub Person) and ``outbox.json``.
 
-The outbox is an OrderedCollection of activities; each ``Create`` of a ``Note`` is a post.
-Boosts (``Announce``) are left out: their words belong to another account. Visibility follows
+The outbox is an OrderedCollection of activities; each ``Create`` of a ``Note`` is a post, a
+quote when it names a quoted post (``quoteUri``, ``quoteUrl``, ``_misskey_quote``, ``quote``, or
+an FEP-e232 ``Link`` tag whose ``mediaType`` is ActivityStreams JSON-LD or whose ``rel`` is a
+quote). A boost (``Announce``) is a ``repost`` of the announced object, with no text of its own;
+its id is the boost's status URL (the activity id without ``/activity``). Visibility follows
 the addressing: the Public collection in ``to`` or ``cc`` means public (Mastodon's "unlisted"
 too), the author's followers collection alone means protected, anything else is a direct
 message. Ids are the ActivityPub id URLs; one longer than the 64 characters an id column holds
@@ -26,6 +29,11 @@ from consentry.ingest.archive import Archive, checked_jurisdiction
 from consentry.ingest.importer import ArchiveReport, import_sources
 from consentry.ingest.readers import Source
 
+_QUOTE_KEYS = ("quoteUri", "quoteUrl", "_misskey_quote", "quote")
+_AS_MEDIA = (
+    "application/activity+json",
+    'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+)
 PUBLIC = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
 ID_LIMIT = 64
 
@@ -98,6 +106,27 @@ def _language_and_html(note: dict[str, Any]) -> tuple[str | None, str]:
     return lang, content or ""
 
 
+def quoted(note: dict[str, Any]) -> str | None:
+    """The URL of the post a note quotes, if it quotes one."""
+    for key in _QUOTE_KEYS:
+        value = note.get(key)
+        if isinstance(value, str) and value:
+            return value
+    for tag in note.get("tag") or []:
+        if not isinstance(tag, dict) or tag.get("type") != "Link" or not tag.get("href"):
+            continue
+        rel = tag.get("rel")
+        rels = [rel] if isinstance(rel, str) else list(rel or [])
+        if tag.get("mediaType") in _AS_MEDIA or any("quote" in str(r).lower() for r in rels):
+            return str(tag["href"])
+    return None
+
+
+def _announced(activity: dict[str, Any]) -> Any:
+    target = activity.get("object")
+    return target.get("id") if isinstance(target, dict) else target
+
+
 def _notes(archive: Archive, actor: dict[str, Any]) -> Source:
     member, outbox = _json(archive, "outbox.json")
     items = outbox.get("orderedItems")
@@ -107,22 +136,44 @@ def _notes(archive: Archive, actor: dict[str, Any]) -> Source:
         )
     followers = actor.get("followers") or (f"{actor['id']}/followers" if actor.get("id") else None)
     names = ("id", "account_id", "created_at", "text", "lang", "visibility", "reply_to")
-    rows: dict[str, list[Any]] = {name: [] for name in names}
+    rows: dict[str, list[Any]] = {name: [] for name in (*names, "kind", "original_id")}
     positions = []
     for position, activity in enumerate(items):
-        if not isinstance(activity, dict) or activity.get("type") != "Create":
+        if not isinstance(activity, dict):
             continue
-        note = activity.get("object")
-        if not isinstance(note, dict) or note.get("type") != "Note":
+        if activity.get("type") == "Announce":
+            boost = str(activity.get("id") or "").removesuffix("/activity") or None
+            row = {
+                "id": fit_id(boost),
+                "created_at": activity.get("published"),
+                "text": "",
+                "lang": None,
+                "visibility": visibility(activity, followers),
+                "reply_to": None,
+                "kind": "repost",
+                "original_id": fit_id(_announced(activity)),
+            }
+        elif activity.get("type") == "Create":
+            note = activity.get("object")
+            if not isinstance(note, dict) or note.get("type") != "Note":
+                continue
+            lang, content = _language_and_html(note)
+            quote = quoted(note)
+            row = {
+                "id": fit_id(note.get("id")),
+                "created_at": note.get("published") or activity.get("published"),
+                "text": html_to_text(content),
+                "lang": lang,
+                "visibility": visibility(note, followers),
+                "reply_to": fit_id(note.get("inReplyTo")),
+                "kind": "quote" if quote else None,
+                "original_id": fit_id(quote),
+            }
+        else:
             continue
-        lang, content = _language_and_html(note)
-        rows["id"].append(fit_id(note.get("id")))
-        rows["account_id"].append(fit_id(actor.get("id")))
-        rows["created_at"].append(note.get("published") or activity.get("published"))
-        rows["text"].append(html_to_text(content))
-        rows["lang"].append(lang)
-        rows["visibility"].append(visibility(note, followers))
-        rows["reply_to"].append(fit_id(note.get("inReplyTo")))
+        row["account_id"] = fit_id(actor.get("id"))
+        for name, values in rows.items():
+            values.append(row[name])
         positions.append(position)
     table = pa.table({name: pa.array(values, pa.string()) for name, values in rows.items()})
     return Source(archive.label(member), "item", table, np.array(positions, dtype=np.int64))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,12 @@ class Source:
     """Unparsable rows: the problem and the original text or object."""
     parts: list[tuple[int, str]] = field(default_factory=list)
     """Rows gathered from several files: (first position, file name) of each, in order."""
+    unset: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per column, the rows that do not give it at all (a JSONL line without the key); every
+    other null of a column the source has was sent blank (an empty cell, a JSON null)."""
+
+    def unset_rows(self, name: str) -> np.ndarray:
+        return self.unset.get(name, np.zeros(self.table.num_rows, dtype=bool))
 
     def _locate(self, position: int) -> tuple[str, int]:
         if not self.parts:
@@ -121,7 +128,30 @@ def read_jsonl(path: Path, kind: Kind) -> Source:
     lines = record_lines(data, quoted=False)
     if lines.size != table.num_rows:  # lines of blanks only, which Arrow skips as well
         return _jsonl_line_by_line(data, str(path), kind)
-    return Source(str(path), "line", table, lines)
+    return Source(str(path), "line", table, lines, unset=_unset_keys(data, table, lines, kind))
+
+
+def _unset_keys(
+    data: bytes, table: pa.Table, lines: np.ndarray, kind: Kind
+) -> dict[str, np.ndarray]:
+    """For never-blank columns, the null rows whose line lacks the key (Arrow reads a missing key
+    and a null alike). Only the lines of null values are looked at, and only if some line
+    writes the key as null at all."""
+    unset = {}
+    for f in kind.fields:
+        if not f.never_blank or f.name not in table.column_names:
+            continue
+        nulls = table[f.name].is_null().to_numpy(zero_copy_only=False)
+        explicit = re.compile(rb'"' + f.name.encode() + rb'"\s*:\s*null\b')
+        if not nulls.any() or explicit.search(data) is None:
+            unset[f.name] = nulls
+            continue
+        text = data.split(b"\n")
+        written = np.zeros(len(nulls), dtype=bool)
+        for i in np.flatnonzero(nulls):
+            written[i] = explicit.search(text[int(lines[i]) - 1]) is not None
+        unset[f.name] = nulls & ~written
+    return unset
 
 
 _JSON_KIND = {"bool": (bool,), "int": (int,)}
@@ -178,7 +208,12 @@ def _jsonl_line_by_line(data: bytes, name: str, kind: Kind) -> Source:
         columns[key] = pa.array([json.dumps(o.get(key)) for o in good], pa.string())
     present = {key for obj in good for key in obj}
     table = pa.table({n: c for n, c in columns.items() if n in present})
-    return Source(name, "line", table, np.array(positions, dtype=np.int64), rejected)
+    unset = {
+        f.name: np.array([f.name not in obj for obj in good], dtype=bool)
+        for f in kind.fields
+        if f.never_blank
+    }
+    return Source(name, "line", table, np.array(positions, dtype=np.int64), rejected, unset=unset)
 
 
 def read_csv(path: Path, kind: Kind) -> Source:

@@ -21,7 +21,7 @@ from consentry.domain.purposes import validate_purpose
 from consentry.errors import InvalidInput
 from consentry.ingest.fields import Field, Kind
 from consentry.ingest.readers import Source
-from consentry.store.content import TS, valid_jurisdiction
+from consentry.store.content import CLOCK_SKEW, ORIGINAL_KINDS, TS, valid_jurisdiction
 
 _ISO = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 _ZONE = r"(?:Z|[+-]\d{2}(?::?\d{2})?)"
@@ -51,9 +51,7 @@ class Problems:
 @dataclass
 class Checked:
     table: pa.Table
-    """Canonical schema, one row per source row; bad values are null."""
-    present: list[str]
-    """Canonical columns the input had and gave a value in at least one row."""
+    """Canonical schema, one row per source row; bad values and values not given are null."""
     problems: Problems
 
 
@@ -269,6 +267,25 @@ def _duplicates(key: pa.Array, kind: Kind, source: Source, problems: Problems) -
             )
 
 
+def _post_kinds(columns: dict[str, pa.Array], problems: Problems) -> None:
+    """An original for reposts and quotes, and only for them (a blank kind names none)."""
+    kind, original = columns["kind"], columns["original_id"]
+    needs = pc.is_in(kind, pa.array(sorted(ORIGINAL_KINDS)))
+    problems.add(
+        pc.and_(needs, original.is_null()),
+        "original_id",
+        "is required for kind {value}: the reposted or quoted post's id",
+        kind,
+    )
+    given = pc.and_(pc.invert(pc.fill_null(needs, False)), original.is_valid())
+    problems.add(
+        given,
+        "original_id",
+        "is only for kind repost or quote, not {value}",
+        pc.fill_null(kind, "blank"),
+    )
+
+
 def check(kind: Kind, source: Source, now: datetime) -> Checked:
     """Every column of ``kind`` typed and checked; the file's bad rows in ``problems``."""
     table = source.table
@@ -282,7 +299,7 @@ def check(kind: Kind, source: Source, now: datetime) -> Checked:
         )
     problems = Problems()
     n = table.num_rows
-    columns, present = {}, []
+    columns = {}
     for f in kind.fields:
         if f.name in table.column_names:
             raw = table[f.name].combine_chunks()
@@ -291,20 +308,40 @@ def check(kind: Kind, source: Source, now: datetime) -> Checked:
         else:
             raw = pa.nulls(n)
         values, blank = COERCERS[f.kind](raw, f, source.name, problems)
-        if f.name in table.column_names and not pc.all(blank).as_py():
-            present.append(f.name)
         if f.required:
             problems.add(blank, f.name, "is required")
+        if f.never_blank and f.name in table.column_names:
+            sent_blank = pc.and_(blank, pa.array(~source.unset_rows(f.name)))
+            choices = f" ({', '.join(f.choices)})" if f.choices else ""
+            problems.add(
+                sent_blank,
+                f.name,
+                f"is blank; give a value{choices}, or leave the column out to keep the stored one",
+            )
         if f.max_len is not None:
             long = pc.greater(pc.utf8_length(values), f.max_len)
             problems.add(long, f.name, f"is longer than {f.max_len} characters")
             values = pc.if_else(long, None, values)
-        if f.default is not None:
-            values = pc.fill_null(values, f.default)
+        if f.name == "deleted_at":
+            future = pc.greater(values, pa.scalar(now + CLOCK_SKEW, TS))
+            problems.add(future, f.name, "is in the future; send a deletion once it has happened")
+        if f.default is not None and kind.name == "consent":
+            values = pc.fill_null(values, f.default)  # events are never updated: all are new
         columns[f.name] = values
+    if kind.name == "posts":
+        _post_kinds(columns, problems)
     if kind.name == "consent":
-        recorded = columns["recorded_at"]
-        problems.add(pc.greater(recorded, pa.scalar(now, TS)), "recorded_at", "is in the future")
-        columns["recorded_at"] = pc.fill_null(recorded, pa.scalar(now, TS))
+        problems.add(
+            pc.greater(columns["recorded_at"], pa.scalar(now, TS)),
+            "recorded_at",
+            "is in the future",
+        )
+        sequence = columns["sequence"]
+        if pc.any(sequence.is_valid()).as_py():
+            problems.add(
+                sequence.is_null(),
+                "sequence",
+                "is blank here but given on other rows; give it on every row or on none",
+            )
     _duplicates(columns[kind.key], kind, source, problems)
-    return Checked(pa.table(columns, schema=kind.schema), present, problems)
+    return Checked(pa.table(columns, schema=kind.schema), problems)

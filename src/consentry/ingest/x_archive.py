@@ -2,15 +2,26 @@
 
 Each file is JavaScript of the form ``window.YTD.<name>.part0 = [...]``. Tweets carry
 ``created_at`` like ``Wed Oct 10 20:19:24 +0000 2018`` and HTML-escaped ``full_text``. The
-archive does not say where the account holder lives, so the jurisdiction is given. Retweets
-("RT @...") are left out: their words belong to another account.
+archive does not say where the account holder lives, so the jurisdiction is given.
+
+Retweets (``full_text`` starting ``RT @``, or a ``retweeted_status``) become kind ``repost``
+with no text of their own (the words are the original's) and ``original_id`` the retweeted
+tweet: ``retweeted_status.id_str``, else the first status link in ``entities.urls``. Archives
+usually carry neither, and a repost without its original says nothing a license could use
+(DESIGN rule 8 judges the original on its own), so such a retweet is skipped, logged and
+counted in the report rather than stored with a guessed id. A quote tweet
+(``quoted_status_id_str``, ``quoted_status_permalink``, or a link in ``entities.urls`` to
+``twitter.com|x.com/<user>/status/<id>``) becomes kind ``quote`` with ``original_id`` that id;
+its text is the quoter's.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import logging
 import re
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +38,9 @@ from consentry.ingest.readers import Source
 _YTD = re.compile(rb"^\s*window\.YTD\.\w+\.part\d+\s*=\s*")
 _TWEET_FILES = re.compile(r"(?:.*/)?data/tweets?(?:-part(\d+))?\.js")
 _TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
+_STATUS_URL = re.compile(r"https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/\w+/status(?:es)?/(\d+)")
+NO_ORIGINAL = "retweet without the retweeted tweet's id"
+log = logging.getLogger(__name__)
 
 
 def ytd_items(archive: Archive, member: str) -> list[Any]:
@@ -81,23 +95,56 @@ def _account(archive: Archive, jurisdiction: str) -> tuple[Source, str]:
     )
 
 
-def _tweets(archive: Archive, members: list[str], account_id: str) -> Source:
-    """The account's own tweets from every tweets file, as one source (one staging table)."""
+def _linked_status(tweet: dict[str, Any]) -> str | None:
+    """The id of the first tweet that ``entities.urls`` links to."""
+    urls = (tweet.get("entities") or {}).get("urls") or []
+    for url in urls:
+        found = _STATUS_URL.match(str((url or {}).get("expanded_url") or ""))
+        if found:
+            return found[1]
+    return None
+
+
+def _kind(tweet: dict[str, Any], text: str) -> tuple[str | None, str | None]:
+    """(kind, original_id); kind None for a post or reply (the importer tells them apart), and
+    (repost, None) for a retweet whose original is unknown."""
+    retweeted = tweet.get("retweeted_status")
+    if text.startswith("RT @") or isinstance(retweeted, dict):
+        original = (retweeted or {}).get("id_str") if isinstance(retweeted, dict) else None
+        return "repost", _str(original) or _linked_status(tweet)
+    permalink = (tweet.get("quoted_status_permalink") or {}).get("expanded") or ""
+    quoted = tweet.get("quoted_status_id_str") or (
+        found[1] if (found := _STATUS_URL.match(str(permalink))) else None
+    )
+    quoted = _str(quoted) or _linked_status(tweet)
+    return ("quote", quoted) if quoted else (None, None)
+
+
+def _tweets(archive: Archive, members: list[str], account_id: str) -> tuple[Source, Counter[str]]:
+    """The account's tweets from every tweets file, as one source (one staging table), and the
+    retweets skipped, by reason."""
     names = ("id", "account_id", "created_at", "text", "lang", "visibility", "reply_to")
-    rows: dict[str, list[Any]] = {name: [] for name in (*names, "like_count", "repost_count")}
+    columns = (*names, "kind", "original_id", "like_count", "repost_count")
+    rows: dict[str, list[Any]] = {name: [] for name in columns}
     positions, parts, offset = [], [], 0
+    skipped: Counter[str] = Counter()
     for member in members:
         parts.append((offset, archive.label(member)))
         items = ytd_items(archive, member)
         for index, item in enumerate(items):
             tweet = item.get("tweet", item) if isinstance(item, dict) else {}
             text = html.unescape(tweet.get("full_text") or tweet.get("text") or "")
-            if text.startswith("RT @"):
+            kind, original = _kind(tweet, text)
+            if kind == "repost" and original is None:
+                log.info("%s, item %d: skipped, %s", archive.label(member), index, NO_ORIGINAL)
+                skipped[NO_ORIGINAL] += 1
                 continue
             rows["id"].append(_str(tweet.get("id_str") or tweet.get("id")))
             rows["account_id"].append(account_id)
             rows["created_at"].append(_iso_time(tweet.get("created_at")))
-            rows["text"].append(text)
+            rows["text"].append("" if kind == "repost" else text)
+            rows["kind"].append(kind)
+            rows["original_id"].append(original)
             rows["lang"].append(None if tweet.get("lang") in (None, "und") else tweet["lang"])
             rows["visibility"].append("public")
             rows["reply_to"].append(_str(tweet.get("in_reply_to_status_id_str")))
@@ -107,11 +154,15 @@ def _tweets(archive: Archive, members: list[str], account_id: str) -> Source:
         offset += len(items)
     table = pa.table({name: pa.array(values, pa.string()) for name, values in rows.items()})
     name = parts[0][1] if len(parts) == 1 else f"{archive.path} tweets"
-    return Source(name, "item", table, np.array(positions, dtype=np.int64), parts=parts)
+    source = Source(name, "item", table, np.array(positions, dtype=np.int64), parts=parts)
+    return source, skipped
 
 
-def read_x_archive(archive: Archive, jurisdiction: str) -> list[tuple[str, Source]]:
-    """(kind, source) pairs: the account, then its tweets from every tweets file."""
+def read_x_archive(
+    archive: Archive, jurisdiction: str
+) -> tuple[list[tuple[str, Source]], Counter[str]]:
+    """(kind, source) pairs: the account, then its tweets from every tweets file; and the
+    tweets skipped, by reason."""
     accounts, account_id = _account(archive, jurisdiction)
     numbered = []
     for member in archive.members():
@@ -121,7 +172,8 @@ def read_x_archive(archive: Archive, jurisdiction: str) -> list[tuple[str, Sourc
     tweet_files = [member for _, member in sorted(numbered)]
     if not tweet_files:
         raise InvalidInput("the export has no data/tweets.js", where=str(archive.path))
-    return [("accounts", accounts), ("posts", _tweets(archive, tweet_files, account_id))]
+    tweets, skipped = _tweets(archive, tweet_files, account_id)
+    return [("accounts", accounts), ("posts", tweets)], skipped
 
 
 def import_x_archive(
@@ -130,5 +182,5 @@ def import_x_archive(
     """Import an X/Twitter account archive (a directory or .zip): the account and its tweets."""
     code = checked_jurisdiction(jurisdiction)
     with Archive(Path(path)) as archive:
-        sources = read_x_archive(archive, code)
-    return import_sources(engine, sources, actor=actor)
+        sources, skipped = read_x_archive(archive, code)
+    return import_sources(engine, sources, actor=actor, skipped=dict(skipped))

@@ -22,6 +22,7 @@ from consentry.errors import (
     InvalidInput,
     NotAllowed,
     NotFound,
+    Placed,
 )
 
 
@@ -108,7 +109,7 @@ def _validation(request: Request, exc: RequestValidationError) -> Response:
 
 def _consentry(request: Request, exc: ConsentryError) -> Response:
     status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
-    if isinstance(exc, InvalidInput):
+    if isinstance(exc, Placed):
         return error_response(request, status, exc.detail, field=exc.field, where=exc.where)
     return error_response(request, status, str(exc))
 

@@ -7,8 +7,10 @@ stage is a scratch database written by ADBC and attached (the scratch file is ne
 SQLite copies of the process at once, so their locks cannot meet; the shared database itself is
 only written by pysqlite). On PostgreSQL it is a temporary table filled by COPY.
 
-A deletion time, once recorded, is kept: a later import without it (an export taken before the
-deletion) does not bring the account or post back.
+An update changes only the values it gives: a null (a missing column or key, an empty cell) keeps
+what is stored, and new rows get the defaults (``DEFAULTS``). A deletion takes effect at the
+earliest time ever sent: a later import without it (an export taken before the deletion) does not
+bring the account or post back, and one with an earlier time brings the deletion forward.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -31,7 +33,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from consentry.domain.consent_bulk import TS
-from consentry.domain.types import Visibility
+from consentry.domain.types import PostKind, Visibility
 from consentry.errors import InvalidInput, NotFound
 from consentry.store.ledger import (
     CONSENT_CHAIN,
@@ -64,6 +66,8 @@ POSTS_SCHEMA = pa.schema(
         ("lang", pa.string()),
         ("visibility", pa.string()),
         ("reply_to", pa.string()),
+        ("kind", pa.string()),
+        ("original_id", pa.string()),
         ("deleted_at", TS),
         ("like_count", pa.int64()),
         ("repost_count", pa.int64()),
@@ -81,11 +85,34 @@ CONSENT_SCHEMA = pa.schema(
         ("policy_version", pa.string()),
         ("effective_at", TS),
         ("recorded_at", TS),
+        ("sequence", pa.int64()),
     ]
 )
 
-STICKY = ("deleted_at",)
-"""Columns an update may set but never clear."""
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "accounts": {"protected": False},
+    "posts": {
+        "text": "",
+        "visibility": "public",
+        "like_count": 0,
+        "repost_count": 0,
+        "reply_count": 0,
+    },
+}
+"""What a new row gets for a value it does not give (``kind``: see ``KIND_OF_NEW_POST``)."""
+NEVER_BLANK: dict[str, frozenset[str]] = {
+    "accounts": frozenset({"protected"}),
+    "posts": frozenset({"visibility"}),
+}
+"""Columns an update may leave out but never send blank: a blank ``visibility`` or ``protected``
+is a platform bug, and taking it as the default would relax a direct message or a private
+account."""
+ORIGINAL_KINDS = frozenset({PostKind.REPOST, PostKind.QUOTE})
+"""Kinds that point at another post (``original_id``)."""
+KIND_OF_NEW_POST = "CASE WHEN s.reply_to IS NULL THEN 'post' ELSE 'reply' END"
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far in the future a deletion time may be: platforms report deletions that happened, and
+their clocks may run a little ahead of ours."""
 
 _SCRATCH = "consentry.scratch"
 _SQLITE_CACHE_KIB = 262_144
@@ -188,10 +215,13 @@ def _stage_sqlite(session: Session, name: str, table: pa.Table) -> str:
 
 def _stage_postgres(session: Session, name: str, target: str, table: pa.Table) -> str:
     conn = session.connection()
-    conn.exec_driver_sql(f"CREATE TEMP TABLE {name} (LIKE {target}) ON COMMIT DROP")
+    columns = ", ".join(table.column_names)
+    # The target's column types without its NOT NULL constraints: a null stages "not given".
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT {columns} FROM {target} WITH NO DATA"
+    )
     buffer = io.BytesIO()
     pcsv.write_csv(table, buffer, pcsv.WriteOptions(include_header=False))
-    columns = ", ".join(table.column_names)
     sql = f"COPY {name} ({columns}) FROM STDIN (FORMAT csv)"
     raw = conn.connection.driver_connection
     with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
@@ -207,35 +237,74 @@ def _stage(session: Session, target: str, table: pa.Table) -> str:
     return _stage_postgres(session, name, target, table)
 
 
-def merge(session: Session, target: str, table: pa.Table, update: Sequence[str]) -> LoadCounts:
-    """Insert new rows of ``table`` into ``target`` by id; update the ``update`` columns of the
-    others where a value differs. ``table`` has unique ids and the target's column types."""
+def _literal(value: Any, dialect: str) -> str:
+    if isinstance(value, bool):
+        return ("1" if value else "0") if dialect == "sqlite" else ("true" if value else "false")
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _earliest(column: str) -> str:
+    """The earlier of the stored and the sent time (nulls ignored): a deletion only moves back."""
+    return (
+        f"CASE WHEN s.{column} IS NULL OR (t.{column} IS NOT NULL AND t.{column} <= s.{column}) "
+        f"THEN t.{column} ELSE s.{column} END"
+    )
+
+
+def merge(
+    session: Session,
+    target: str,
+    table: pa.Table,
+    *,
+    inserted_as: dict[str, str] | None = None,
+    updated_as: dict[str, str] | None = None,
+) -> LoadCounts:
+    """Insert the new rows of ``table`` into ``target`` by id, then update the others where a
+    value differs. A null in ``table`` means "not given": a new row gets the default
+    (``DEFAULTS``), a stored row keeps its value. ``inserted_as`` and ``updated_as`` are SQL
+    expressions over ``s`` (the staged row) and ``t`` (the stored row) for columns that follow
+    another rule. ``table`` has unique ids and the target's column types."""
     if table.num_rows == 0:
         return LoadCounts(0, 0, 0, 0)
     staged = _stage(session, target, table)
     conn = session.connection()
-    distinct = "IS NOT" if conn.dialect.name == "sqlite" else "IS DISTINCT FROM"
-    columns = ", ".join(table.column_names)
+    dialect = conn.dialect.name
+    distinct = "IS NOT" if dialect == "sqlite" else "IS DISTINCT FROM"
+    names = table.column_names
+    defaults = DEFAULTS.get(target, {})
+    values = []
+    for column in names:
+        if column in (inserted_as or {}):
+            values.append(f"coalesce(s.{column}, {inserted_as[column]})")  # type: ignore[index]
+        elif column in defaults:
+            values.append(f"coalesce(s.{column}, {_literal(defaults[column], dialect)})")
+        else:
+            values.append(f"s.{column}")
     existing = conn.exec_driver_sql(
         f"SELECT count(*) FROM {staged} s WHERE EXISTS (SELECT 1 FROM {target} t WHERE t.id = s.id)"
     ).scalar_one()
-    sql = f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {staged} WHERE true "
+    inserted = conn.exec_driver_sql(
+        f"INSERT INTO {target} ({', '.join(names)}) SELECT {', '.join(values)} FROM {staged} s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.id = s.id) "
+        "ON CONFLICT (id) DO NOTHING"
+    ).rowcount
+    if not existing:  # a first load: nothing to update (the common case for large files)
+        return LoadCounts(table.num_rows, inserted, 0, table.num_rows - inserted)
     changes = []
-    for column in (c for c in update if c != "id"):
-        new = f"excluded.{column}"
-        if column in STICKY:
-            new = f"coalesce({target}.{column}, excluded.{column})"
-        changes.append((f"{column} = {new}", f"{target}.{column} {distinct} {new}"))
+    for column in (c for c in names if c != "id"):
+        new = (updated_as or {}).get(column) or (
+            _earliest(column) if column == "deleted_at" else f"coalesce(s.{column}, t.{column})"
+        )
+        changes.append((f"{column} = {new}", f"t.{column} {distinct} {new}"))
+    updated = 0
     if changes:
-        sets = ", ".join(s for s, _ in changes)
-        differs = " OR ".join(d for _, d in changes)
-        sql += f"ON CONFLICT (id) DO UPDATE SET {sets} WHERE {differs}"
-    else:
-        sql += "ON CONFLICT (id) DO NOTHING"
-    changed = conn.exec_driver_sql(sql).rowcount
-    inserted = table.num_rows - existing
-    updated = changed - inserted
-    return LoadCounts(table.num_rows, inserted, updated, existing - updated)
+        updated = conn.exec_driver_sql(
+            f"UPDATE {target} AS t SET {', '.join(c for c, _ in changes)} FROM {staged} s "
+            f"WHERE t.id = s.id AND ({' OR '.join(d for _, d in changes)})"
+        ).rowcount
+    return LoadCounts(table.num_rows, inserted, updated, table.num_rows - inserted - updated)
 
 
 def append_rows(session: Session, target: str, table: pa.Table) -> int:
@@ -250,62 +319,124 @@ def append_rows(session: Session, target: str, table: pa.Table) -> int:
     return table.num_rows
 
 
-def load_accounts(session: Session, table: pa.Table, update: Sequence[str]) -> LoadCounts:
+def load_accounts(session: Session, table: pa.Table) -> LoadCounts:
     """Insert or update accounts (``ACCOUNTS_SCHEMA``) by id."""
-    return merge(session, "accounts", table.select(ACCOUNTS_SCHEMA.names), update)
+    return merge(session, "accounts", table.select(ACCOUNTS_SCHEMA.names))
 
 
-def load_posts(session: Session, table: pa.Table, update: Sequence[str]) -> LoadCounts:
-    """Insert or update posts (``POSTS_SCHEMA``) by id; their accounts must exist."""
-    return merge(session, "posts", table.select(POSTS_SCHEMA.names), update)
+def load_posts(session: Session, table: pa.Table) -> LoadCounts:
+    """Insert or update posts (``POSTS_SCHEMA``) by id; their accounts must exist.
+
+    A new post without a kind is a reply if it answers one, else a post; an update without a
+    kind keeps the stored kind and original; one with a kind sets both as sent."""
+    return merge(
+        session,
+        "posts",
+        table.select(POSTS_SCHEMA.names),
+        inserted_as={"kind": KIND_OF_NEW_POST},
+        updated_as={
+            "original_id": "CASE WHEN s.kind IS NULL THEN t.original_id ELSE s.original_id END"
+        },
+    )
 
 
-CONSENT_IDENTITY = ("account_id", "purpose", "collaborator_id", "decision", "effective_at")
+CONSENT_CONTENT = (
+    "account_id",
+    "purpose",
+    "collaborator_id",
+    "decision",
+    "source",
+    "policy_version",
+    "effective_at",
+    "recorded_at",
+)
 """What an event says; sending it again under its external id must say the same."""
+_GIVEN_ONLY = ("effective_at", "recorded_at")
+"""Compared only when the sender gave them (the API defaults both to the time of arrival)."""
 
 
-def _refuse_changed_events(session: Session, again: pa.Table) -> None:
-    """Consent events are never changed: a known external id with other content is an error."""
-    stored_rows = session.execute(
-        select(
-            ConsentEvent.external_id, *(getattr(ConsentEvent, c) for c in CONSENT_IDENTITY)
-        ).where(ConsentEvent.external_id.in_(again["external_id"].to_pylist()))
-    ).all()
-    stored = pa.Table.from_pylist(
-        [dict(zip(("external_id", *CONSENT_IDENTITY), row, strict=True)) for row in stored_rows],
-        schema=pa.schema([CONSENT_SCHEMA.field(c) for c in ("external_id", *CONSENT_IDENTITY)]),
-    )
-    paired = again.select(["external_id", *CONSENT_IDENTITY]).join(
-        stored, "external_id", right_suffix="_stored"
-    )
-    differs = None
-    for column in CONSENT_IDENTITY:
-        new, old = paired[column], paired[f"{column}_stored"]
-        same = pc.or_kleene(pc.equal(new, old), pc.and_(pc.is_null(new), pc.is_null(old)))
-        changed = pc.invert(pc.fill_null(same, False))
-        differs = changed if differs is None else pc.or_(differs, changed)
-    conflicts = paired.filter(differs)["external_id"].to_pylist() if differs is not None else []
-    if conflicts:
-        shown = ", ".join(repr(c) for c in sorted(conflicts)[:5])
-        raise InvalidInput(
-            f"{len(conflicts)} event(s) reuse an external_id already recorded with other "
-            f"content ({shown}); consent events are never changed: record the new choice as a "
-            "new event with its own external_id",
-            field="external_id",
+@dataclass(frozen=True)
+class Resent:
+    """An event sent again under a recorded external id, with other content."""
+
+    row: int
+    """Its index in the table sent."""
+    external_id: str
+    event_id: int
+    field: str
+    """The first field (in ``CONSENT_CONTENT`` order) that differs."""
+    stored: Any
+    sent: Any
+
+    def message(self) -> str:
+        def shown(value: Any) -> str:
+            return repr(value.isoformat() if isinstance(value, datetime) else value)
+
+        return (
+            f"external_id {self.external_id!r} was recorded as event {self.event_id} with "
+            f"{self.field}={shown(self.stored)}, not {shown(self.sent)}; consent events are "
+            "never changed: record the new choice as a new event with its own external_id"
         )
 
 
+def resent_events(session: Session, sent: pa.Table) -> tuple[pa.Array, list[Resent]]:
+    """Which events of ``sent`` (``CONSENT_SCHEMA``) are already recorded (a mask), and those
+    among them whose content differs. The one check of "sent again", for the bulk import and
+    the API alike."""
+    ids = sent["external_id"].combine_chunks()
+    known = existing_ids(session, ConsentEvent.external_id, ids)
+    mask = pc.fill_null(pc.is_in(ids, value_set=known), False)
+    if not len(known):
+        return mask, []
+    columns = ("id", "external_id", *CONSENT_CONTENT)
+    rows = session.execute(
+        select(*(getattr(ConsentEvent, c) for c in columns)).where(
+            ConsentEvent.external_id.in_(known.to_pylist())
+        )
+    ).all()
+    schema = pa.schema([("id", pa.int64()), *(CONSENT_SCHEMA.field(c) for c in columns[1:])])
+    stored = pa.Table.from_pylist([dict(zip(columns, r, strict=True)) for r in rows], schema)
+    again = sent.select(["external_id", *CONSENT_CONTENT]).append_column(
+        "row", pa.array(range(sent.num_rows), pa.int64())
+    )
+    paired = again.filter(mask).join(stored, "external_id", right_suffix="_stored")
+    differs = []
+    for column in CONSENT_CONTENT:
+        new, old = paired[column], paired[f"{column}_stored"]
+        same = pc.or_kleene(pc.equal(new, old), pc.and_(pc.is_null(new), pc.is_null(old)))
+        if column in _GIVEN_ONLY:
+            same = pc.or_kleene(same, pc.is_null(new))
+        differs.append(pc.invert(pc.fill_null(same, False)))
+    found = []
+    for i, record in enumerate(paired.to_pylist()):
+        changed = [c for c, d in zip(CONSENT_CONTENT, differs, strict=True) if d[i].as_py()]
+        if changed:
+            found.append(
+                Resent(
+                    record["row"],
+                    record["external_id"],
+                    record["id"],
+                    changed[0],
+                    record[f"{changed[0]}_stored"],
+                    record[changed[0]],
+                )
+            )
+    return mask, sorted(found, key=lambda r: r.row)
+
+
 def append_consent_events(session: Session, table: pa.Table) -> LoadCounts:
-    """Append events (``CONSENT_SCHEMA``) to the hash-chained ledger, skipping external ids
-    already there, in (recorded_at, effective_at, external_id) order, under the head lock."""
+    """Append events (``CONSENT_SCHEMA``) to the hash-chained ledger under the head lock, in
+    the order sent: the table's, or a stable sort by ``sequence`` when given (never re-derived
+    from ids or times: DESIGN rule 7). External ids already recorded are skipped; the caller
+    has refused those re-sent with other content (``resent_events``). A missing
+    ``recorded_at`` is the time of the import."""
     head = lock_head(session, CONSENT_CHAIN)
     known = existing_ids(session, ConsentEvent.external_id, table["external_id"])
-    if len(known):
-        _refuse_changed_events(session, table.filter(pc.is_in(table["external_id"], known)))
     fresh = table.filter(pc.invert(pc.is_in(table["external_id"], value_set=known)))
-    fresh = fresh.sort_by(
-        [("recorded_at", "ascending"), ("effective_at", "ascending"), ("external_id", "ascending")]
-    )
+    if pc.any(fresh["sequence"].is_valid()).as_py():
+        fresh = fresh.take(pc.sort_indices(fresh["sequence"]))  # Arrow's sort is stable
+    recorded = pc.fill_null(fresh["recorded_at"], pa.scalar(datetime.now(UTC), TS))
+    fresh = fresh.set_column(fresh.schema.get_field_index("recorded_at"), "recorded_at", recorded)
     records = []
     prev = head.last_hash
     for row in fresh.select(CONSENT_FIELDS).to_pylist():
@@ -341,12 +472,28 @@ _ACCOUNT_REQUIRED = ("id", "handle", "jurisdiction")
 _POST_REQUIRED = ("id", "account_id", "created_at")
 
 
-def _check(fields: dict[str, Any], schema: pa.Schema, required: Sequence[str], new: bool) -> None:
+def refuse_future_deletion(at: datetime, now: datetime, field: str = "deleted_at") -> None:
+    """Platforms report deletions that happened: one dated beyond ``CLOCK_SKEW`` is refused."""
+    if at > now + CLOCK_SKEW:
+        raise InvalidInput(
+            f"{at.isoformat()!r} is in the future; send a deletion once it has happened "
+            f"(up to {int(CLOCK_SKEW.total_seconds() // 60)} minutes of clock skew are accepted)",
+            field=field,
+        )
+
+
+def _check(
+    table: str, fields: dict[str, Any], schema: pa.Schema, required: Sequence[str], new: bool
+) -> dict[str, Any]:
+    """The fields to set: checked, with nulls ("not given", keep the stored value) left out."""
     unknown = sorted(set(fields) - set(schema.names))
     if unknown:
         raise InvalidInput(
             f"unknown field; expected one of {', '.join(schema.names)}", field=unknown[0]
         )
+    for name in sorted(NEVER_BLANK[table] & set(fields)):
+        if fields[name] is None:
+            raise InvalidInput("may not be null; leave it out to keep the stored value", field=name)
     for name in required if new else ():
         if fields.get(name) in (None, ""):
             raise InvalidInput("is required", field=name)
@@ -357,19 +504,21 @@ def _check(fields: dict[str, Any], schema: pa.Schema, required: Sequence[str], n
             )
         if name == "birth_date" and value is not None and not isinstance(value, date):
             raise InvalidInput("expected a date (YYYY-MM-DD)", field=name)
+    if fields.get("deleted_at") is not None:
+        refuse_future_deletion(fields["deleted_at"], datetime.now(UTC))
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def _apply(
     session: Session, row: Any, fields: dict[str, Any], kind: str, actor: str, action: str = ""
 ) -> Any:
-    """Set ``fields`` on ``row`` (new or existing); one audit event if anything changed."""
+    """Set ``fields`` on ``row`` (new or existing); one audit event if anything changed. A
+    deletion takes effect at the earliest time sent."""
     is_new = row not in session
+    if fields.get("deleted_at") is not None and row.deleted_at is not None:
+        fields = {**fields, "deleted_at": min(fields["deleted_at"], row.deleted_at)}
     changed = sorted(
-        name
-        for name, value in fields.items()
-        if name != "id"
-        and getattr(row, name) != value
-        and not (name in STICKY and getattr(row, name) is not None)
+        name for name, value in fields.items() if name != "id" and getattr(row, name) != value
     )
     for name in changed:
         setattr(row, name, fields[name])
@@ -389,9 +538,9 @@ def _apply(
 
 
 def upsert_account(session: Session, *, actor: str = "service", **fields: Any) -> Account:
-    """Create the account or update the given fields (a recorded deletion is kept)."""
+    """Create the account or update the fields given (null: keep; a deletion only moves back)."""
     account = session.get(Account, fields.get("id"))
-    _check(fields, ACCOUNTS_SCHEMA, _ACCOUNT_REQUIRED, account is None)
+    fields = _check("accounts", fields, ACCOUNTS_SCHEMA, _ACCOUNT_REQUIRED, account is None)
     if "jurisdiction" in fields:
         code = str(fields["jurisdiction"]).strip().upper()
         if not valid_jurisdiction(code):
@@ -401,14 +550,36 @@ def upsert_account(session: Session, *, actor: str = "service", **fields: Any) -
             )
         fields["jurisdiction"] = code
     if account is None:
-        account = Account(id=fields["id"], protected=False)
+        account = Account(id=fields["id"], **DEFAULTS["accounts"])
     return _apply(session, account, fields, "account", actor)
 
 
+def post_kind(fields: dict[str, Any], *, new: bool) -> dict[str, Any]:
+    """``kind`` and ``original_id`` as ``load_posts`` sets them, checked as ``ingest.validate``
+    checks a file's: an original for reposts and quotes, and only for them."""
+    kind, original = fields.get("kind"), fields.get("original_id")
+    if kind is None:
+        if original is not None:
+            raise InvalidInput(
+                "is only for kind repost or quote; give the kind", field="original_id"
+            )
+        if new:
+            fields["kind"] = PostKind.REPLY if fields.get("reply_to") else PostKind.POST
+        return fields
+    if kind not in set(PostKind):
+        raise InvalidInput(f"{kind!r} is not one of {', '.join(PostKind)}", field="kind")
+    if kind in ORIGINAL_KINDS and original is None:
+        raise InvalidInput(f"is required for kind {kind}", field="original_id")
+    if kind not in ORIGINAL_KINDS and original is not None:
+        raise InvalidInput(f"is only for kind repost or quote, not {kind}", field="original_id")
+    return {**fields, "original_id": original}
+
+
 def upsert_post(session: Session, *, actor: str = "service", **fields: Any) -> Post:
-    """Create the post or update the given fields; its account must exist."""
+    """Create the post or update the fields given (null: keep; a deletion only moves back)."""
     post = session.get(Post, fields.get("id"))
-    _check(fields, POSTS_SCHEMA, _POST_REQUIRED, post is None)
+    fields = _check("posts", fields, POSTS_SCHEMA, _POST_REQUIRED, post is None)
+    fields = post_kind(fields, new=post is None)
     if "account_id" in fields and session.get(Account, fields["account_id"]) is None:
         raise NotFound("account", fields["account_id"])
     if "visibility" in fields and fields["visibility"] not in set(Visibility):
@@ -416,15 +587,14 @@ def upsert_post(session: Session, *, actor: str = "service", **fields: Any) -> P
             f"{fields['visibility']!r} is not one of {', '.join(Visibility)}", field="visibility"
         )
     if post is None:
-        defaults = {"text": "", "visibility": "public", "like_count": 0, "repost_count": 0}
-        post = Post(id=fields["id"], reply_count=0, **defaults)
+        post = Post(id=fields["id"], **DEFAULTS["posts"])
     return _apply(session, post, fields, "post", actor)
 
 
 def mark_post_deleted(
     session: Session, post_id: str, at: datetime | None = None, *, actor: str = "service"
 ) -> Post:
-    """Record that the post was deleted (the first deletion time is kept)."""
+    """Record that the post was deleted (the earliest deletion time sent counts)."""
     post = session.get(Post, post_id)
     if post is None:
         raise NotFound("post", post_id)
@@ -434,7 +604,7 @@ def mark_post_deleted(
 def mark_account_deleted(
     session: Session, account_id: str, at: datetime | None = None, *, actor: str = "service"
 ) -> Account:
-    """Record that the account was deleted (the first deletion time is kept)."""
+    """Record that the account was deleted (the earliest deletion time sent counts)."""
     account = session.get(Account, account_id)
     if account is None:
         raise NotFound("account", account_id)
@@ -442,8 +612,12 @@ def mark_account_deleted(
 
 
 def _moment(at: datetime | None) -> datetime:
+    now = datetime.now(UTC)
     if at is None:
-        return datetime.now(UTC)
+        return now
     if at.tzinfo is None:
-        raise InvalidInput(f"{at.isoformat()!r} has no time zone; add 'Z' or '+00:00'", field="at")
+        raise InvalidInput(
+            f"{at.isoformat()!r} has no time zone; add 'Z' or '+00:00'", field="deleted_at"
+        )
+    refuse_future_deletion(at, now)
     return at.astimezone(UTC)

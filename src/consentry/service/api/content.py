@@ -1,6 +1,7 @@
 """The platform API for content (service token): accounts and posts, created, updated, deleted.
 
-Single items; bulk files go through ``consentry import``. A deletion time, once recorded, is kept.
+Single items; bulk files go through ``consentry import``. As there, a field left out or null keeps
+its value, and a deletion takes effect at the earliest time sent.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
 from fastapi import APIRouter, Request, Response, status
 from sqlalchemy import select
 
@@ -24,6 +25,7 @@ from consentry.service.decisions import may_share, may_share_bulk
 from consentry.service.deps import EngineDep, PlatformDep
 from consentry.service.errors import ERROR_RESPONSES
 from consentry.store.consent import now, record_consent
+from consentry.store.content import CONSENT_SCHEMA, resent_events
 from consentry.store.db import session_scope
 from consentry.store.models import ConsentEvent
 
@@ -94,28 +96,26 @@ def record_event(
     """Append a user's choice made in the platform's app (or a GPC signal it received).
 
     Idempotent on ``external_id``: the same event sent again answers 200 with the recorded
-    one; a different event under a used ``external_id`` answers 409.
+    one; other content under a used ``external_id`` answers 409 naming the first field that
+    differs (the bulk import's check: ``store.content.resent_events``). An ``effective_at``
+    left out is not compared.
     """
     fields = event.model_dump(exclude={"external_id"})
     with session_scope(engine) as session:
         if event.external_id is not None:
-            known = session.scalars(
-                select(ConsentEvent).where(ConsentEvent.external_id == event.external_id)
-            ).first()
-            if known is not None:
-                _same_or_conflict(known, event)
+            sent = pa.Table.from_pylist(
+                [{**fields, "external_id": event.external_id}], CONSENT_SCHEMA
+            )
+            known, resent = resent_events(session, sent)
+            if resent:
+                raise Conflict(resent[0].message(), field=resent[0].field)
+            if known[0].as_py():
                 response.status_code = status.HTTP_200_OK
-                return ConsentEventOut.model_validate(known, from_attributes=True)
+                recorded = session.scalars(
+                    select(ConsentEvent).where(ConsentEvent.external_id == event.external_id)
+                ).one()
+                return ConsentEventOut.model_validate(recorded, from_attributes=True)
         recorded = record_consent(
             session, **fields, external_id=event.external_id, actor=caller.actor
         )
         return ConsentEventOut.model_validate(recorded, from_attributes=True)
-
-
-def _same_or_conflict(known: ConsentEvent, event: ConsentEventIn) -> None:
-    for name in ("account_id", "purpose", "collaborator_id", "decision", "source"):
-        if getattr(known, name) != getattr(event, name):
-            raise Conflict(
-                f"external_id {event.external_id!r} was recorded as event {known.id} with "
-                f"{name}={getattr(known, name)!r}, not {getattr(event, name)!r}"
-            )

@@ -104,8 +104,8 @@ class ConsentEventOut(BaseModel):
 
 
 class AccountIn(Strict):
-    """Fields to set; fields left out keep their value (a new account needs handle and
-    jurisdiction)."""
+    """Fields to set; fields left out or null keep their value (a new account needs handle and
+    jurisdiction; ``protected`` may be left out but not null)."""
 
     handle: str | None = Field(default=None, max_length=64)
     display_name: str | None = Field(default=None, max_length=200)
@@ -129,8 +129,8 @@ class AccountOut(BaseModel):
 
 
 class PostIn(Strict):
-    """Fields to set; fields left out keep their value (a new post needs account_id and
-    created_at)."""
+    """Fields to set; fields left out or null keep their value (a new post needs account_id and
+    created_at; ``visibility`` may be left out but not null)."""
 
     account_id: str | None = Field(default=None, max_length=64)
     created_at: AwareDatetime | None = None
@@ -138,6 +138,16 @@ class PostIn(Strict):
     lang: str | None = Field(default=None, max_length=16)
     visibility: Literal["public", "protected", "direct"] | None = None
     reply_to: str | None = Field(default=None, max_length=64)
+    kind: Literal["post", "reply", "repost", "quote"] | None = Field(
+        default=None,
+        description="Left out on a new post: reply if reply_to is set, else post; on an update: "
+        "kept. Reposts are never shared.",
+    )
+    original_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The reposted or quoted post: required for kinds repost and quote only.",
+    )
     like_count: int | None = Field(default=None, ge=0)
     repost_count: int | None = Field(default=None, ge=0)
     reply_count: int | None = Field(default=None, ge=0)
@@ -151,6 +161,8 @@ class PostOut(BaseModel):
     lang: str | None
     visibility: str
     reply_to: str | None
+    kind: str
+    original_id: str | None
     deleted_at: datetime | None
     like_count: int
     repost_count: int
@@ -158,4 +170,8 @@ class PostOut(BaseModel):
 
 
 class DeletionIn(Strict):
-    deleted_at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    deleted_at: AwareDatetime | None = Field(
+        default=None,
+        description="When it happened (default: now); not in the future (5 minutes of clock "
+        "skew accepted). The earliest time sent counts.",
+    )

@@ -90,9 +90,10 @@ def _account(archive: Archive, jurisdiction: str) -> tuple[Source, str]:
             "created_at": pa.array([account.get("createdAt")], pa.string()),
         }
     )
-    return Source(archive.label(member), "item", table, np.arange(1)), _str(
-        account.get("accountId")
-    )
+    account_id = _str(account.get("accountId"))
+    if account_id is None:
+        raise InvalidInput("the account has no accountId", where=archive.label(member))
+    return Source(archive.label(member), "item", table, np.arange(1)), account_id
 
 
 def _linked_status(tweet: dict[str, Any]) -> str | None:

@@ -149,7 +149,7 @@ def bulk_session(engine: Engine) -> Iterator[Session]:
             scratch = session.info.pop(_SCRATCH, None)
             session.close()
             if scratch is not None:
-                raw = conn.connection.driver_connection
+                raw: Any = conn.connection.driver_connection
                 for alias, folder in scratch["attached"]:
                     raw.execute(f"DETACH DATABASE {alias}")
                     shutil.rmtree(folder, ignore_errors=True)

@@ -6,6 +6,8 @@ its value, and a deletion takes effect at the earliest time sent.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response, status
 
 from consentry.service.api.schemas import AccountIn, AccountOut, DeletionIn, PostIn, PostOut
@@ -16,7 +18,7 @@ from consentry.store.db import session_scope
 from consentry.store.models import Account, Post
 
 router = APIRouter(prefix="/api/platform", tags=["platform"], responses=ERROR_RESPONSES)
-CREATED = {201: {"description": "Created."}}
+CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "Created."}}
 
 
 @router.put("/accounts/{account_id}", response_model=AccountOut, responses=CREATED)

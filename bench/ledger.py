@@ -31,6 +31,7 @@ from consentry.domain.purposes import TRAIN_AI_SYSTEM
 from consentry.domain.types import (
     AccountFacts,
     ConsentEventFacts,
+    ConsentSource,
     Decision,
     DefaultRule,
     PolicyFacts,
@@ -38,6 +39,8 @@ from consentry.domain.types import (
 
 RESULTS = Path(__file__).parent / "results"
 COLLABORATOR = "northwind-ai"
+LISTED_AT = datetime(2024, 12, 1, tzinfo=UTC)
+"""Listed after the policy change, so rule 6 (informed consent) is part of what is measured."""
 POLICY_V2 = PolicyFacts(
     version="v2",
     published_at=datetime(2024, 10, 16, tzinfo=UTC),
@@ -124,6 +127,7 @@ def generate_events(m: int, n_accounts: int, rng: np.random.Generator) -> pa.Tab
             "decision": _pick(["allow", "deny"], (rng.random(m) < 0.6).astype(np.int64)[order]),
             "effective_at": _timestamps(effective[order]),
             "recorded_at": _timestamps(recorded[order]),
+            "source": pa.repeat(pa.scalar("settings"), m),
         },
         schema=consent_bulk.EVENT_SCHEMA,
     )
@@ -138,7 +142,13 @@ def sample_facts(
     grouped: dict[str, list[ConsentEventFacts]] = defaultdict(list)
     for row in events.filter(pc.is_in(events["account_id"], ids)).to_pylist():
         grouped[row["account_id"]].append(
-            ConsentEventFacts(**{**row, "decision": Decision(row["decision"])})
+            ConsentEventFacts(
+                **{
+                    **row,
+                    "decision": Decision(row["decision"]),
+                    "source": ConsentSource(row["source"]),
+                }
+            )
         )
     return facts, grouped
 
@@ -159,6 +169,7 @@ def one_at_a_time(
             [POLICY_V2],
             purpose=TRAIN_AI_SYSTEM,
             collaborator_id=COLLABORATOR,
+            listed_at=LISTED_AT,
             moment=moment,
             as_of=as_of,
         )
@@ -177,6 +188,7 @@ def bulk(accounts: pa.Table, events: pa.Table, as_of: datetime) -> pa.Table:
         [POLICY_V2],
         purpose=TRAIN_AI_SYSTEM,
         collaborator_id=COLLABORATOR,
+        listed_at=LISTED_AT,
         cutoff=CUTOFF,
         as_of=as_of,
     )

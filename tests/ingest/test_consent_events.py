@@ -13,11 +13,11 @@ from sqlalchemy import Engine, select
 from consentry.domain.consent import latest_choice
 from consentry.errors import Conflict, InvalidInput
 from consentry.ingest import import_file
-from consentry.store.consent import event_facts
 from consentry.store.db import session_scope
 from consentry.store.ledger import verify_consent_chain
 from consentry.store.models import ConsentEvent
 from consentry.store.parties import add_collaborator
+from consentry.store.snapshot import consent_inputs
 
 T = "2024-11-25T00:00:00Z"
 
@@ -64,7 +64,7 @@ def test_events_with_equal_times_keep_the_file_order_not_the_order_of_their_ids(
     assert [e.external_id for e in ledger] == ["9", "10"]
     moment = datetime(2024, 12, 1, tzinfo=UTC)
     choice = latest_choice(
-        [event_facts(e) for e in ledger],
+        consent_inputs(engine, purpose="train_ai_system").events_of("a1"),
         account_id="a1",
         purpose="train_ai_system",
         collaborator_id="acme",

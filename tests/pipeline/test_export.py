@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -12,7 +12,7 @@ from export_platform import CUTOFF, Platform, build_platform
 from sqlalchemy import Engine
 
 from consentry.domain.types import ExclusionReason
-from consentry.errors import Conflict
+from consentry.errors import Conflict, InvalidInput
 from consentry.pipeline.export import run_export
 from consentry.pipeline.keys import pseudonym_key
 from consentry.pipeline.manifest import verify_delivery
@@ -21,6 +21,7 @@ from consentry.settings import Settings
 from consentry.store.db import session_scope
 from consentry.store.deliveries import members_of
 from consentry.store.ledger import verify_audit_chain
+from consentry.store.models import License
 
 
 def _export(platform: Platform, out: Path, **kw: object):  # type: ignore[no-untyped-def]
@@ -186,3 +187,15 @@ def test_records_come_out_in_post_id_order_whatever_the_batching(
         members = sorted(members_of(session, runs["small"].delivery_id), key=lambda m: m.post_id)
     delivered = [r["record_id"] for r in _records(tmp_path / "small")]
     assert delivered == [m.record_pseudonym for m in members]
+
+
+def test_a_cutoff_at_the_term_end_is_outside_the_term(platform: Platform, tmp_path: Path) -> None:
+    """Regression: the export once took term_end as inclusive while may-share excluded it."""
+    with session_scope(platform.engine) as session:
+        license = session.get(License, "nw-all")
+        assert license is not None
+        license.term_end = CUTOFF
+    with pytest.raises(InvalidInput, match="outside the license term"):
+        _export(platform, tmp_path / "at-end", cutoff=CUTOFF)
+    result = _export(platform, tmp_path / "before-end", cutoff=CUTOFF - timedelta(seconds=1))
+    assert result.counts["delivered"] > 0

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select
 
+from consentry.store.consent import record_consent
 from consentry.store.db import session_scope
 from consentry.store.models import ConsentEvent, NoticeServed, PolicyVersion
 from consentry.store.parties import add_collaborator, add_license
@@ -449,3 +450,28 @@ def test_every_purpose_a_policy_covers_has_its_section_and_a_change_counts_for_t
     assert by_collaborator(purpose_of(after, "personalize"))["acme"]["on"] is False
     assert by_collaborator(ai(after))["acme"]["on"] is True
     assert may_share(platform, "bob-1", "acme") == (True, None)
+
+
+def test_gpc_records_a_deny_when_the_only_deny_on_file_takes_effect_in_the_future(
+    service: Service, engine: Engine
+) -> None:
+    """Regression: GPC once took the latest event by ledger id as the user's choice, so a deny
+    dated next month made the page say 'switched off' while the rule still shared."""
+    with session_scope(engine) as session:
+        record_consent(
+            session,
+            account_id="bob",
+            purpose="train_ai_system",
+            decision="deny",
+            source="api",
+            actor="test",
+            effective_at=datetime.now(UTC) + timedelta(days=30),
+        )
+    with sign_in(service, "bob") as bob:
+        view = bob.get("/api/me/data-sharing", headers={"Sec-GPC": "1"}).json()
+    assert [(e.decision, e.source) for e in events(engine, "bob")] == [
+        ("deny", "api"),
+        ("deny", "gpc"),
+    ]
+    assert ai(view)["master"]["on"] is False
+    assert "we switched AI training off" in view["gpc"]["message"]

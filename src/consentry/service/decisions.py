@@ -23,8 +23,9 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, bindparam, select, text
 
 from consentry.domain import consent, consent_bulk
-from consentry.domain.types import ConsentBasis, PostFacts, PostKind, Verdict, Visibility
+from consentry.domain.types import ConsentBasis, Verdict
 from consentry.errors import NotFound
+from consentry.store.consent import post_facts
 from consentry.store.models import Post
 from consentry.store.snapshot import Reference, consent_inputs, rows_to_table
 
@@ -61,17 +62,7 @@ def may_share(
     row = conn.execute(POST_BY_ID, {"post_id": post_id}).first()
     if row is None:
         raise NotFound("post", post_id, listing="PUT /api/platform/posts/{id} sends one")
-    post = PostFacts(
-        id=row.id,
-        account_id=row.account_id,
-        created_at=row.created_at,
-        visibility=Visibility(row.visibility),
-        lang=row.lang,
-        reply_to=row.reply_to,
-        deleted_at=row.deleted_at,
-        kind=PostKind(row.kind),
-        original_id=row.original_id,
-    )
+    post = post_facts(row)
     licenses = reference.licenses_for(collaborator_id, purpose, now)
     if not licenses:
         return Answer(post_id, collaborator_id, purpose, False, NO_LICENSE, None, ConsentBasis())

@@ -5,7 +5,9 @@ Reading the rule's inputs is ``store.snapshot``'s job alone."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from consentry.domain.types import (
@@ -72,7 +74,8 @@ def record_consent(
     return event
 
 
-def post_facts(post: Post) -> PostFacts:
+def post_facts(post: Post | Row[Any]) -> PostFacts:
+    """A post (a model, or a result row of its columns) as the rule reads it."""
     return PostFacts(
         id=post.id,
         account_id=post.account_id,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from consentry.domain.types import (
@@ -72,6 +72,16 @@ def record_consent(
         },
     )
     return event
+
+
+def event_with_external_id(session: Session, external_id: str) -> ConsentEvent:
+    """The recorded event the platform sent under ``external_id``."""
+    found = session.scalars(
+        select(ConsentEvent).where(ConsentEvent.external_id == external_id)
+    ).first()
+    if found is None:
+        raise NotFound("consent event", external_id)
+    return found
 
 
 def post_facts(post: Post | Row[Any]) -> PostFacts:

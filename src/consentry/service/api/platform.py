@@ -9,7 +9,6 @@ import json
 
 import pyarrow as pa
 from fastapi import APIRouter, Request, Response, status
-from sqlalchemy import select
 
 from consentry.errors import Conflict
 from consentry.service.api.schemas import (
@@ -24,10 +23,9 @@ from consentry.service.api.schemas import (
 from consentry.service.decisions import may_share, may_share_bulk
 from consentry.service.deps import EngineDep, PlatformDep
 from consentry.service.errors import ERROR_RESPONSES
-from consentry.store.consent import now, record_consent
+from consentry.store.consent import event_with_external_id, now, record_consent
 from consentry.store.content import CONSENT_SCHEMA, resent_events
 from consentry.store.db import session_scope
-from consentry.store.models import ConsentEvent
 
 router = APIRouter(prefix="/api/platform", tags=["platform"], responses=ERROR_RESPONSES)
 
@@ -111,9 +109,7 @@ def record_event(
                 raise Conflict(resent[0].message(), field=resent[0].field)
             if known[0].as_py():
                 response.status_code = status.HTTP_200_OK
-                recorded = session.scalars(
-                    select(ConsentEvent).where(ConsentEvent.external_id == event.external_id)
-                ).one()
+                recorded = event_with_external_id(session, event.external_id)
                 return ConsentEventOut.model_validate(recorded, from_attributes=True)
         recorded = record_consent(
             session, **fields, external_id=event.external_id, actor=caller.actor

@@ -146,6 +146,8 @@ class LicenseFacts:
     term_end: datetime | None = None
     """The term is half-open, ``[term_start, term_end)``; None: unbounded on that side."""
     status: str = "active"
+    deletion_sla_days: int = 30
+    """Days a collaborator has to apply a deletion notice."""
 
 
 @dataclass(frozen=True)

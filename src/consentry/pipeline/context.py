@@ -78,6 +78,8 @@ class ExportContext:
     quoted: pa.Table
     """quoted_post_id and quoted_post_text of every quoted post that is itself delivered under
     this license (rule 8)."""
+    withdrawn: pa.Table
+    """post_id of every record a deletion notice took back from this collaborator."""
     already_delivered: pa.Table | None = None
     """For a delta: post ids delivered before under this license."""
     schema: pa.Schema = field(init=False)

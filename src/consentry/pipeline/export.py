@@ -36,7 +36,7 @@ from consentry.pipeline.metadata import write_croissant, write_datasheet
 from consentry.pipeline.shards import PARTIAL_SUFFIX, FinishedShard, ShardWriter
 from consentry.pipeline.transform import SCAN_SCHEMA, BatchResult, with_author_pseudonyms
 from consentry.settings import Settings
-from consentry.store import deliveries
+from consentry.store import deliveries, notices
 from consentry.store.arrow_io import read_batches
 from consentry.store.db import session_scope
 from consentry.store.models import Collaborator, Delivery, DeliveryShard, License, Post
@@ -157,6 +157,7 @@ def run_export(
         mention_handles=handles,
         mention_replacements=replacements,
         quoted=quoted_posts_delivered(engine, snapshot, facts, cutoff=cutoff, as_of=as_of),
+        withdrawn=notices.withdrawn_post_ids(engine, collaborator_id=facts.collaborator_id),
         already_delivered=(
             deliveries.delivered_post_ids(engine, facts.id) if kind == "delta" else None
         ),
@@ -184,7 +185,9 @@ def run_export(
         totals.add(result)
         writer.write(result.records, result.members)
         if progress:
-            progress(totals.scanned + totals.previously_delivered, to_scan.result())
+            progress(
+                totals.scanned + totals.previously_delivered + totals.withdrawn, to_scan.result()
+            )
     writer.close()
 
     with session_scope(engine) as session:
@@ -398,6 +401,7 @@ class _Totals:
     def __init__(self) -> None:
         self.scanned = 0
         self.previously_delivered = 0
+        self.withdrawn = 0
         self.delivered = 0
         self.excluded: Counter[str] = Counter()
         self.quotes: Counter[str] = Counter()
@@ -407,6 +411,7 @@ class _Totals:
     def add(self, result: BatchResult) -> None:
         self.scanned += result.scanned
         self.previously_delivered += result.previously_delivered
+        self.withdrawn += result.withdrawn
         self.delivered += result.records.num_rows
         self.excluded.update(result.excluded)
         self.quotes.update(result.quotes)
@@ -480,6 +485,7 @@ def _manifest(
             "excluded": excluded,
             "delivered": totals.delivered,
             "previously_delivered": totals.previously_delivered,
+            "withdrawn_after_delivery": totals.withdrawn,
             **{key: totals.quotes.get(key, 0) for key in QUOTE_COUNTS},
         },
         "shards": shards,

@@ -43,6 +43,8 @@ class BatchResult:
     """post_id, account_id, record_pseudonym and consent basis, row-aligned with ``records``."""
     scanned: int
     previously_delivered: int
+    withdrawn: int
+    """Records a deletion notice took back from this collaborator: never delivered again."""
     quotes: Counter[str] = field(default_factory=Counter)
     """Rule 8: reposts_dropped, quotes_inlined, quotes_masked."""
     excluded: Counter[str] = field(default_factory=Counter)
@@ -99,24 +101,29 @@ def judge_sql(ctx: ExportContext) -> str:
         if ctx.coarsen in COARSENING_UNITS
         else "created_at"
     )
-    posts = "(SELECT *, false AS previously_delivered FROM posts)"
+    # A record a deletion notice took back is never delivered again to this collaborator; in a
+    # delta, what was delivered before is not delivered twice. Both are skipped before judging.
+    delivered_before = "false"
+    joins = "LEFT JOIN withdrawn w ON w.post_id = posts.id"
     if ctx.already_delivered is not None:
-        posts = (
-            "(SELECT posts.*, d.post_id IS NOT NULL AS previously_delivered FROM posts "
-            "LEFT JOIN already_delivered d ON d.post_id = posts.id)"
-        )
+        delivered_before = "d.post_id IS NOT NULL"
+        joins += " LEFT JOIN already_delivered d ON d.post_id = posts.id"
+    posts = (
+        f"(SELECT posts.*, w.post_id IS NOT NULL AS withdrawn, "
+        f"w.post_id IS NULL AND {delivered_before} AS previously_delivered FROM posts {joins})"
+    )
     verdicts = consent_bulk.post_verdict_sql(
         ctx.license,
         posts=posts,
         extra_columns="jurisdiction, author_pseudonym, text, lang, created_at, reply_to, "
-        "kind, original_id, like_count, repost_count, reply_count, previously_delivered",
+        "kind, original_id, like_count, repost_count, reply_count, previously_delivered, withdrawn",
     )
     quote = "reason IS NULL AND kind = 'quote'"
     quoted_id = _pseudonym("original_id", POST_PREFIX, ctx)
     return f"""
 WITH v AS ({verdicts})
-SELECT post_id, account_id, previously_delivered,
-       CASE WHEN NOT previously_delivered THEN reason END AS reason,
+SELECT post_id, account_id, previously_delivered, withdrawn,
+       CASE WHEN NOT (previously_delivered OR withdrawn) THEN reason END AS reason,
        coalesce(jurisdiction, '') AS jurisdiction,
        basis_event_id, basis_policy_version, basis_default,
        CASE WHEN reason IS NULL THEN {_pseudonym("post_id", POST_PREFIX, ctx)} END AS record_id,
@@ -145,6 +152,7 @@ def judge_parameters(ctx: ExportContext) -> dict[str, object]:
 def register_context(con: duckdb.DuckDBPyConnection, ctx: ExportContext) -> None:
     con.register("snapshot", ctx.snapshot)
     con.register("quoted", ctx.quoted)
+    con.register("withdrawn", ctx.withdrawn)
     if ctx.already_delivered is not None:
         con.register("already_delivered", ctx.already_delivered)
 
@@ -152,9 +160,11 @@ def register_context(con: duckdb.DuckDBPyConnection, ctx: ExportContext) -> None
 def finish(judged: pa.Table | pa.RecordBatch, ctx: ExportContext) -> BatchResult:
     """Count, then redact and shape the delivered rows of a judged batch (Arrow kernels)."""
     judged = pa.Table.from_batches([judged]) if isinstance(judged, pa.RecordBatch) else judged
-    earlier = judged.column("previously_delivered")
-    previously = pc.sum(earlier).as_py() or 0
-    judged = judged.filter(pc.invert(earlier)) if previously else judged
+    previously = pc.sum(judged.column("previously_delivered")).as_py() or 0
+    withdrawn = pc.sum(judged.column("withdrawn")).as_py() or 0
+    if previously or withdrawn:
+        skipped = pc.or_(judged.column("previously_delivered"), judged.column("withdrawn"))
+        judged = judged.filter(pc.invert(skipped))
     reasons = judged.column("reason")
     delivered_mask = pc.is_null(reasons)
     result = BatchResult(
@@ -162,6 +172,7 @@ def finish(judged: pa.Table | pa.RecordBatch, ctx: ExportContext) -> BatchResult
         members=pa.table({}),
         scanned=judged.num_rows,
         previously_delivered=previously,
+        withdrawn=withdrawn,
     )
     for item in pc.value_counts(pc.drop_null(reasons)).to_pylist():
         result.excluded[item["values"]] += item["counts"]

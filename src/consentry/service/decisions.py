@@ -11,7 +11,6 @@ them allows it. Besides the rule's reasons, a question can get two of its own:
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,14 +19,14 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import Connection, bindparam, select
 
 from consentry.domain import consent, consent_bulk
 from consentry.domain.types import ConsentBasis, Verdict
 from consentry.errors import NotFound
 from consentry.store.consent import post_facts
 from consentry.store.models import Post
-from consentry.store.snapshot import Reference, consent_inputs, rows_to_table
+from consentry.store.snapshot import Reference, consent_inputs, posts_by_id
 
 NO_LICENSE = "no_license"
 UNKNOWN_POST = "unknown_post"
@@ -115,7 +114,7 @@ def may_share_bulk(
             "post_id": pa.array(post_ids, pa.string()),
         }
     )
-    posts = _posts(conn, pc.unique(questions["post_id"]))
+    posts = posts_by_id(conn, pc.unique(questions["post_id"]))
     con = _duckdb()
     licenses = reference.licenses_for(collaborator_id, purpose, now)
     verdicts = VERDICT_SCHEMA.empty_table()
@@ -196,19 +195,6 @@ def _answers(
     finally:
         for name in names:
             con.unregister(name)
-
-
-def _posts(conn: Connection, ids: pa.Array) -> pa.Table:
-    """The posts asked about (``consent_bulk.POST_SCHEMA``), the ids as one JSON parameter."""
-    schema = consent_bulk.POST_SCHEMA
-    membership = (
-        "IN (SELECT value FROM json_each(:ids))"
-        if conn.dialect.name == "sqlite"
-        else "IN (SELECT jsonb_array_elements_text(CAST(:ids AS jsonb)))"
-    )
-    sql = f"SELECT {', '.join(schema.names)} FROM posts WHERE id {membership}"
-    rows = conn.execute(text(sql), {"ids": json.dumps(ids.to_pylist())}).all()
-    return rows_to_table(rows, schema)
 
 
 _local = threading.local()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from consentry.settings import Settings, get_settings
@@ -57,3 +57,21 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any error."""
     with session_factory(engine)() as session, session.begin():
         yield session
+
+
+@contextmanager
+def connected(db: Engine | Connection) -> Iterator[Connection]:
+    """A Connection as given, or one opened on an Engine for the block (and closed after)."""
+    if isinstance(db, Connection):
+        yield db
+        return
+    with db.connect() as conn:
+        yield conn
+
+
+def id_list_in(conn: Connection) -> str:
+    """SQL for ``IN (the ids of JSON array parameter :ids)``: one parameter however many ids
+    (binding thousands of separate parameters costs more than the query)."""
+    if conn.dialect.name == "sqlite":
+        return "IN (SELECT value FROM json_each(:ids))"
+    return "IN (SELECT jsonb_array_elements_text(CAST(:ids AS jsonb)))"

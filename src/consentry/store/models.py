@@ -294,3 +294,38 @@ class ExportJob(Base):
     delivery_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None]
+
+
+class DeletionNotice(Base):
+    """A collaborator is told to delete records it received; the id is the pull feed's cursor."""
+
+    __tablename__ = "deletion_notices"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    collaborator_id: Mapped[str] = mapped_column(ForeignKey("collaborators.id"), index=True)
+    license_id: Mapped[str] = mapped_column(ForeignKey("licenses.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    """consent_withdrawn | post_deleted | account_deleted | account_restricted |
+    post_restricted | license_ended | collaborator_terminated"""
+    record_count: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="issued")  # issued | acknowledged
+    acknowledged_at: Mapped[datetime | None]
+    acknowledgement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """What the collaborator said when it acknowledged: e.g. the SHA-256 of rewritten shards."""
+
+
+class DeletionNoticeRecord(Base):
+    """One delivered record a notice asks to delete; a record is noticed once (unique)."""
+
+    __tablename__ = "deletion_notice_records"
+    __table_args__ = (
+        UniqueConstraint("collaborator_id", "delivery_id", "post_id"),
+        Index("ix_deletion_notice_records_account", "account_id"),
+    )
+    notice_id: Mapped[int] = mapped_column(ForeignKey("deletion_notices.id"), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), primary_key=True)
+    post_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    collaborator_id: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[str] = mapped_column(String(64))
+    record_pseudonym: Mapped[str] = mapped_column(String(64))

@@ -238,6 +238,7 @@ def license_facts(license: License) -> LicenseFacts:
         term_start=license.term_start,
         term_end=license.term_end,
         status=license.status,
+        deletion_sla_days=license.deletion_sla_days,
     )
 
 

@@ -38,6 +38,7 @@ from consentry.domain.types import (
 )
 from consentry.errors import InvalidInput, NotFound
 from consentry.store.arrow_io import read_batches
+from consentry.store.db import connected, id_list_in
 from consentry.store.ledger import AUDIT_CHAIN
 from consentry.store.models import Collaborator, LedgerHead, License, Purpose
 from consentry.store.parties import collaborator_facts, license_facts
@@ -247,41 +248,36 @@ def consent_inputs(
         events = pa.Table.from_batches(list(event_batches), schema=consent_bulk.EVENT_SCHEMA)
     else:
         ids = json.dumps(list(account_ids))
-        with _connection(db) as conn:
+        with connected(db) as conn:
             accounts = _select(conn, "accounts", "id", account_schema, ids)
             events = _select(
                 conn, "consent_events", "account_id", consent_bulk.EVENT_SCHEMA, ids, purpose
             )
     if reference is None:
-        with _connection(db) as conn, Session(bind=conn) as session:
+        with connected(db) as conn, Session(bind=conn) as session:
             reference = load_reference(session)
     return ConsentInputs(accounts=accounts, events=events, reference=reference)
 
 
-class _connection:
-    """A Connection as given, or one opened (and closed) on an Engine."""
-
-    def __init__(self, db: Engine | Connection) -> None:
-        self.db: Engine | Connection = db
-        self.opened: Connection | None = None
-
-    def __enter__(self) -> Connection:
-        if isinstance(self.db, Connection):
-            return self.db
-        opened = self.opened = self.db.connect()
-        return opened
-
-    def __exit__(self, *exc: object) -> None:
-        if self.opened is not None:
-            self.opened.close()
-
-
-def _in(dialect: str) -> str:
-    # One text parameter for the whole id list, a JSON array: binding thousands of separate
-    # parameters (or a driver-side array) costs more than the query.
-    if dialect == "sqlite":
-        return "IN (SELECT value FROM json_each(:ids))"
-    return "IN (SELECT jsonb_array_elements_text(CAST(:ids AS jsonb)))"
+def posts_by_id(db: Engine | Connection, ids: pa.Array | Sequence[str] | None) -> pa.Table:
+    """Posts as the rule reads them (``consent_bulk.POST_SCHEMA``): those of ``ids`` (one
+    indexed query), or with ``ids`` None every delivered post (``db`` an Engine; streamed)."""
+    schema = consent_bulk.POST_SCHEMA
+    if ids is None:
+        if not isinstance(db, Engine):
+            raise TypeError("a read of every delivered post needs an Engine (it streams)")
+        batches = read_batches(
+            db,
+            table="posts",
+            schema=schema,
+            where="id IN (SELECT post_id FROM delivery_members)",
+        )
+        return pa.Table.from_batches(list(batches), schema=schema)
+    values = ids.to_pylist() if isinstance(ids, pa.Array | pa.ChunkedArray) else list(ids)
+    with connected(db) as conn:
+        sql = f"SELECT {', '.join(schema.names)} FROM posts WHERE id {id_list_in(conn)}"
+        rows = conn.execute(text(sql), {"ids": json.dumps(values)}).all()
+    return rows_to_table(rows, schema)
 
 
 def _select(
@@ -293,7 +289,7 @@ def _select(
     purpose: str | None = None,
 ) -> pa.Table:
     """Rows of ``table`` whose ``key`` is among ``ids``, as ``schema``, in id order."""
-    sql = f"SELECT {', '.join(schema.names)} FROM {table} WHERE {key} {_in(conn.dialect.name)}"
+    sql = f"SELECT {', '.join(schema.names)} FROM {table} WHERE {key} {id_list_in(conn)}"
     params = {"ids": ids}
     if purpose is not None:
         sql += " AND purpose = :purpose"

@@ -1,0 +1,242 @@
+"""Deletion notices: issued to a collaborator for delivered records that stopped being allowed.
+
+A notice names its records (delivery, post, pseudonym as delivered) and is issued once per
+record: the unique (collaborator, delivery, post) on ``deletion_notice_records`` makes issuing
+idempotent even when two propagations race. The notice's id is the collaborator's feed cursor.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from consentry.errors import Conflict, NotFound
+from consentry.store.arrow_io import read_table
+from consentry.store.content import append_rows
+from consentry.store.db import connected, id_list_in
+from consentry.store.ledger import append_audit_event
+from consentry.store.models import DeletionNotice, DeletionNoticeRecord
+
+MEMBER_COLUMNS = pa.schema(
+    [
+        pa.field("delivery_id", pa.string(), nullable=False),
+        pa.field("post_id", pa.string(), nullable=False),
+        pa.field("account_id", pa.string(), nullable=False),
+        pa.field("record_pseudonym", pa.string(), nullable=False),
+        pa.field("license_id", pa.string(), nullable=False),
+        pa.field("collaborator_id", pa.string(), nullable=False),
+    ]
+)
+"""A delivered record as propagation judges it."""
+
+_LIVE_MEMBERS = """
+delivery_members m
+JOIN deliveries d ON d.id = m.delivery_id
+LEFT JOIN deletion_notice_records r
+  ON r.collaborator_id = d.collaborator_id AND r.delivery_id = m.delivery_id
+ AND r.post_id = m.post_id
+"""
+_LIVE_COLUMNS = [
+    "m.delivery_id",
+    "m.post_id",
+    "m.account_id",
+    "m.record_pseudonym",
+    "d.license_id",
+    "d.collaborator_id",
+]
+_LIVE_WHERE = "d.status = 'complete' AND r.post_id IS NULL"
+
+
+def live_members(db: Engine | Connection, *, account_ids: Sequence[str] | None) -> pa.Table:
+    """Delivered records no notice has taken back yet: of ``account_ids`` (one indexed query,
+    the ids as one JSON parameter), or of everyone (``db`` an Engine; streamed through ADBC)."""
+    if account_ids is None:
+        if not isinstance(db, Engine):
+            raise TypeError("a read of every member needs an Engine (it streams through ADBC)")
+        return read_table(
+            db, table=_LIVE_MEMBERS, schema=MEMBER_COLUMNS, columns=_LIVE_COLUMNS, where=_LIVE_WHERE
+        )
+    with connected(db) as conn:
+        sql = (
+            f"SELECT {', '.join(_LIVE_COLUMNS)} FROM {_LIVE_MEMBERS} "
+            f"WHERE {_LIVE_WHERE} AND m.account_id {id_list_in(conn)}"
+        )
+        rows = conn.execute(text(sql), {"ids": json.dumps(list(account_ids))}).all()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in MEMBER_COLUMNS]
+    return pa.table([pa.array(values, pa.string()) for values in columns], schema=MEMBER_COLUMNS)
+
+
+def withdrawn_post_ids(engine: Engine, *, collaborator_id: str) -> pa.Table:
+    """Posts a notice took back from this collaborator (no later delivery holds them again)."""
+    quoted = collaborator_id.replace("'", "''")
+    return read_table(
+        engine,
+        table="deletion_notice_records",
+        schema=pa.schema([pa.field("post_id", pa.string(), nullable=False)]),
+        columns=["DISTINCT post_id"],
+        where=f"collaborator_id = '{quoted}'",
+    )
+
+
+def issue_notice(
+    session: Session,
+    *,
+    collaborator_id: str,
+    license_id: str,
+    reason: str,
+    records: pa.Table,
+    sla_days: int,
+    issued_at: datetime,
+    actor: str,
+) -> DeletionNotice:
+    """One notice for ``records`` (``MEMBER_COLUMNS``), due ``sla_days`` after issue; audited."""
+    notice = DeletionNotice(
+        collaborator_id=collaborator_id,
+        license_id=license_id,
+        reason=reason,
+        record_count=records.num_rows,
+        issued_at=issued_at,
+        due_at=issued_at + timedelta(days=sla_days),
+        status="issued",
+    )
+    session.add(notice)
+    session.flush()
+    rows = records.select(
+        ["delivery_id", "post_id", "collaborator_id", "account_id", "record_pseudonym"]
+    )
+    rows = rows.append_column("notice_id", pa.array([notice.id] * rows.num_rows, pa.int64()))
+    append_rows(session, DeletionNoticeRecord.__tablename__, rows)
+    append_audit_event(
+        session,
+        actor=actor,
+        action="notice.issue",
+        object_type="deletion_notice",
+        object_id=str(notice.id),
+        details={
+            "collaborator_id": collaborator_id,
+            "license_id": license_id,
+            "reason": reason,
+            "records": records.num_rows,
+            "due_at": notice.due_at.isoformat(),
+        },
+    )
+    return notice
+
+
+def get_notice(
+    session: Session, notice_id: int, *, collaborator_id: str | None = None
+) -> DeletionNotice:
+    """A notice; for a collaborator only its own (another's is 404, as if it did not exist)."""
+    notice = session.get(DeletionNotice, notice_id)
+    if notice is None or (
+        collaborator_id is not None and notice.collaborator_id != collaborator_id
+    ):
+        raise NotFound("deletion notice", str(notice_id))
+    return notice
+
+
+def notices_after(
+    session: Session, *, collaborator_id: str, cursor: int = 0, limit: int = 100
+) -> list[DeletionNotice]:
+    """The collaborator's feed: notices with an id above ``cursor``, oldest first."""
+    return list(
+        session.scalars(
+            select(DeletionNotice)
+            .where(DeletionNotice.collaborator_id == collaborator_id, DeletionNotice.id > cursor)
+            .order_by(DeletionNotice.id)
+            .limit(limit)
+        )
+    )
+
+
+def list_notices(
+    session: Session, *, collaborator_id: str | None = None, status: str | None = None
+) -> list[DeletionNotice]:
+    query = select(DeletionNotice).order_by(DeletionNotice.id.desc())
+    if collaborator_id is not None:
+        query = query.where(DeletionNotice.collaborator_id == collaborator_id)
+    if status is not None:
+        query = query.where(DeletionNotice.status == status)
+    return list(session.scalars(query))
+
+
+def overdue_notices(session: Session, *, now: datetime | None = None) -> list[DeletionNotice]:
+    """Issued, not acknowledged, and past their due time."""
+    moment = now or datetime.now(UTC)
+    return list(
+        session.scalars(
+            select(DeletionNotice)
+            .where(DeletionNotice.status == "issued", DeletionNotice.due_at < moment)
+            .order_by(DeletionNotice.due_at)
+        )
+    )
+
+
+def records_of(session: Session, notice_id: int) -> list[DeletionNoticeRecord]:
+    return list(
+        session.scalars(
+            select(DeletionNoticeRecord)
+            .where(DeletionNoticeRecord.notice_id == notice_id)
+            .order_by(DeletionNoticeRecord.delivery_id, DeletionNoticeRecord.record_pseudonym)
+        )
+    )
+
+
+def notices_of_account(
+    session: Session, account_id: str
+) -> list[tuple[DeletionNoticeRecord, DeletionNotice]]:
+    """Every notice that took back one of this account's records (for the user's own page)."""
+    return list(
+        session.execute(
+            select(DeletionNoticeRecord, DeletionNotice)
+            .join(DeletionNotice, DeletionNotice.id == DeletionNoticeRecord.notice_id)
+            .where(DeletionNoticeRecord.account_id == account_id)
+            .order_by(DeletionNotice.id)
+        ).tuples()
+    )
+
+
+def acknowledge_notice(
+    session: Session,
+    *,
+    notice_id: int,
+    collaborator_id: str | None,
+    acknowledgement: dict[str, Any],
+    actor: str,
+) -> DeletionNotice:
+    """Record the collaborator's acknowledgement (once; a second one is a conflict); audited.
+
+    ``collaborator_id`` None is staff acknowledging on the collaborator's behalf (CLI)."""
+    notice = get_notice(session, notice_id, collaborator_id=collaborator_id)
+    if notice.status == "acknowledged":
+        raise Conflict(
+            f"deletion notice {notice_id} was already acknowledged at "
+            f"{notice.acknowledged_at.isoformat() if notice.acknowledged_at else '?'}"
+        )
+    notice.status = "acknowledged"
+    notice.acknowledged_at = datetime.now(UTC)
+    notice.acknowledgement = acknowledgement
+    append_audit_event(
+        session,
+        actor=actor,
+        action="notice.ack",
+        object_type="deletion_notice",
+        object_id=str(notice_id),
+        details={"collaborator_id": notice.collaborator_id, **acknowledgement},
+    )
+    return notice
+
+
+def notice_counts(session: Session) -> dict[str, int]:
+    """Notices by status, for the admin overview."""
+    return dict(
+        session.execute(
+            select(DeletionNotice.status, func.count()).group_by(DeletionNotice.status)
+        ).tuples()
+    )

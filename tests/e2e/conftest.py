@@ -54,6 +54,7 @@ def site(sqlite_engine: Engine, tmp_path: Path) -> Iterator[Service]:
     app = create_app(settings, engine=sqlite_engine)
     with running(app) as url:
         yield Service(url, sqlite_engine, settings, app)
+    app.state.propagator.wait_idle()  # nothing may write after the test's database goes
     app.state.reader.dispose()
 
 

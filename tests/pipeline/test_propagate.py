@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from export_platform import Platform
 from sqlalchemy import update
+from typer.testing import CliRunner
 
 from consentry.pipeline.export import run_export
 from consentry.pipeline.propagate import propagate
@@ -94,3 +97,38 @@ def test_a_terminated_collaborator_is_told_to_delete_everything_it_holds(
     report = propagate(platform.engine)
     assert report.records == {"collaborator_terminated": len(delivered)}
     assert _taken_back(platform) == {"collaborator_terminated": set(delivered)}
+
+
+def test_an_imported_withdrawal_reaches_the_collaborator_as_a_notice(
+    platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``consentry import consent`` judges the touched accounts' deliveries again at once."""
+    from consentry.cli import app
+    from consentry.settings import get_settings
+
+    _deliver(platform, tmp_path / "d1", cutoff=platform.cutoff)
+    url = platform.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("CONSENTRY_DATABASE_URL", url)
+    monkeypatch.setenv("CONSENTRY_HOME", str(platform.settings.home))
+    get_settings.cache_clear()
+    events = tmp_path / "withdrawals.jsonl"
+    moment = datetime.now(UTC).isoformat()
+    events.write_text(
+        json.dumps(
+            {
+                "external_id": "w-1",
+                "account_id": "de_yes",
+                "purpose": "train_ai_system",
+                "decision": "deny",
+                "effective_at": moment,
+            }
+        )
+        + "\n"
+    )
+    try:
+        result = CliRunner().invoke(app, ["import", "consent", str(events)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "1 deletion notices issued (1 consent_withdrawn)" in result.output
+    assert _taken_back(platform) == {"consent_withdrawn": {"p08"}}

@@ -22,6 +22,7 @@ def service(engine: Engine, tmp_path: Path) -> Iterator[Service]:
     app = create_app(settings, engine=engine)
     with running(app) as url:
         yield Service(url, engine, settings, app)
+    app.state.propagator.wait_idle()  # nothing may write after the test's database goes
     app.state.reader.dispose()
 
 

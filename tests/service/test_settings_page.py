@@ -475,3 +475,23 @@ def test_gpc_records_a_deny_when_the_only_deny_on_file_takes_effect_in_the_futur
     ]
     assert ai(view)["master"]["on"] is False
     assert "we switched AI training off" in view["gpc"]["message"]
+
+
+@pytest.mark.usefixtures("delivered")
+def test_switching_off_after_delivery_issues_a_deletion_notice_in_the_background(
+    service: Service, engine: Engine
+) -> None:
+    from consentry.store.notices import list_notices, records_of
+
+    with session_scope(engine) as session:
+        before = {n.id for n in list_notices(session)}
+    with sign_in(service, "bob") as bob:
+        delivered = bob.get("/api/me/data-sharing").json()["received"]
+        assert delivered, "the test world delivered some of bob's posts"
+        switch(bob, "deny")
+    assert service.app.state.propagator.wait_idle()
+    with session_scope(engine) as session:
+        new = [n for n in list_notices(session) if n.id not in before]
+        assert [n.reason for n in new] == ["consent_withdrawn"] * len(new) and new
+        taken = {(r.account_id, r.post_id) for n in new for r in records_of(session, n.id)}
+    assert taken == {("bob", "bob-1"), ("bob", "bob-2")}

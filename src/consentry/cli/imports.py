@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
@@ -10,6 +11,7 @@ from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly
 from consentry.ingest import import_file, import_mastodon, import_x_archive
 from consentry.ingest.fields import KINDS
 from consentry.ingest.reference import column_help
+from consentry.pipeline.propagate import propagate
 
 import_app = typer.Typer(
     help="Bring accounts, posts and consent events in (all or nothing, idempotent).",
@@ -38,6 +40,14 @@ def _import(kind: str, file: Path, format: str | None, quarantine: Path | None) 
     console.print(report.summary())
     if report.quarantined:
         console.print(f"[yellow]{report.quarantined} bad rows written to {quarantine}[/yellow]")
+    _propagate(report.accounts)
+
+
+def _propagate(accounts: Sequence[str]) -> None:
+    """Judge again what was delivered of the accounts an import touched (DESIGN "After
+    delivery"): a withdrawal or deletion in the file reaches the collaborators' copies."""
+    if accounts:
+        console.print(propagate(engine(), account_ids=accounts, actor=CLI_ACTOR).summary())
 
 
 @import_app.command("accounts", help=_help("accounts"))
@@ -79,6 +89,7 @@ def x_archive(
     """Import an X/Twitter account archive: the account and its tweets."""
     report = import_x_archive(engine(), path, jurisdiction=jurisdiction, actor=CLI_ACTOR)
     console.print(report.summary())
+    _propagate(sorted({a for r in report.reports for a in r.accounts}))
 
 
 @import_app.command("mastodon")
@@ -90,3 +101,4 @@ def mastodon(
     """Import a Mastodon account export: the account and its posts."""
     report = import_mastodon(engine(), path, jurisdiction=jurisdiction, actor=CLI_ACTOR)
     console.print(report.summary())
+    _propagate(sorted({a for r in report.reports for a in r.accounts}))

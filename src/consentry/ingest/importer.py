@@ -53,6 +53,8 @@ class ImportReport:
     updated: int
     unchanged: int
     quarantined: int
+    accounts: tuple[str, ...] = field(default=(), repr=False)
+    """Accounts whose rows this import touched: their delivered records are judged again."""
 
     def summary(self) -> str:
         return (
@@ -128,9 +130,12 @@ def import_source(
         updated=counts.updated,
         unchanged=counts.unchanged,
         quarantined=len(bad),
+        accounts=tuple(
+            pc.unique(good["id" if kind.name == "accounts" else "account_id"]).to_pylist()
+        ),
     )
     details: dict[str, Any] = {
-        k: v for k, v in asdict(report).items() if k not in ("kind", "source")
+        k: v for k, v in asdict(report).items() if k not in ("kind", "source", "accounts")
     }
     if quarantine is not None:
         details["quarantine"] = str(quarantine)

@@ -15,6 +15,7 @@ from consentry.service.api import collaborator, content, platform
 from consentry.service.config import service_settings
 from consentry.service.headers import SecurityHeaders
 from consentry.service.limits import BodyLimit
+from consentry.service.propagation import BackgroundPropagator
 from consentry.service.readers import reader_for
 from consentry.service.security import FailureLimiter
 from consentry.service.web import admin, settings_page, signin
@@ -70,6 +71,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         config.auth_failure_limit, config.auth_failure_window_seconds
     )
     app.state.reference = ReferenceCache()
+    app.state.propagator = BackgroundPropagator(app.state.engine)
     app.state.verified_tokens = {}
     app.state.templates = templates()
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)

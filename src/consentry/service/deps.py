@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from consentry.errors import CollaboratorNotActive
 from consentry.service.config import ServiceSettings
+from consentry.service.propagation import BackgroundPropagator
 from consentry.service.security import (
     STAFF_SESSION_SALT,
     USER_SESSION_SALT,
@@ -48,7 +49,14 @@ def _settings(request: Request) -> ServiceSettings:
     return request.app.state.settings
 
 
+def _propagator(request: Request) -> BackgroundPropagator:
+    propagator: BackgroundPropagator = request.app.state.propagator
+    return propagator
+
+
 EngineDep = Annotated[Engine, Depends(_engine)]
+PropagatorDep = Annotated[BackgroundPropagator, Depends(_propagator)]
+"""Hand accounts whose consent or content changed to propagation (after the commit)."""
 SettingsDep = Annotated[ServiceSettings, Depends(_settings)]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from consentry.domain.consent import latest_choice
@@ -35,6 +35,8 @@ class GpcView(BaseModel):
     recorded_at: datetime | None = None
     """When the signal was recorded as a deny (now or earlier)."""
     message: str = ""
+    recorded_now: bool = Field(default=False, exclude=True)
+    """This request recorded the deny (so what was delivered must be judged again)."""
 
 
 def apply_gpc(
@@ -113,6 +115,7 @@ def apply_gpc(
         signal=True,
         honoured=True,
         recorded_at=event.recorded_at,
+        recorded_now=True,
         message="Your browser sent a Global Privacy Control signal. Where you live this is an "
         "opt-out, so we switched AI training off for all collaborators.",
     )

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from consentry.service.api.schemas import AccountIn, AccountOut, DeletionIn, PostIn, PostOut
-from consentry.service.deps import EngineDep, PlatformDep
+from consentry.service.deps import EngineDep, PlatformDep, PropagatorDep
 from consentry.service.errors import ERROR_RESPONSES
 from consentry.store import content
 from consentry.store.db import session_scope
@@ -23,7 +23,12 @@ CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "Created."}}
 
 @router.put("/accounts/{account_id}", response_model=AccountOut, responses=CREATED)
 def put_account(
-    account_id: str, body: AccountIn, response: Response, engine: EngineDep, caller: PlatformDep
+    account_id: str,
+    body: AccountIn,
+    response: Response,
+    engine: EngineDep,
+    caller: PlatformDep,
+    propagator: PropagatorDep,
 ) -> AccountOut:
     """Create the account (201) or update the fields sent (200)."""
     with session_scope(engine) as session:
@@ -32,12 +37,19 @@ def put_account(
         account = content.upsert_account(
             session, actor=caller.actor, id=account_id, **body.model_dump(exclude_unset=True)
         )
-        return AccountOut.model_validate(account, from_attributes=True)
+        out = AccountOut.model_validate(account, from_attributes=True)
+    propagator.submit([account_id])  # turned protected, or a minor: take back what was shared
+    return out
 
 
 @router.put("/posts/{post_id}", response_model=PostOut, responses=CREATED)
 def put_post(
-    post_id: str, body: PostIn, response: Response, engine: EngineDep, caller: PlatformDep
+    post_id: str,
+    body: PostIn,
+    response: Response,
+    engine: EngineDep,
+    caller: PlatformDep,
+    propagator: PropagatorDep,
 ) -> PostOut:
     """Create the post (201) or update the fields sent (200); its account must exist."""
     with session_scope(engine) as session:
@@ -46,24 +58,42 @@ def put_post(
         post = content.upsert_post(
             session, actor=caller.actor, id=post_id, **body.model_dump(exclude_unset=True)
         )
-        return PostOut.model_validate(post, from_attributes=True)
+        out = PostOut.model_validate(post, from_attributes=True)
+    propagator.submit([out.account_id])
+    return out
 
 
 @router.post("/accounts/{account_id}/deletion", response_model=AccountOut)
 def delete_account(
-    account_id: str, body: DeletionIn, engine: EngineDep, caller: PlatformDep
+    account_id: str,
+    body: DeletionIn,
+    engine: EngineDep,
+    caller: PlatformDep,
+    propagator: PropagatorDep,
 ) -> AccountOut:
-    """Record that the account was deleted: none of its posts is shared from then on."""
+    """Record that the account was deleted: none of its posts is shared from then on, and
+    collaborators that received some are told to delete them."""
     with session_scope(engine) as session:
         account = content.mark_account_deleted(
             session, account_id, body.deleted_at, actor=caller.actor
         )
-        return AccountOut.model_validate(account, from_attributes=True)
+        out = AccountOut.model_validate(account, from_attributes=True)
+    propagator.submit([account_id])
+    return out
 
 
 @router.post("/posts/{post_id}/deletion", response_model=PostOut)
-def delete_post(post_id: str, body: DeletionIn, engine: EngineDep, caller: PlatformDep) -> PostOut:
-    """Record that the post was deleted: it is not shared from then on."""
+def delete_post(
+    post_id: str,
+    body: DeletionIn,
+    engine: EngineDep,
+    caller: PlatformDep,
+    propagator: PropagatorDep,
+) -> PostOut:
+    """Record that the post was deleted: it is not shared from then on, and collaborators that
+    received it are told to delete it."""
     with session_scope(engine) as session:
         post = content.mark_post_deleted(session, post_id, body.deleted_at, actor=caller.actor)
-        return PostOut.model_validate(post, from_attributes=True)
+        out = PostOut.model_validate(post, from_attributes=True)
+    propagator.submit([out.account_id])
+    return out

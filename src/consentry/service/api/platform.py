@@ -21,7 +21,7 @@ from consentry.service.api.schemas import (
     MayShareQuestion,
 )
 from consentry.service.decisions import may_share, may_share_bulk
-from consentry.service.deps import EngineDep, PlatformDep
+from consentry.service.deps import EngineDep, PlatformDep, PropagatorDep
 from consentry.service.errors import ERROR_RESPONSES
 from consentry.store.consent import event_with_external_id, now, record_consent
 from consentry.store.content import CONSENT_SCHEMA, resent_events
@@ -89,7 +89,11 @@ def check_many(questions: BulkQuestions, request: Request, _caller: PlatformDep)
 
 @router.post("/consent-events", response_model=ConsentEventOut, status_code=status.HTTP_201_CREATED)
 def record_event(
-    event: ConsentEventIn, response: Response, engine: EngineDep, caller: PlatformDep
+    event: ConsentEventIn,
+    response: Response,
+    engine: EngineDep,
+    caller: PlatformDep,
+    propagator: PropagatorDep,
 ) -> ConsentEventOut:
     """Append a user's choice made in the platform's app (or a GPC signal it received).
 
@@ -114,4 +118,6 @@ def record_event(
         recorded = record_consent(
             session, **fields, external_id=event.external_id, actor=caller.actor
         )
-        return ConsentEventOut.model_validate(recorded, from_attributes=True)
+        out = ConsentEventOut.model_validate(recorded, from_attributes=True)
+    propagator.submit([event.account_id])
+    return out

@@ -52,6 +52,8 @@ def _view(request: Request, engine: EngineDep, user: UserSession, surface: str) 
         # Read the clock after the GPC deny is recorded, so the view includes it.
         view = data_sharing(session, reference, account_id=account.id, now=now(), gpc=gpc)
         record_notices(session, view, surface=surface)
+    if gpc.recorded_now:
+        request.app.state.propagator.submit([account.id])
     return view
 
 
@@ -112,6 +114,7 @@ def change(
             collaborator_id=collaborator_id or None,
             policy_version=in_force[-1].version if in_force else None,
         )
+    request.app.state.propagator.submit([user.account_id])  # the click stays fast
     return RedirectResponse(f"{PAGE}?saved={event.id}#switches", status_code=303)
 
 

@@ -114,6 +114,41 @@ class Explanation:
             return f"consent event {self.missing_event_id}, which is missing from the ledger"
         return "none recorded"
 
+    @property
+    def policy_words(self) -> str:
+        p = self.policy
+        if p is None:
+            return "none at the cut-off (nothing may be shared without a version in force)"
+        return (
+            f"{p.version} (effective {p.effective_at.isoformat()}, notice {p.notice_days} days): "
+            f"{p.default} for {p.jurisdiction_key or 'no matching key, so opt_in'}"
+        )
+
+    def summary(self) -> list[tuple[str, str]]:
+        """Label and words, in the order the CLI and the admin page show them."""
+        return [
+            (
+                "record",
+                f"{self.record_pseudonym} (post {self.post_id}, account {self.account_id}, "
+                f"{self.jurisdiction})",
+            ),
+            (
+                "delivery",
+                f"{self.delivery_id}: {self.kind} under {self.license_id} ({self.purpose}), "
+                f"{self.status}",
+            ),
+            ("cut-off", self.cutoff.isoformat()),
+            ("as of", f"{self.as_of.isoformat()} (when the export read the ledger)"),
+            (
+                "collaborator",
+                f"{self.collaborator_id} ({self.collaborator_name}), listed to users "
+                f"{self.listed_at.isoformat()}",
+            ),
+            ("basis", self.basis_words),
+            ("policy in force", self.policy_words),
+            ("ledger", self.chain_words),
+        ]
+
     def as_json(self) -> dict[str, Any]:
         def when(moment: datetime | None) -> str | None:
             return moment.isoformat() if moment else None

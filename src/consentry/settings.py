@@ -18,6 +18,10 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default is a SQLite file in the data directory.",
     )
     environment: str = Field(default="development", description="development or production.")
+    platform_name: str = Field(
+        default="The platform",
+        description="The platform's name: the data controller named in consent receipts.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -9,6 +9,7 @@ import consentry.cli.access
 import consentry.cli.audit
 import consentry.cli.consent
 import consentry.cli.demo
+import consentry.cli.explain
 import consentry.cli.export
 import consentry.cli.imports
 import consentry.cli.parties

@@ -18,7 +18,7 @@ from consentry.service.limits import BodyLimit
 from consentry.service.propagation import BackgroundPropagator
 from consentry.service.readers import reader_for
 from consentry.service.security import FailureLimiter
-from consentry.service.web import admin, settings_page, signin
+from consentry.service.web import admin, receipts, settings_page, signin
 from consentry.service.web.render import templates
 from consentry.settings import Settings, get_settings
 from consentry.store.db import get_engine
@@ -77,7 +77,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
-    for module in (platform, content, collaborator, settings_page, signin, admin):
+    for module in (platform, content, collaborator, settings_page, signin, admin, receipts):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

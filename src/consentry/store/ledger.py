@@ -157,14 +157,18 @@ def _verify(
     chain: str,
     model: type[ConsentEvent] | type[AuditEvent],
     fields: tuple[str, ...],
+    up_to: int | None = None,
 ) -> ChainReport:
     prev = GENESIS
     checked = 0
-    rows: Iterator = session.execute(
-        select(model).order_by(model.id).execution_options(yield_per=10_000)
-    ).scalars()
+    query = select(model).order_by(model.id)
+    if up_to is not None:
+        query = query.where(model.id <= up_to)
+    rows: Iterator = session.execute(query.execution_options(yield_per=10_000)).scalars()
+    last_id: int | None = None
     for row in rows:
         checked += 1
+        last_id = row.id
         if row.prev_hash != prev:
             return ChainReport(
                 chain, checked, ChainBreak(chain, row.id, "previous hash does not match")
@@ -175,6 +179,12 @@ def _verify(
                 chain, checked, ChainBreak(chain, row.id, "content does not match its hash")
             )
         prev = row.hash
+    if up_to is not None:
+        if last_id != up_to:
+            return ChainReport(
+                chain, checked, ChainBreak(chain, up_to, "event missing from the ledger")
+            )
+        return ChainReport(chain, checked, None)
     head = session.get(LedgerHead, chain)
     if head is not None and head.last_hash != prev:
         return ChainReport(
@@ -185,6 +195,13 @@ def _verify(
 
 def verify_consent_chain(session: Session) -> ChainReport:
     return _verify(session, CONSENT_CHAIN, ConsentEvent, CONSENT_FIELDS)
+
+
+def verify_consent_chain_to(session: Session, *, event_id: int) -> ChainReport:
+    """The consent chain recomputed from genesis through ``event_id``: what a receipt for that
+    event rests on. Later events do not matter to it; an earlier one edited, removed or
+    reordered, or the event itself missing, is named as the first break."""
+    return _verify(session, CONSENT_CHAIN, ConsentEvent, CONSENT_FIELDS, up_to=event_id)
 
 
 def verify_audit_chain(session: Session) -> ChainReport:

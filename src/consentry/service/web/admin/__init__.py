@@ -6,13 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from consentry.service.deps import EngineDep, StaffDep
-from consentry.service.web.admin import audit, auth, exports, parties, policies
+from consentry.service.web.admin import audit, auth, exports, parties, policies, receipts
 from consentry.service.web.admin.common import render
 from consentry.store.db import session_scope
 from consentry.store.overview import row_counts
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-for module in (auth, policies, parties, exports, audit):
+for module in (auth, policies, parties, exports, audit, receipts):
     router.include_router(module.router)
 
 COUNTED = {

@@ -8,6 +8,7 @@ a property test holds it to ``consent.evaluate``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -78,6 +79,18 @@ def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+_local = threading.local()
+
+
+def thread_connection() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB connection per thread, kept: opening one costs more (tens of ms)
+    than judging a request's or a propagation pass's few thousand rows."""
+    con: duckdb.DuckDBPyConnection | None = getattr(_local, "con", None)
+    if con is None:
+        con = _local.con = connect(threads=1)
     return con
 
 

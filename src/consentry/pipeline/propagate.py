@@ -123,16 +123,20 @@ def _to_take_back(
     if ended:
         return [(NoticeReason.LICENSE_ENDED.value, held)]
     mine = posts.filter(pc.is_in(posts["id"], value_set=held["post_id"]))
+    con = consent_bulk.thread_connection()
     snapshot = inputs.snapshot(
         purpose=license.purpose,
         collaborator_id=license.collaborator_id,
         cutoff=moment,
         as_of=moment,
+        con=con,
     )
     # The rule judges the post as it is now under a license assumed in force now: the term and
     # status were handled above, so only consent and the record itself decide here.
     in_force = LicenseFacts(license.id, license.collaborator_id, license.purpose, license.scope)
-    verdicts = consent_bulk.post_verdicts(mine, snapshot, in_force, cutoff=moment, as_of=moment)
+    verdicts = consent_bulk.post_verdicts(
+        mine, snapshot, in_force, cutoff=moment, as_of=moment, con=con
+    )
     reason_of = dict(
         zip(verdicts["post_id"].to_pylist(), verdicts["reason"].to_pylist(), strict=True)
     )

@@ -71,7 +71,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         config.auth_failure_limit, config.auth_failure_window_seconds
     )
     app.state.reference = ReferenceCache()
-    app.state.propagator = BackgroundPropagator(app.state.engine)
+    app.state.propagator = BackgroundPropagator(app.state.engine, enabled=config.propagation)
     app.state.verified_tokens = {}
     app.state.templates = templates()
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)

@@ -46,6 +46,11 @@ class ServiceSettings(Settings):
     auth_failure_window_seconds: int = Field(
         default=60, description="Window over which bad credentials are counted."
     )
+    propagation: bool = Field(
+        default=True,
+        description="Judge delivered records again in the background after each consent or "
+        "content change, issuing deletion notices (off: only `consentry notices propagate`).",
+    )
 
     @property
     def secure_cookies(self) -> bool:

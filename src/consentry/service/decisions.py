@@ -11,7 +11,6 @@ them allows it. Besides the rule's reasons, a question can get two of its own:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -115,7 +114,7 @@ def may_share_bulk(
         }
     )
     posts = posts_by_id(conn, pc.unique(questions["post_id"]))
-    con = _duckdb()
+    con = consent_bulk.thread_connection()
     licenses = reference.licenses_for(collaborator_id, purpose, now)
     verdicts = VERDICT_SCHEMA.empty_table()
     if licenses:
@@ -195,14 +194,3 @@ def _answers(
     finally:
         for name in names:
             con.unregister(name)
-
-
-_local = threading.local()
-
-
-def _duckdb() -> duckdb.DuckDBPyConnection:
-    """One in-memory DuckDB connection per server thread (a computation, not storage)."""
-    con = getattr(_local, "con", None)
-    if con is None:
-        con = _local.con = consent_bulk.connect(threads=1)
-    return con

@@ -53,6 +53,10 @@ def _ids(prefix: str, values: np.ndarray) -> pa.Array:
     return pa.array([f"{prefix}{v:07d}" for v in values.tolist()], pa.string())
 
 
+def _sqlite_time(moment: datetime) -> str:
+    return moment.replace(tzinfo=None).isoformat(" ")
+
+
 def build(engine: Engine, accounts: int, per_account: int, deliveries: int) -> None:
     """Accounts (US, opt-out), their posts, and the deliveries holding every post."""
     n_posts = accounts * per_account
@@ -109,7 +113,8 @@ def build(engine: Engine, accounts: int, per_account: int, deliveries: int) -> N
                 }
             ),
         )
-        for d in range(deliveries):
+    for d in range(deliveries):  # one transaction each: SQLite attaches at most 10 stages
+        with bulk_session(engine) as session:
             delivery_id = f"lic-{d:02d}"
             moment = EPOCH + timedelta(days=60 + d)
             session.execute(
@@ -119,7 +124,7 @@ def build(engine: Engine, accounts: int, per_account: int, deliveries: int) -> N
                     "VALUES (:id, 'lic', 'collab', 'full', :t, :t, :t, 'complete', "
                     "'embedded', '/nowhere', :n, '{}')"
                 ),
-                {"id": delivery_id, "t": moment.replace(tzinfo=None).isoformat(" "), "n": n_posts},
+                {"id": delivery_id, "t": _sqlite_time(moment), "n": n_posts},
             )
             append_rows(
                 session,

@@ -161,7 +161,8 @@ def rewrite_shard(path: Path, record_ids: pa.Array) -> Rewrite | None:
 
 def _compression_of(source: pq.ParquetFile) -> str:
     if source.metadata.num_row_groups and source.metadata.row_group(0).num_columns:
-        return str(source.metadata.row_group(0).column(0).compression).lower()
+        codec = str(source.metadata.row_group(0).column(0).compression).lower()
+        return "none" if codec == "uncompressed" else codec
     return "zstd"
 
 

@@ -11,13 +11,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from consentry.cli.collab import collab_app
-from consentry.collab.local import APPLIED_FILE, JOURNAL_FILE, STATE_FILE, sha256_of, verify_local
+from consentry.collab.local import (
+    APPLIED_FILE,
+    JOURNAL_FILE,
+    STATE_FILE,
+    load_state,
+    rewrite_shard,
+    save_state,
+    sha256_of,
+    verify_local,
+)
 from consentry.pipeline.export import run_export
 from consentry.pipeline.propagate import propagate
 from consentry.service.app import create_app
@@ -220,3 +230,34 @@ def test_an_acknowledgement_that_could_not_be_sent_is_sent_by_the_next_sync(
     local = data / world.delivery_id
     assert shards and all(s["sha256"] == sha256_of(local / s["name"]) for s in shards)
     assert json.loads((data / STATE_FILE).read_text())["unacknowledged"] == {}
+
+
+def test_a_crash_after_a_shard_was_rewritten_but_before_it_was_recorded_is_finished_next_run(
+    sqlite_world: World, tmp_path: Path
+) -> None:
+    """The state a run killed right after the rename leaves: the notice marked as being applied,
+    the shard rewritten on disk, nothing in deletions.jsonl or applied-notices.json."""
+    world, data, key_file = sqlite_world, tmp_path / "collab", sqlite_world.key_file()
+    sync_in_process(world, data, key_file)
+    notice_id = withdraw(world)
+    local, gone = data / world.delivery_id, world.pseudonyms_of("p01", "p13")
+    state = load_state(data)
+    state.applying = notice_id
+    save_state(data, state)
+    crashed = [
+        name
+        for shard in sorted(local.glob("*.parquet"))
+        if rewrite_shard(shard, pa.array(sorted(gone))) and (name := shard.name)
+    ]
+    assert crashed and not (local / APPLIED_FILE).exists()
+
+    sync_in_process(world, data, key_file)
+    assert not set(record_ids(local)) & gone
+    assert verify_local(local).ok
+    with session_scope(world.engine) as session:
+        acknowledgement = get_notice(session, notice_id).acknowledgement
+    assert acknowledgement is not None
+    assert [s["name"] for s in acknowledgement["shards"]] == crashed
+    assert all(s["sha256"] == sha256_of(local / s["name"]) for s in acknowledgement["shards"])
+    (line,) = [json.loads(x) for x in (local / JOURNAL_FILE).read_text().splitlines()]
+    assert line["notice_id"] == notice_id and line["records_removed"] == 2

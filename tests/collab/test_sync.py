@@ -261,3 +261,8 @@ def test_a_crash_after_a_shard_was_rewritten_but_before_it_was_recorded_is_finis
     assert all(s["sha256"] == sha256_of(local / s["name"]) for s in acknowledgement["shards"])
     (line,) = [json.loads(x) for x in (local / JOURNAL_FILE).read_text().splitlines()]
     assert line["notice_id"] == notice_id and line["records_removed"] == 2
+    # The local record explains the rewrite, it does not excuse any other change.
+    shard = local / crashed[0]
+    shard.write_bytes(shard.read_bytes()[:-16] + b"\0" * 16)
+    problems = verify_local(local).problems
+    assert problems and str(shard) in problems[0]

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from consentry.cli import app as consentry_app
 from consentry.cli.collab import collab_app
 from consentry.collab.local import (
     APPLIED_FILE,
@@ -180,9 +181,7 @@ def test_sync_keeps_a_verified_copy_and_deletes_what_a_user_withdrew(
     report = verify_local(local)
     assert report.ok, report.problems
     assert any("rewritten locally for deletion notice" in c.message for c in report.checks)
-    cli = CliRunner().invoke(
-        __import__("consentry.cli", fromlist=["app"]).app, ["verify", str(local)]
-    )
+    cli = CliRunner().invoke(consentry_app, ["verify", str(local)])
     assert cli.exit_code == 0, cli.output
 
     # 3. A second sync changes nothing.

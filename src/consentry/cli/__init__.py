@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import consentry.cli.access
 import consentry.cli.audit
+import consentry.cli.collab
 import consentry.cli.consent
 import consentry.cli.demo
 import consentry.cli.explain

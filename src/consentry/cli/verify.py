@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.markup import escape
 
 from consentry.cli.app import app, console, err_console, fails_cleanly
+from consentry.collab.local import STATE_FILE, verify_local
 from consentry.errors import InvalidInput
 from consentry.pipeline.keys import load_public_key
 from consentry.pipeline.manifest import verify_delivery
@@ -30,17 +32,15 @@ def verify(
         "the manifest is used, which proves integrity but not who signed.",
     ),
 ) -> None:
-    """Check a delivery's signature, shard hashes, row counts and totals; exit 1 on a problem."""
-    trusted = None
-    if public_key is not None:
-        try:
-            pem = public_key.read_bytes()
-        except OSError as exc:
-            raise InvalidInput(
-                f"cannot read the public key ({exc.strerror})", where=str(public_key)
-            ) from exc
-        trusted = load_public_key(pem, where=str(public_key))
-    report = verify_delivery(directory, trusted)
+    """Check a delivery's signature, shard hashes, row counts and totals; exit 1 on a problem.
+
+    In a collaborator's local copy (``consentry collab sync``), shards rewritten for deletion
+    notices are checked against its ``applied-notices.json`` and explained in a note."""
+    trusted = read_public_key(public_key) if public_key is not None else None
+    if (directory.parent / STATE_FILE).is_file():
+        report = verify_local(directory, trusted)
+    else:
+        report = verify_delivery(directory, trusted)
     # soft_wrap: long paths stay on one line, so they can be copied
     for check in report.checks:
         out = err_console if check.status == "problem" else console
@@ -52,3 +52,11 @@ def verify(
         )
         raise typer.Exit(1)
     console.print(f"[green]{where}: the delivery is intact.[/green]", soft_wrap=True)
+
+
+def read_public_key(path: Path) -> Ed25519PublicKey:
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the public key ({exc.strerror})", where=str(path)) from exc
+    return load_public_key(pem, where=str(path))

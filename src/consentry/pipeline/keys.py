@@ -1,5 +1,5 @@
-"""The export's secrets: the Ed25519 key that signs manifests and the per-collaborator
-pseudonym keys.
+"""The export's secrets: the Ed25519 key that signs manifests, the per-collaborator
+pseudonym keys, and the key that encrypts webhook signing secrets at rest.
 
 Both live under ``<home>/keys`` (directory 0700, files 0600, created once and never overwritten)
 or come from environment variables, the way a KMS or secret store injects them. A key file that
@@ -18,6 +18,7 @@ import secrets
 import stat
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -26,6 +27,8 @@ from consentry.errors import InvalidInput
 SIGNING_KEY_ENV = "CONSENTRY_SIGNING_KEY"
 PSEUDONYM_KEY_ENV_PREFIX = "CONSENTRY_PSEUDONYM_KEY_"
 SIGNING_KEY_FILE = "signing-ed25519.pem"
+WEBHOOK_KEY_ENV = "CONSENTRY_WEBHOOK_SECRETS_KEY"
+WEBHOOK_KEY_FILE = "webhook-secrets.key"
 KEY_BYTES = 32
 KEY_ID_HEX = 16
 
@@ -110,6 +113,23 @@ def pseudonym_key(home: Path, collaborator_id: str) -> bytes:
             f"holds {len(data)} bytes, expected a {KEY_BYTES}-byte key", where=str(path)
         )
     return data
+
+
+def webhook_cipher(home: Path) -> Fernet:
+    """The Fernet that encrypts webhook signing secrets in the database: its 32-byte key from
+    $CONSENTRY_WEBHOOK_SECRETS_KEY, else the key file, else a new one (kept forever: without it
+    the stored secrets cannot be read and every endpoint must be registered again)."""
+    raw = _env_key(WEBHOOK_KEY_ENV)
+    if raw is None:
+        path = keys_dir(home) / WEBHOOK_KEY_FILE
+        if not path.exists():
+            _create_once(path, secrets.token_bytes(KEY_BYTES))
+        raw = _read_private_file(path)
+        if len(raw) != KEY_BYTES:
+            raise InvalidInput(
+                f"holds {len(raw)} bytes, expected a {KEY_BYTES}-byte key", where=str(path)
+            )
+    return Fernet(base64.urlsafe_b64encode(raw))
 
 
 def pseudonym_key_env(collaborator_id: str) -> str:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -48,6 +48,17 @@ class SignedManifest:
 class Check:
     status: Literal["ok", "note", "problem"]
     message: str
+
+
+@dataclass(frozen=True)
+class LocalRewrite:
+    """A shard its holder rewrote without the records deletion notices took back: the signed
+    manifest still lists the delivered file, so the holder's own record says what to expect."""
+
+    sha256: str
+    bytes: int
+    rows: int
+    notices: tuple[int, ...]
 
 
 @dataclass
@@ -146,15 +157,24 @@ def write_signed_manifest(
 
 
 def verify_delivery(
-    directory: Path, trusted_public_key: Ed25519PublicKey | None = None
+    directory: Path,
+    trusted_public_key: Ed25519PublicKey | None = None,
+    *,
+    rewrites: Mapping[str, LocalRewrite] | None = None,
+    documents_required: bool = True,
 ) -> VerifyReport:
     """Check a delivery directory: signature, every shard's hash, size and row count, no
-    unlisted shards, and counts that add up. Problems are sentences naming the file."""
+    unlisted shards, and counts that add up. Problems are sentences naming the file.
+
+    ``rewrites`` (a collaborator's local copy after deletion notices) checks those shards
+    against the holder's record instead of the signed entry, and says so in a note;
+    ``documents_required=False`` lets signed documents be absent (the collaborator API serves
+    manifest, signature and shards only), checking those present."""
     checks: list[Check] = []
     manifest = _load_manifest(directory, checks)
     if manifest is not None:
         checks += _check_signature(directory, manifest, trusted_public_key)
-        checks += _check_files(directory, manifest)
+        checks += _check_files(directory, manifest, rewrites or {}, documents_required)
         checks += _check_counts(manifest)
     problems = [check.message for check in checks if check.status == "problem"]
     return VerifyReport(ok=not problems, problems=problems, manifest=manifest, checks=checks)
@@ -237,7 +257,12 @@ def _check_signature(
         )
 
 
-def _check_files(directory: Path, manifest: dict[str, Any]) -> Iterator[Check]:
+def _check_files(
+    directory: Path,
+    manifest: dict[str, Any],
+    rewrites: Mapping[str, LocalRewrite],
+    documents_required: bool,
+) -> Iterator[Check]:
     shards = manifest.get("shards")
     if not isinstance(shards, list):
         yield _problem(f"{MANIFEST_FILE} has no list of shards.")
@@ -252,11 +277,19 @@ def _check_files(directory: Path, manifest: dict[str, Any]) -> Iterator[Check]:
             )
             continue
         listed.add(name)
-        yield from _check_file(directory / name, entry, parquet=True)
+        if name in rewrites:
+            yield from _check_rewrite(directory / name, entry, rewrites[name])
+        else:
+            yield from _check_file(directory / name, entry, parquet=True)
+    for name in sorted(set(rewrites) - listed):
+        yield _problem(f"a local rewrite names {name!r}, which {MANIFEST_FILE} does not list.")
     for document in manifest.get("documents") or []:
         name = document.get("name") if isinstance(document, dict) else None
         if name not in DOCUMENT_FILES:
             yield _problem(f"{MANIFEST_FILE} lists an unexpected document {name!r}.")
+            continue
+        if not documents_required and not (directory / name).exists():
+            yield _note(f"{name} is signed in {MANIFEST_FILE} but was not downloaded.")
             continue
         yield from _check_file(directory / name, document, parquet=False)
     extra = sorted(
@@ -302,6 +335,29 @@ def _check_file(path: Path, entry: dict[str, Any], *, parquet: bool) -> Iterator
         yield _ok(f"{path.name}: SHA-256, {size} bytes and {rows} rows match.")
     else:
         yield _ok(f"{path.name}: SHA-256 and {size} bytes match.")
+
+
+def _check_rewrite(path: Path, signed: dict[str, Any], rewrite: LocalRewrite) -> Iterator[Check]:
+    """A rewritten shard must match the holder's record and hold fewer rows than delivered."""
+    local = {"sha256": rewrite.sha256, "bytes": rewrite.bytes, "rows": rewrite.rows}
+    checks = list(_check_file(path, local, parquet=True))
+    yield from (check for check in checks if check.status == "problem")
+    if any(check.status == "problem" for check in checks):
+        return
+    delivered = signed.get("rows")
+    if not isinstance(delivered, int) or rewrite.rows > delivered:
+        yield _problem(
+            f"{path} has {rewrite.rows} rows after its local rewrite, more than the "
+            f"{delivered} {MANIFEST_FILE} says were delivered."
+        )
+        return
+    notices = ", ".join(str(n) for n in rewrite.notices)
+    yield _note(
+        f"{path.name}: rewritten locally for deletion notice(s) {notices}: "
+        f"{delivered - rewrite.rows} records removed, {rewrite.rows} rows, SHA-256 "
+        f"{rewrite.sha256} as recorded in applied-notices.json (the signed manifest lists the "
+        f"delivered file, {signed.get('sha256')})."
+    )
 
 
 def _check_counts(manifest: dict[str, Any]) -> Iterator[Check]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -11,7 +13,7 @@ from sqlalchemy import Engine
 
 from consentry import __version__
 from consentry.service import errors
-from consentry.service.api import collaborator, content, platform
+from consentry.service.api import collaborator, content, notices, platform
 from consentry.service.config import service_settings
 from consentry.service.headers import SecurityHeaders
 from consentry.service.limits import BodyLimit
@@ -20,6 +22,7 @@ from consentry.service.readers import reader_for
 from consentry.service.security import FailureLimiter
 from consentry.service.web import admin, receipts, settings_page, signin
 from consentry.service.web.render import templates
+from consentry.service.webhooks import WebhookSender
 from consentry.settings import Settings, get_settings
 from consentry.store.db import get_engine
 from consentry.store.snapshot import ReferenceCache
@@ -29,7 +32,9 @@ STATIC = Path(__file__).resolve().parent / "static"
 DESCRIPTION = """\
 Consentry's service: the users' "Data sharing and personalization" page, the **platform API**
 (service token) to send accounts, posts, deletions and consent events and to ask whether a post
-may be shared, and the **collaborator API** (scoped API keys) to fetch deliveries.
+may be shared, and the **collaborator API** (scoped API keys) to fetch deliveries and to read
+and acknowledge deletion notices (also sent as signed Standard Webhooks events to a registered
+endpoint).
 
 Errors are JSON `{"detail": ..., "field": ..., "where": ...}`.
 """
@@ -39,8 +44,9 @@ TAGS = [
     {
         "name": "collaborator",
         "description": "For collaborators; `Bearer cst_...` API key with scopes. Deliveries "
-        "now; deletion notices (`/api/collaborator/notices`, scopes `notices:read` and "
-        "`notices:ack`) are coming.",
+        "(`deliveries:read`, active collaborators only) and deletion notices "
+        "(`/api/collaborator/notices`, scopes `notices:read` and `notices:ack`, whatever the "
+        "collaborator's status).",
     },
     {"name": "user", "description": "The signed-in user's own data (session cookie)."},
 ]
@@ -54,7 +60,20 @@ class Health(BaseModel):
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     """The application on ``settings``' database (or ``engine``); secrets are checked now."""
     config = service_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """While the server runs, a background thread sends due webhook events."""
+        sender = None
+        if config.webhook_poll_seconds > 0:
+            sender = WebhookSender(app.state.engine, config, config.webhook_poll_seconds)
+            sender.start()
+        yield
+        if sender is not None:
+            sender.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Consentry",
         version=__version__,
         description=DESCRIPTION,
@@ -77,7 +96,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
-    for module in (platform, content, collaborator, settings_page, signin, admin, receipts):
+    routers = (platform, content, collaborator, notices, settings_page, signin, admin, receipts)
+    for module in routers:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -7,19 +7,28 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 import uvicorn
 from fastapi import FastAPI
 
 
 @contextmanager
-def running(app: FastAPI, host: str = "127.0.0.1", *, timeout: float = 15.0) -> Iterator[str]:
-    """Yield the base URL of ``app`` served by uvicorn on a free port; stop it afterwards."""
+def running(
+    app: FastAPI,
+    host: str = "127.0.0.1",
+    *,
+    timeout: float = 15.0,
+    lifespan: Literal["on", "off"] = "off",
+) -> Iterator[str]:
+    """Yield the base URL of ``app`` served by uvicorn on a free port; stop it afterwards.
+
+    The lifespan (the webhook sender's thread) is off unless asked for with ``lifespan="on"``."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

@@ -52,6 +52,20 @@ class ServiceSettings(Settings):
         "content change, issuing deletion notices (off: only `consentry notices propagate`).",
     )
 
+    webhook_retry_seconds: list[int] = Field(
+        default=[0, 5, 30, 120, 600],
+        description="Delay before each webhook attempt after the first failed one: one entry "
+        "per attempt (the first is sent at once); its length is the number of attempts.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, description="How long one webhook attempt waits for an answer."
+    )
+    webhook_poll_seconds: float = Field(
+        default=5.0,
+        description="How often the server's background thread sends due webhooks (0: never; "
+        "then run `consentry notices webhooks --run` from a scheduler).",
+    )
+
     @property
     def secure_cookies(self) -> bool:
         if self.cookie_secure is not None:

@@ -329,3 +329,40 @@ class DeletionNoticeRecord(Base):
     collaborator_id: Mapped[str] = mapped_column(String(64))
     account_id: Mapped[str] = mapped_column(String(64))
     record_pseudonym: Mapped[str] = mapped_column(String(64))
+
+
+class WebhookEndpoint(Base):
+    """A collaborator's URL for signed ``notice.issued`` events (Standard Webhooks).
+
+    The signing secret must be kept to sign, so it is stored encrypted (Fernet, key under
+    ``<home>/keys``), never in plain text and never shown again after it is created."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    collaborator_id: Mapped[str] = mapped_column(ForeignKey("collaborators.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+
+class WebhookDelivery(Base):
+    """One attempt to deliver a notice's event to an endpoint; a failed attempt schedules the
+    next as a new row, so the table is the delivery log."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "notice_id", "attempt"),
+        Index("ix_webhook_deliveries_due", "attempted_at", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    notice_id: Mapped[int] = mapped_column(ForeignKey("deletion_notices.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime]
+    """When this attempt is due."""
+    attempted_at: Mapped[datetime | None]
+    """When a sender claimed and made it; None while pending."""
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from consentry.errors import Conflict, NotFound
+from consentry.store import webhooks
 from consentry.store.arrow_io import read_table
 from consentry.store.content import append_rows
 from consentry.store.db import connected, id_list_in
@@ -112,6 +113,7 @@ def issue_notice(
     )
     rows = rows.append_column("notice_id", pa.array([notice.id] * rows.num_rows, pa.int64()))
     append_rows(session, DeletionNoticeRecord.__tablename__, rows)
+    webhooks.enqueue_notice(session, notice=notice)
     append_audit_event(
         session,
         actor=actor,

@@ -4,8 +4,7 @@ Another collaborator's delivery answers 404, exactly like one that does not exis
 or terminated collaborator's keys get 403 on every delivery route: it keeps no access to data.
 Shards and manifests are streamed from disk with their SHA-256 (``X-Checksum-SHA256`` in hex and
 ``Digest: sha-256=`` in base64) and honour HTTP range requests (206), so a broken download
-resumes where it stopped. Deletion notices (``/api/collaborator/notices``, scopes
-``notices:read`` and ``notices:ack``) are coming and will sit beside ``deliveries``.
+resumes where it stopped. Deletion notices sit beside them in ``service/api/notices.py``.
 """
 
 from __future__ import annotations

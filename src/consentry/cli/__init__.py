@@ -13,6 +13,7 @@ import consentry.cli.demo
 import consentry.cli.explain
 import consentry.cli.export
 import consentry.cli.imports
+import consentry.cli.notices
 import consentry.cli.parties
 import consentry.cli.policy
 import consentry.cli.redact

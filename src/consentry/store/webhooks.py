@@ -217,11 +217,10 @@ def attempts_of(
     session: Session, *, notice_id: int
 ) -> list[tuple[WebhookDelivery, WebhookEndpoint]]:
     """Every attempt at delivering this notice, with its endpoint, in order."""
-    return list(
-        session.execute(
-            select(WebhookDelivery, WebhookEndpoint)
-            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-            .where(WebhookDelivery.notice_id == notice_id)
-            .order_by(WebhookDelivery.endpoint_id, WebhookDelivery.attempt)
-        ).tuples()
+    rows = session.execute(
+        select(WebhookDelivery, WebhookEndpoint)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(WebhookDelivery.notice_id == notice_id)
+        .order_by(WebhookDelivery.endpoint_id, WebhookDelivery.attempt)
     )
+    return [(attempt, endpoint) for attempt, endpoint in rows]

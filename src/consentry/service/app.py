@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from consentry import __version__
 from consentry.service import errors
-from consentry.service.api import collaborator, content, platform
+from consentry.service.api import collaborator, content, platform, records
 from consentry.service.config import service_settings
 from consentry.service.headers import SecurityHeaders
 from consentry.service.limits import BodyLimit
@@ -75,7 +75,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
-    for module in (platform, content, collaborator, settings_page, signin, admin):
+    for module in (platform, content, records, collaborator, settings_page, signin, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +23,25 @@ class Settings(BaseSettings):
         default="The platform",
         description="The platform's name: the data controller named in consent receipts.",
     )
+    post_url_template: str = Field(
+        default="/posts/{post_id}",
+        description="Where the platform shows a post, with {post_id} for its id: the users' "
+        "own record links each shared post there.",
+    )
+
+    @field_validator("post_url_template")
+    @classmethod
+    def _names_the_post(cls, value: str) -> str:
+        if "{post_id}" not in value:
+            raise ValueError(
+                "must contain {post_id} where the post's id goes, e.g. "
+                "https://social.example/posts/{post_id}"
+            )
+        return value
+
+    def post_url(self, post_id: str) -> str:
+        """The platform's address of a post (the id URL-quoted; no other placeholder read)."""
+        return self.post_url_template.replace("{post_id}", quote(post_id, safe=""))
 
     @property
     def resolved_database_url(self) -> str:

@@ -5,7 +5,7 @@ a policy covers has its section."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -85,9 +85,9 @@ def test_a_user_whose_posts_were_delivered_sees_who_received_them(
     )
     page = browser.new_page()
     page.goto(signin_link(site, "cy"))
-    received = page.get_by_role("table").last
-    assert "Bolt Labs" in received.inner_text()
-    assert "2" in received.locator("tbody tr").first.inner_text()
+    delivery = page.get_by_role("region", name="Bolt Labs")
+    assert "2 of your posts" in delivery.get_by_role("heading").inner_text()
+    assert delivery.get_by_role("table").locator("tbody tr").count() == 2
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download everything of yours that was shared (JSON)").click()
     download = download_info.value
@@ -177,4 +177,51 @@ def test_every_purpose_a_policy_covers_has_its_own_section_and_switches(
     assert page.locator("#switch-acme-train_ai_system .state").inner_text() == "On"
     assert unlabelled_controls(page) == []
     shoot(page, "07-data-sharing-every-purpose")
+    context.close()
+
+
+def test_after_a_withdrawal_the_user_sees_what_happened_to_each_shared_post(
+    browser, site: Service, shoot, tmp_path: Path
+) -> None:
+    """Read at phone width, without JavaScript: cy's posts went to Acme AI; cy switches AI
+    training off, propagation tells Acme AI to delete them, and the page says so post by post."""
+    from consentry.pipeline.export import run_export
+    from consentry.pipeline.propagate import propagate
+    from consentry.service.plain import plain_date
+
+    run_export(
+        site.engine,
+        site.settings,
+        license_id="lic-acme",
+        cutoff=datetime.now(UTC),
+        out_dir=tmp_path / "delivery",
+    )
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(signin_link(site, "cy"))
+    acme = page.get_by_role("region", name="Acme AI")
+    assert acme.get_by_role("link", name="Post cy-1").get_attribute("href") == "/posts/cy-1"
+    assert "Times were rounded to the day." in acme.inner_text()
+    assert acme.get_by_role("row", name="Post cy-1").inner_text().endswith("Still shared.")
+    master = page.locator("#switch-all-train_ai_system")
+    assert (
+        "we tell those that already have some to delete them within 30 days" in master.inner_text()
+    )
+
+    page.get_by_role("button", name=f"Switch off: {MASTER}").click()
+    page.wait_for_url("**/me/data-sharing?saved=*")
+    propagate(site.engine, account_ids=["cy"])
+    page.goto(f"{site.url}/me/data-sharing#received")
+    today = datetime.now(UTC)
+    told = (
+        f"Withdrawn: we told Acme AI on {plain_date(today)} to delete it "
+        f"(by {plain_date(today + timedelta(days=30))})."
+    )
+    for post in ("cy-1", "cy-2"):
+        row = acme.get_by_role("row", name=f"Post {post}")
+        assert row.locator(".fate").inner_text() == told
+    assert unlabelled_controls(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    page.get_by_role("heading", name="Who received my posts").scroll_into_view_if_needed()
+    shoot(page, "08-data-sharing-what-happened-after")
     context.close()

@@ -317,7 +317,7 @@ def test_the_user_sees_who_received_their_posts_and_can_download_them(
     assert "attachment" in download.headers["content-disposition"]
     shared = download.json()
     records = {
-        d["delivery_id"]: [(r["your_post_id"], r["text"]) for r in d["records"]]
+        d["delivery_id"]: [(r["post_id"], r["as_delivered"]["text"]) for r in d["records"]]
         for d in shared["deliveries"]
     }
     assert records == {

@@ -9,6 +9,7 @@ posts.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -167,9 +168,7 @@ def seed_deliveries(engine: Engine, root: Path) -> dict[str, Path]:
             directory.mkdir(parents=True)
             shard = directory / "part-00000.parquet"
             pq.write_table(_records(delivery_id, members), shard)
-            (directory / "manifest.json").write_text(
-                f'{{"delivery_id": "{delivery_id}", "records": {len(members)}}}'
-            )
+            (directory / "manifest.json").write_text(json.dumps(_manifest(delivery_id, members)))
             (directory / "manifest.sig").write_text("signature-bytes")
             moment = datetime(2025, 1, 1, tzinfo=UTC)
             session.add(
@@ -212,6 +211,20 @@ def seed_deliveries(engine: Engine, root: Path) -> dict[str, Path]:
                 )
             dirs[delivery_id] = directory
     return dirs
+
+
+APPLIED = ("consent_filter", "redact", "mentions", "pseudonymize", "coarsen_timestamps")
+"""The transforms the world's manifests record (the export's names), times to the day."""
+
+
+def _manifest(delivery_id: str, members: list[tuple[str, str]]) -> dict[str, object]:
+    """The parts of an export's manifest the user's record reads: what was done to the posts."""
+    return {
+        "delivery_id": delivery_id,
+        "records": len(members),
+        "license": {"transforms": {"coarsen_timestamps": "day"}},
+        "transforms": [{"name": name, "description": name} for name in APPLIED],
+    }
 
 
 def _records(delivery_id: str, members: list[tuple[str, str]]) -> pa.Table:

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from consentry import __version__
 from consentry.service import errors
-from consentry.service.api import collaborator, content, notices, platform
+from consentry.service.api import collaborator, content, notices, platform, records
 from consentry.service.config import service_settings
 from consentry.service.headers import SecurityHeaders
 from consentry.service.limits import BodyLimit
@@ -96,8 +96,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
-    routers = (platform, content, collaborator, notices, settings_page, signin, admin, receipts)
-    for module in routers:
+    routers = (platform, content, records, collaborator, notices, settings_page, signin)
+    for module in (*routers, admin, receipts):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -6,7 +6,7 @@ The switches show what the export will do: each is the consent rule's state at t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -24,7 +24,9 @@ from consentry.domain.types import (
 )
 from consentry.errors import NotFound
 from consentry.service.gpc import GpcView
-from consentry.service.received import ReceivedView, deliveries_of_account
+from consentry.service.plain import plain_date, plain_time
+from consentry.service.received import ReceivedView, received
+from consentry.settings import Settings
 from consentry.store.models import (
     Account,
     Collaborator,
@@ -46,21 +48,7 @@ DEFAULT_WORDS = {
     DefaultRule.OPT_OUT: "on unless you switch it off (opt-out)",
     DefaultRule.NEVER: "never shared",
 }
-MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
 NOT_COVERED = "Your choice for all collaborators does not cover it"
-
-
-def plain_date(moment: datetime) -> str:
-    """The way a person writes a date, "1 March 2025" (month names not from the locale)."""
-    moment = moment.astimezone(UTC)
-    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
-
-
-def plain_time(moment: datetime) -> str:
-    """A moment as "1 March 2025 at 14:05 UTC"."""
-    return f"{plain_date(moment)} at {moment.astimezone(UTC):%H:%M} UTC"
 
 
 class SwitchView(BaseModel):
@@ -78,6 +66,8 @@ class SwitchView(BaseModel):
     explanation: str
     changed_at: datetime | None
     """When the choice this state rests on was recorded (None: a default applies)."""
+    if_off: str | None = None
+    """While on: what switching it off does, to future deliveries and to posts already shared."""
 
 
 class PurposeView(BaseModel):
@@ -131,10 +121,17 @@ class DataSharingView(BaseModel):
     gpc: GpcView
     history: list[HistoryEntry]
     received: list[ReceivedView]
+    """Who received the user's posts: per delivery, which posts, how changed, what happened."""
 
 
 def data_sharing(
-    session: Session, reference: Reference, *, account_id: str, now: datetime, gpc: GpcView
+    session: Session,
+    reference: Reference,
+    *,
+    account_id: str,
+    now: datetime,
+    gpc: GpcView,
+    settings: Settings,
 ) -> DataSharingView:
     """Everything the page shows, computed once for the HTML page and the JSON twin alike."""
     account = session.get(Account, account_id)
@@ -160,7 +157,13 @@ def data_sharing(
         changes=_changes(session, reference.policies, account.jurisdiction, purposes, now),
         gpc=gpc,
         history=[_history(e, names) for e in reversed(events)],
-        received=deliveries_of_account(session, account_id),
+        received=received(
+            session,
+            account_id=account_id,
+            home=settings.home,
+            now=now,
+            post_url=settings.post_url,
+        ),
     )
 
 
@@ -270,7 +273,33 @@ class _StateOf:
             on=state.reason is None,
             explanation=explanation,
             changed_at=event.recorded_at if event else None,
+            if_off=self.if_off(purpose, collaborator) if state.reason is None else None,
         )
+
+    def if_off(self, purpose: str, collaborator: Collaborator | None) -> str:
+        """What switching off does, with the deletion deadline of the licenses concerned (the
+        longest: a notice under any of them is due within it)."""
+        days = [
+            lic.deletion_sla_days
+            for lic in self.reference.licenses
+            if lic.purpose == purpose
+            and (collaborator is None or lic.collaborator_id == collaborator.id)
+        ]
+        if collaborator is None:
+            future = "If you switch this off, collaborators get none of your posts from now on"
+            past = "we tell those that already have some to delete them"
+        else:
+            future = (
+                f"If you switch this off, {collaborator.name} gets none of your posts from now on"
+            )
+            past = "if it already has some, we tell it to delete them"
+        if not days:
+            return f"{future}."
+        return f"{future}, and {past} within {_days(max(days))}."
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
 
 
 def _and(names: list[str]) -> str:

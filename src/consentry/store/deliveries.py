@@ -6,6 +6,7 @@ its final name: that row is the completion marker a resumed export trusts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from consentry.errors import NotFound
 from consentry.store.arrow_io import read_table
 from consentry.store.content import append_rows, bulk_session
 from consentry.store.ledger import append_audit_event
-from consentry.store.models import Delivery, DeliveryMember, DeliveryShard
+from consentry.store.models import Collaborator, Delivery, DeliveryMember, DeliveryShard
 
 MEMBER_SCHEMA = pa.schema(
     [
@@ -245,3 +246,66 @@ def members_of(session: Session, delivery_id: str) -> list[DeliveryMember]:
 
 def _quote(value: str) -> str:
     return value.replace("'", "''")
+
+
+@dataclass(frozen=True)
+class AccountDelivery:
+    """A complete delivery holding some of one account's posts, as the user's page shows it."""
+
+    delivery_id: str
+    collaborator_id: str
+    collaborator_name: str
+    delivered_at: datetime
+    path: str
+    posts: int
+
+
+def deliveries_of_account(session: Session, *, account_id: str) -> list[AccountDelivery]:
+    """Complete deliveries holding the account's posts, newest first (the membership index)."""
+    rows = session.execute(
+        select(
+            Delivery.id,
+            Delivery.collaborator_id,
+            Collaborator.name,
+            func.coalesce(Delivery.finished_at, Delivery.started_at),
+            Delivery.path,
+            func.count(),
+        )
+        .select_from(DeliveryMember)
+        .join(Delivery, Delivery.id == DeliveryMember.delivery_id)
+        .join(Collaborator, Collaborator.id == Delivery.collaborator_id)
+        .where(DeliveryMember.account_id == account_id, Delivery.status == "complete")
+        .group_by(Delivery.id, Delivery.collaborator_id, Collaborator.name, Delivery.path)
+        .group_by(Delivery.finished_at, Delivery.started_at)
+    ).all()
+    found = [
+        AccountDelivery(
+            delivery_id=r[0],
+            collaborator_id=r[1],
+            collaborator_name=r[2],
+            delivered_at=_aware(r[3]),
+            path=r[4],
+            posts=r[5],
+        )
+        for r in rows
+    ]
+    return sorted(found, key=lambda d: (d.delivered_at, d.delivery_id), reverse=True)
+
+
+def members_of_account(session: Session, *, account_id: str) -> list[DeliveryMember]:
+    """The account's delivered records in complete deliveries, by delivery then post."""
+    return list(
+        session.scalars(
+            select(DeliveryMember)
+            .join(Delivery, Delivery.id == DeliveryMember.delivery_id)
+            .where(DeliveryMember.account_id == account_id, Delivery.status == "complete")
+            .order_by(DeliveryMember.delivery_id, DeliveryMember.post_id)
+        )
+    )
+
+
+def _aware(moment: datetime | str) -> datetime:
+    # coalesce() loses the column type on SQLite, so the value may come back naive or as text.
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -6,19 +6,19 @@ The page and ``GET /api/me/data-sharing`` come from the one data function
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from consentry.domain import consent
 from consentry.domain.purposes import TRAIN_AI_SYSTEM
 from consentry.errors import NotFound
+from consentry.service.api.records import CSV_RESPONSE, Format, records_response
 from consentry.service.deps import EngineDep, SettingsDep, UserDep, UserSession, require_csrf
 from consentry.service.errors import ERROR_RESPONSES
 from consentry.service.gpc import apply_gpc
-from consentry.service.received import ReceivedView, shared_records
+from consentry.service.received import SharedRecords, shared_records
 from consentry.service.sharing import (
     DataSharingView,
     data_sharing,
@@ -50,7 +50,14 @@ def _view(request: Request, engine: EngineDep, user: UserSession, surface: str) 
             actor=f"user:{account.id}",
         )
         # Read the clock after the GPC deny is recorded, so the view includes it.
-        view = data_sharing(session, reference, account_id=account.id, now=now(), gpc=gpc)
+        view = data_sharing(
+            session,
+            reference,
+            account_id=account.id,
+            now=now(),
+            gpc=gpc,
+            settings=request.app.state.settings,
+        )
         record_notices(session, view, surface=surface)
     if gpc.recorded_now:
         request.app.state.propagator.submit([account.id])
@@ -118,30 +125,29 @@ def change(
     return RedirectResponse(f"{PAGE}?saved={event.id}#switches", status_code=303)
 
 
-class SharedDelivery(ReceivedView):
-    records: list[dict[str, Any]]
-
-
-class SharedRecords(BaseModel):
-    account_id: str
-    generated_at: str
-    deliveries: list[SharedDelivery]
-
-
 @router.get(
     "/api/me/shared-records",
     response_model=SharedRecords,
     tags=["user"],
-    responses=ERROR_RESPONSES,
+    responses={**ERROR_RESPONSES, **CSV_RESPONSE},
 )
-def download(engine: EngineDep, settings: SettingsDep, user: UserDep) -> Response:
-    """Everything of yours that was delivered to collaborators, as they received it (JSON)."""
+def download(
+    engine: EngineDep, settings: SettingsDep, user: UserDep, format: Format = "json"
+) -> Response:
+    """Everything of yours that was delivered to collaborators, as they received it, how it was
+    changed and what happened to it after (JSON, or CSV with ``format=csv``)."""
     with session_scope(engine) as session:
-        body = shared_records(session, user.account_id, settings.home)
-    return JSONResponse(
-        body,
-        headers={
-            "Content-Disposition": 'attachment; filename="my-shared-posts.json"',
-            "Cache-Control": "no-store",
-        },
-    )
+        records = shared_records(
+            session,
+            account_id=user.account_id,
+            home=settings.home,
+            now=now(),
+            post_url=settings.post_url,
+        )
+    return records_response(records, format, filename="my-shared-posts")
+
+
+@router.get("/api/me/shared-records.csv", tags=["user"], responses=ERROR_RESPONSES)
+def download_csv(engine: EngineDep, settings: SettingsDep, user: UserDep) -> Response:
+    """The same download as CSV, at an address that says so (one row per delivered post)."""
+    return download(engine, settings, user, format="csv")

@@ -9,6 +9,7 @@ from consentry.store.models import (
     AuditEvent,
     Base,
     Collaborator,
+    DeletionNotice,
     Delivery,
     ExportJob,
     License,
@@ -21,6 +22,7 @@ COUNTED: tuple[type[Base], ...] = (
     License,
     ExportJob,
     Delivery,
+    DeletionNotice,
     AuditEvent,
 )
 

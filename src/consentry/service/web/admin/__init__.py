@@ -6,13 +6,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from consentry.service.deps import EngineDep, StaffDep
-from consentry.service.web.admin import audit, auth, exports, parties, policies, receipts
+from consentry.service.web.admin import (
+    audit,
+    auth,
+    exports,
+    notices,
+    parties,
+    policies,
+    receipts,
+)
 from consentry.service.web.admin.common import render
 from consentry.store.db import session_scope
+from consentry.store.notices import overdue_notices
 from consentry.store.overview import row_counts
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-for module in (auth, policies, parties, exports, audit, receipts):
+for module in (auth, policies, parties, exports, notices, audit, receipts):
     router.include_router(module.router)
 
 COUNTED = {
@@ -21,6 +30,7 @@ COUNTED = {
     "licenses": ("Licenses", "/admin/licenses"),
     "export_jobs": ("Exports", "/admin/exports"),
     "deliveries": ("Deliveries", "/admin/deliveries"),
+    "deletion_notices": ("Deletion notices", "/admin/notices"),
     "audit_events": ("Audit events", "/admin/audit"),
 }
 
@@ -29,5 +39,10 @@ COUNTED = {
 def dashboard(request: Request, engine: EngineDep, staff: StaffDep) -> Response:
     with session_scope(engine) as session:
         rows = row_counts(session)
+        overdue = len(overdue_notices(session))
     counts = [(label, rows[table], link) for table, (label, link) in COUNTED.items()]
+    counts.insert(
+        list(COUNTED).index("deletion_notices") + 1,
+        ("Overdue deletion notices", overdue, "/admin/notices?status=overdue"),
+    )
     return render(request, "dashboard.html", staff, counts=counts)

@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
 from consentry.errors import Conflict, InvalidInput, NotFound
-from consentry.service.deps import EngineDep, StaffDep
+from consentry.pipeline.keys import webhook_cipher
+from consentry.service.deps import EngineDep, SettingsDep, StaffDep
 from consentry.service.web.admin.common import (
     back_to,
     day_start,
@@ -32,6 +33,7 @@ from consentry.store.parties import (
     set_collaborator_status,
 )
 from consentry.store.policies import purpose_keys
+from consentry.store.webhooks import add_endpoint, disable_endpoint, endpoints_of
 
 router = APIRouter()
 
@@ -131,21 +133,28 @@ def _collaborator_page(
     staff: StaffDep,
     collaborator_id: str,
     new_key: str | None = None,
+    new_webhook: tuple[str, str] | None = None,
+    error: str | None = None,
 ) -> Response:
     with session_scope(engine) as session:
         row = get_collaborator(session, collaborator_id)
         keys = api_keys_of(session, collaborator_id=collaborator_id)
         licenses = list_licenses(session, collaborator_id=collaborator_id)
+        endpoints = endpoints_of(session, collaborator_id=collaborator_id)
     return render(
         request,
         "collaborator.html",
         staff,
+        422 if error else 200,
         collaborator=row,
         keys=keys,
         licenses=licenses,
         scopes=SCOPES,
         statuses=COLLABORATOR_STATUSES,
         new_key=new_key,
+        endpoints=endpoints,
+        new_webhook=new_webhook,
+        error=error,
     )
 
 
@@ -192,6 +201,53 @@ def revoke_key(
     may_write(staff, csrf_token)
     with session_scope(engine) as session:
         revoke_api_key(session, key_id=key_id, collaborator_id=collaborator_id, actor=staff.actor)
+    return back_to(f"/admin/collaborators/{collaborator_id}")
+
+
+@router.post("/collaborators/{collaborator_id}/webhooks", response_class=HTMLResponse)
+def add_webhook(
+    request: Request,
+    collaborator_id: str,
+    engine: EngineDep,
+    settings: SettingsDep,
+    staff: StaffDep,
+    url: Annotated[str, Form()],
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Register an endpoint and show its signing secret on this one answer only."""
+    may_write(staff, csrf_token)
+    try:
+        with session_scope(engine) as session:
+            endpoint, secret = add_endpoint(
+                session,
+                collaborator_id=collaborator_id,
+                url=url,
+                cipher=webhook_cipher(settings.home),
+                actor=staff.actor,
+                require_https=settings.environment == "production",
+            )
+            shown = (endpoint.id, secret)
+    except InvalidInput as exc:
+        return _collaborator_page(request, engine, staff, collaborator_id, error=str(exc))
+    return _collaborator_page(request, engine, staff, collaborator_id, new_webhook=shown)
+
+
+@router.post(
+    "/collaborators/{collaborator_id}/webhooks/{endpoint_id}/disable",
+    response_class=HTMLResponse,
+)
+def disable_webhook(
+    collaborator_id: str,
+    endpoint_id: str,
+    engine: EngineDep,
+    staff: StaffDep,
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    may_write(staff, csrf_token)
+    with session_scope(engine) as session:
+        disable_endpoint(
+            session, endpoint_id=endpoint_id, collaborator_id=collaborator_id, actor=staff.actor
+        )
     return back_to(f"/admin/collaborators/{collaborator_id}")
 
 

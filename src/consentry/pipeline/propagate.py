@@ -25,6 +25,7 @@ from consentry.domain.notices import NoticeReason, notice_reason
 from consentry.domain.types import ExclusionReason, LicenseFacts
 from consentry.store import notices
 from consentry.store.content import bulk_session
+from consentry.store.db import session_scope
 from consentry.store.snapshot import ConsentInputs, consent_inputs, posts_by_id
 
 ENDED_LICENSE_STATUSES = frozenset({"ended", "terminated", "expired"})
@@ -89,7 +90,8 @@ def _propagate_once(
             taken.append((license, reason, records))
     if not taken:
         return report
-    with bulk_session(engine) as session:
+    big = sum(records.num_rows for _, _, records in taken) > notices.STAGE_ABOVE
+    with bulk_session(engine) if big else session_scope(engine) as session:
         for license, reason, records in taken:
             notice = notices.issue_notice(
                 session,
@@ -137,28 +139,34 @@ def _to_take_back(
     verdicts = consent_bulk.post_verdicts(
         mine, snapshot, in_force, cutoff=moment, as_of=moment, con=con
     )
-    reason_of = dict(
-        zip(verdicts["post_id"].to_pylist(), verdicts["reason"].to_pylist(), strict=True)
+    # Every held record gets the rule's reason now (null: still allowed; no verdict: the post is
+    # gone from the store), then the notice reason, all column-wise.
+    judged = held.join(
+        verdicts.select(["post_id", "reason"]), keys="post_id", join_type="left outer"
     )
-    deleted_accounts = _deleted_accounts(inputs, moment)
-    grouped: dict[str, list[int]] = {}
-    for row, (post_id, account_id) in enumerate(
-        zip(held["post_id"].to_pylist(), held["account_id"].to_pylist(), strict=True)
-    ):
-        if post_id not in reason_of:
-            reason = NoticeReason.POST_DELETED  # the platform no longer has the post at all
-        elif reason_of[post_id] is None:
-            continue
-        else:
-            reason = notice_reason(
-                ExclusionReason(reason_of[post_id]),
-                account_deleted=account_id in deleted_accounts,
-            )
-        grouped.setdefault(reason.value, []).append(row)
-    return [(reason, held.take(rows)) for reason, rows in sorted(grouped.items())]
+    gone = pc.invert(pc.is_in(judged["post_id"], value_set=verdicts["post_id"]))
+    judged = judged.filter(pc.or_(gone, pc.is_valid(judged["reason"])))
+    if not judged.num_rows:
+        return []
+    account_gone = pc.is_in(judged["account_id"], value_set=_deleted_accounts(inputs, moment))
+    exclusions = [r.value for r in ExclusionReason]
+    by_exclusion = pa.array(
+        [notice_reason(ExclusionReason(r), account_deleted=False) for r in exclusions]
+    )
+    reasons = pc.take(
+        by_exclusion, pc.index_in(judged["reason"], value_set=pa.array(exclusions, pa.string()))
+    )
+    deleted_account = pc.and_(pc.equal(judged["reason"], "deleted"), account_gone)
+    reasons = pc.if_else(deleted_account, NoticeReason.ACCOUNT_DELETED.value, reasons)
+    reasons = pc.fill_null(reasons, NoticeReason.POST_DELETED.value)  # no verdict: post gone
+    judged = judged.append_column("notice_reason", reasons)
+    return [
+        (reason, judged.filter(pc.equal(judged["notice_reason"], reason)).select(held.column_names))
+        for reason in sorted(pc.unique(reasons).to_pylist())
+    ]
 
 
-def _deleted_accounts(inputs: ConsentInputs, moment: datetime) -> set[str]:
+def _deleted_accounts(inputs: ConsentInputs, moment: datetime) -> pa.Array:
     accounts = inputs.accounts
     deleted = pc.fill_null(pc.less_equal(accounts["deleted_at"], pa.scalar(moment)), False)
-    return set(accounts.filter(deleted)["id"].to_pylist())
+    return accounts.filter(deleted)["id"].combine_chunks()

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from consentry.errors import Conflict, NotFound
@@ -35,6 +35,11 @@ MEMBER_COLUMNS = pa.schema(
     ]
 )
 """A delivered record as propagation judges it."""
+
+STAGE_ABOVE = 20_000
+"""A notice of more records than this is staged in bulk (``store.content.append_rows``, which
+needs a ``bulk_session``); a smaller one is a plain multi-row insert, which leaves the pooled
+connection's page cache as it was (a staged load resizes it)."""
 
 _LIVE_MEMBERS = """
 delivery_members m
@@ -63,14 +68,61 @@ def live_members(db: Engine | Connection, *, account_ids: Sequence[str] | None) 
         return read_table(
             db, table=_LIVE_MEMBERS, schema=MEMBER_COLUMNS, columns=_LIVE_COLUMNS, where=_LIVE_WHERE
         )
+    # The joins are done in Arrow: the database only walks its account index, and the few
+    # deliveries and the accounts' earlier notices come in two small queries.
+    ids = {"ids": json.dumps(list(account_ids))}
     with connected(db) as conn:
-        sql = (
-            f"SELECT {', '.join(_LIVE_COLUMNS)} FROM {_LIVE_MEMBERS} "
-            f"WHERE {_LIVE_WHERE} AND m.account_id {id_list_in(conn)}"
+        within = f"WHERE account_id {id_list_in(conn)}"
+        held = _string_columns(
+            conn,
+            ["delivery_id", "post_id", "account_id", "record_pseudonym"],
+            f"FROM delivery_members {within}",
+            ids,
         )
-        rows = conn.execute(text(sql), {"ids": json.dumps(list(account_ids))}).all()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in MEMBER_COLUMNS]
-    return pa.table([pa.array(values, pa.string()) for values in columns], schema=MEMBER_COLUMNS)
+        noticed = _string_columns(
+            conn,
+            ["collaborator_id", "delivery_id", "post_id"],
+            f"FROM deletion_notice_records {within}",
+            ids,
+        )
+        deliveries = _string_columns(
+            conn,
+            ["id", "license_id", "collaborator_id"],
+            "FROM deliveries WHERE status = 'complete'",
+            {},
+        ).rename_columns(["delivery_id", "license_id", "collaborator_id"])
+    held = held.join(deliveries, keys="delivery_id", join_type="inner")
+    if noticed.num_rows:
+        held = held.join(
+            noticed, keys=["collaborator_id", "delivery_id", "post_id"], join_type="left anti"
+        )
+    return held.select(MEMBER_COLUMNS.names).cast(MEMBER_COLUMNS)
+
+
+def _string_columns(
+    conn: Connection, names: list[str], source: str, params: dict[str, str]
+) -> pa.Table:
+    """String columns of a query, each aggregated by the database into one JSON array.
+
+    A hundred thousand rows would cost a Python tuple each through the driver; one JSON text
+    per column is parsed in C (json.loads) and handed to Arrow whole."""
+    aggregate = "json_group_array" if conn.dialect.name == "sqlite" else "json_agg"
+    sql = f"SELECT {', '.join(f'{aggregate}({n})' for n in names)} {source}"
+    row = conn.execute(text(sql), params).one()
+    return pa.table(
+        {
+            name: pa.array(_json_list(value), pa.string())
+            for name, value in zip(names, row, strict=True)
+        }
+    )
+
+
+def _json_list(value: object) -> list[object]:
+    """A JSON array as the driver hands it back: text (SQLite), parsed, or NULL (PostgreSQL)."""
+    if value is None:
+        return []
+    parsed = json.loads(value) if isinstance(value, str) else value
+    return list(parsed) if isinstance(parsed, list) else []
 
 
 def withdrawn_post_ids(engine: Engine, *, collaborator_id: str) -> pa.Table:
@@ -112,7 +164,10 @@ def issue_notice(
         ["delivery_id", "post_id", "collaborator_id", "account_id", "record_pseudonym"]
     )
     rows = rows.append_column("notice_id", pa.array([notice.id] * rows.num_rows, pa.int64()))
-    append_rows(session, DeletionNoticeRecord.__tablename__, rows)
+    if rows.num_rows <= STAGE_ABOVE:
+        session.execute(insert(DeletionNoticeRecord), rows.to_pylist())
+    else:
+        append_rows(session, DeletionNoticeRecord.__tablename__, rows)
     webhooks.enqueue_notice(session, notice=notice)
     append_audit_event(
         session,

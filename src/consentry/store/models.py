@@ -316,17 +316,20 @@ class DeletionNotice(Base):
 
 
 class DeletionNoticeRecord(Base):
-    """One delivered record a notice asks to delete; a record is noticed once (unique)."""
+    """One delivered record a notice asks to delete. The key is (collaborator, delivery, post),
+    so a record is noticed once; on SQLite the table is clustered on it (WITHOUT ROWID), one
+    b-tree fewer to write for a notice of a hundred thousand records."""
 
     __tablename__ = "deletion_notice_records"
     __table_args__ = (
-        UniqueConstraint("collaborator_id", "delivery_id", "post_id"),
+        Index("ix_deletion_notice_records_notice", "notice_id"),
         Index("ix_deletion_notice_records_account", "account_id"),
+        {"sqlite_with_rowid": False},
     )
-    notice_id: Mapped[int] = mapped_column(ForeignKey("deletion_notices.id"), primary_key=True)
+    collaborator_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), primary_key=True)
     post_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    collaborator_id: Mapped[str] = mapped_column(String(64))
+    notice_id: Mapped[int] = mapped_column(ForeignKey("deletion_notices.id"))
     account_id: Mapped[str] = mapped_column(String(64))
     record_pseudonym: Mapped[str] = mapped_column(String(64))
 

@@ -160,9 +160,10 @@ def issue_notice(
     )
     session.add(notice)
     session.flush()
+    # In key order: the clustered key and its b-tree take the rows as appends.
     rows = records.select(
-        ["delivery_id", "post_id", "collaborator_id", "account_id", "record_pseudonym"]
-    )
+        ["collaborator_id", "delivery_id", "post_id", "account_id", "record_pseudonym"]
+    ).sort_by([("delivery_id", "ascending"), ("post_id", "ascending")])
     rows = rows.append_column("notice_id", pa.array([notice.id] * rows.num_rows, pa.int64()))
     if rows.num_rows <= STAGE_ABOVE:
         session.execute(insert(DeletionNoticeRecord), rows.to_pylist())
@@ -249,14 +250,13 @@ def notices_of_account(
     session: Session, account_id: str
 ) -> list[tuple[DeletionNoticeRecord, DeletionNotice]]:
     """Every notice that took back one of this account's records (for the user's own page)."""
-    return list(
-        session.execute(
-            select(DeletionNoticeRecord, DeletionNotice)
-            .join(DeletionNotice, DeletionNotice.id == DeletionNoticeRecord.notice_id)
-            .where(DeletionNoticeRecord.account_id == account_id)
-            .order_by(DeletionNotice.id)
-        ).tuples()
+    rows = session.execute(
+        select(DeletionNoticeRecord, DeletionNotice)
+        .join(DeletionNotice, DeletionNotice.id == DeletionNoticeRecord.notice_id)
+        .where(DeletionNoticeRecord.account_id == account_id)
+        .order_by(DeletionNotice.id)
     )
+    return [(record, notice) for record, notice in rows]
 
 
 def acknowledge_notice(
@@ -292,8 +292,7 @@ def acknowledge_notice(
 
 def notice_counts(session: Session) -> dict[str, int]:
     """Notices by status, for the admin overview."""
-    return dict(
-        session.execute(
-            select(DeletionNotice.status, func.count()).group_by(DeletionNotice.status)
-        ).tuples()
+    rows = session.execute(
+        select(DeletionNotice.status, func.count()).group_by(DeletionNotice.status)
     )
+    return {status: count for status, count in rows}

@@ -64,15 +64,11 @@ def upgrade() -> None:
             name=op.f("fk_deletion_notice_records_delivery_id_deliveries"),
         ),
         sa.PrimaryKeyConstraint(
-            "notice_id", "delivery_id", "post_id", name=op.f("pk_deletion_notice_records")
+            "collaborator_id", "delivery_id", "post_id", name=op.f("pk_deletion_notice_records")
         ),
-        sa.UniqueConstraint(
-            "collaborator_id",
-            "delivery_id",
-            "post_id",
-            name=op.f("uq_deletion_notice_records_collaborator_id"),
-        ),
+        sqlite_with_rowid=False,
     )
+    op.create_index("ix_deletion_notice_records_notice", "deletion_notice_records", ["notice_id"])
     op.create_index("ix_deletion_notice_records_account", "deletion_notice_records", ["account_id"])
 
 

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint bench bench-export bench-ledger bench-service clean
+.PHONY: demo test lint bench bench-export bench-ledger bench-notices bench-service clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ $(VENV)/.bench-installed: $(STAMP)
 	touch $@
 
 ## Benchmarks (not timed tests): results as ratios against a baseline in the same run.
-bench: bench-ledger bench-export
+bench: bench-ledger bench-export bench-notices
 
 bench-ledger: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.ledger
@@ -43,6 +43,9 @@ bench-ledger: $(VENV)/.bench-installed
 bench-export: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.export
 	$(BIN)/python -m bench.redaction
+
+bench-notices: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.notices
 
 bench-service: $(VENV)/.bench-installed
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

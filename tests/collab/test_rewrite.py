@@ -12,7 +12,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from consentry.collab.local import rewrite_shard, sha256_of
+from consentry.collab.local import rewrite_shard
+from consentry.pipeline.manifest import sha256_file
 
 
 def _shard(path: Path, rows: int, row_group: int) -> pa.Table:
@@ -35,7 +36,7 @@ def test_a_rewrite_removes_exactly_those_records_keeping_order_and_schema(
     gone = ["r000003", "r000500", "r000999", "not-here"]
     done = rewrite_shard(path, pa.array(gone))
     assert done is not None and done.removed == 3 and done.rows_after == 997
-    assert done.sha256_after == sha256_of(path) and done.bytes_after == path.stat().st_size
+    assert done.sha256_after == sha256_file(path) and done.bytes_after == path.stat().st_size
     after = pq.read_table(path)
     assert after.schema == original.schema  # metadata included
     expected = [r for r in original["record_id"].to_pylist() if r not in gone]
@@ -47,9 +48,9 @@ def test_a_rewrite_removes_exactly_those_records_keeping_order_and_schema(
 def test_a_shard_without_those_records_is_not_touched(tmp_path: Path) -> None:
     path = tmp_path / "part-00000.parquet"
     _shard(path, 10, row_group=10)
-    before = (sha256_of(path), path.stat().st_mtime_ns)
+    before = (sha256_file(path), path.stat().st_mtime_ns)
     assert rewrite_shard(path, pa.array(["elsewhere"])) is None
-    assert (sha256_of(path), path.stat().st_mtime_ns) == before
+    assert (sha256_file(path), path.stat().st_mtime_ns) == before
 
 
 def test_a_rewrite_that_fails_mid_write_leaves_the_original_and_no_partial_file(
@@ -60,7 +61,7 @@ def test_a_rewrite_that_fails_mid_write_leaves_the_original_and_no_partial_file(
     path = tmp_path / "part-00000.parquet"
     _shard(path, 60_000, row_group=5_000)
     assert path.stat().st_size > 256 * 1024
-    before = sha256_of(path)
+    before = sha256_file(path)
     child = textwrap.dedent(
         f"""
         import resource, signal, sys
@@ -81,5 +82,5 @@ def test_a_rewrite_that_fails_mid_write_leaves_the_original_and_no_partial_file(
         [sys.executable, "-c", child], capture_output=True, text=True, env=os.environ.copy()
     )
     assert result.returncode == 3, result.stdout + result.stderr
-    assert sha256_of(path) == before
+    assert sha256_file(path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["part-00000.parquet"]

@@ -26,10 +26,10 @@ from consentry.collab.local import (
     load_state,
     rewrite_shard,
     save_state,
-    sha256_of,
     verify_local,
 )
 from consentry.pipeline.export import run_export
+from consentry.pipeline.manifest import sha256_file
 from consentry.pipeline.propagate import propagate
 from consentry.service.app import create_app
 from consentry.service.background import running
@@ -163,7 +163,7 @@ def test_sync_keeps_a_verified_copy_and_deletes_what_a_user_withdrew(
     rewritten = sorted(json.loads((local / APPLIED_FILE).read_text())["shards"])
     assert rewritten  # the shard(s) that held p01 and p13
     on_disk = [
-        {"delivery_id": world.delivery_id, "name": name, "sha256": sha256_of(local / name)}
+        {"delivery_id": world.delivery_id, "name": name, "sha256": sha256_file(local / name)}
         for name in rewritten
     ]
     with session_scope(world.engine) as session:
@@ -227,7 +227,7 @@ def test_an_acknowledgement_that_could_not_be_sent_is_sent_by_the_next_sync(
         assert notice.status == "acknowledged" and notice.acknowledgement is not None
         shards = notice.acknowledgement["shards"]
     local = data / world.delivery_id
-    assert shards and all(s["sha256"] == sha256_of(local / s["name"]) for s in shards)
+    assert shards and all(s["sha256"] == sha256_file(local / s["name"]) for s in shards)
     assert json.loads((data / STATE_FILE).read_text())["unacknowledged"] == {}
 
 
@@ -257,7 +257,7 @@ def test_a_crash_after_a_shard_was_rewritten_but_before_it_was_recorded_is_finis
         acknowledgement = get_notice(session, notice_id).acknowledgement
     assert acknowledgement is not None
     assert [s["name"] for s in acknowledgement["shards"]] == crashed
-    assert all(s["sha256"] == sha256_of(local / s["name"]) for s in acknowledgement["shards"])
+    assert all(s["sha256"] == sha256_file(local / s["name"]) for s in acknowledgement["shards"])
     (line,) = [json.loads(x) for x in (local / JOURNAL_FILE).read_text().splitlines()]
     assert line["notice_id"] == notice_id and line["records_removed"] == 2
     # The local record explains the rewrite, it does not excuse any other change.

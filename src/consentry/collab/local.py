@@ -3,7 +3,6 @@ shards, ``deletions.jsonl`` (what was done) and ``applied-notices.json`` (what t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -18,10 +17,12 @@ import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from consentry.errors import InvalidInput
+from consentry.pipeline.keys import fsync_dir
 from consentry.pipeline.manifest import (
     MANIFEST_FILE,
     LocalRewrite,
     VerifyReport,
+    sha256_file,
     verify_delivery,
     write_atomic,
 )
@@ -31,7 +32,6 @@ STATE_FORMAT = "consentry.collab-state/1"
 APPLIED_FILE = "applied-notices.json"
 JOURNAL_FILE = "deletions.jsonl"
 RECORD_COLUMN = "record_id"
-_CHUNK = 1 << 20
 
 
 @dataclass
@@ -83,22 +83,6 @@ def save_state(data: Path, state: SyncState) -> None:
     write_atomic(data / STATE_FILE, text.encode())
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def temp_name(path: Path) -> Path:
     """Hidden and not ``*.parquet``, so neither a reader nor ``verify`` takes it for a shard."""
     return path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
@@ -137,7 +121,7 @@ def rewrite_shard(path: Path, record_ids: pa.Array) -> Rewrite | None:
     if not removed:
         return None
     rows_before = source.metadata.num_rows
-    sha_before = sha256_of(path)
+    sha_before = sha256_file(path)
     tmp = temp_name(path)
     try:
         with pq.ParquetWriter(
@@ -151,7 +135,7 @@ def rewrite_shard(path: Path, record_ids: pa.Array) -> Rewrite | None:
                     writer.write_table(kept, row_group_size=max(kept.num_rows, 1))
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
-        sha_after, size = sha256_of(tmp), tmp.stat().st_size
+        sha_after, size = sha256_file(tmp), tmp.stat().st_size
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

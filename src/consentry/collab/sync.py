@@ -23,18 +23,17 @@ from consentry.collab.local import (
     LocalRewrite,
     SyncState,
     append_journal,
-    fsync_dir,
     load_rewrites,
     load_state,
     remove_stale_temps,
     rewrite_shard,
     save_rewrites,
     save_state,
-    sha256_of,
     verify_local,
 )
 from consentry.errors import ConsentryError, IntegrityFailure, NotAllowed
-from consentry.pipeline.manifest import MANIFEST_FILE, SIGNATURE_FILE
+from consentry.pipeline.keys import fsync_dir
+from consentry.pipeline.manifest import MANIFEST_FILE, SIGNATURE_FILE, sha256_file
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -304,7 +303,7 @@ def _reconcile(data: Path, notice: dict[str, Any]) -> None:
             known = rewrites.get(name)
             expected_sha = known.sha256 if known else entry["sha256"]
             expected_rows = known.rows if known else int(entry["rows"])
-            if not path.is_file() or sha256_of(path) == expected_sha:
+            if not path.is_file() or sha256_file(path) == expected_sha:
                 continue
             rows = pq.ParquetFile(path).metadata.num_rows
             _record(
@@ -315,7 +314,7 @@ def _reconcile(data: Path, notice: dict[str, Any]) -> None:
                 expected_rows - rows,
                 rows,
                 expected_sha,
-                sha256_of(path),
+                sha256_file(path),
                 path.stat().st_size,
             )
 

@@ -191,12 +191,13 @@ def _create_once(path: Path, data: bytes) -> None:
             os.link(tmp, path)
         except FileExistsError:
             return  # someone else's key won; use theirs
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (the directory entry itself is flushed)."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -228,7 +228,7 @@ def delivered_post_ids(engine: Engine, license_id: str) -> pa.Table:
     return read_table(
         engine,
         table="delivery_members m JOIN deliveries d ON d.id = m.delivery_id",
-        schema=pa.schema([("post_id", pa.string())]),
+        schema=pa.schema([pa.field("post_id", pa.string(), nullable=False)]),
         columns=["DISTINCT m.post_id"],  # a post may be in several earlier deliveries
         where=f"d.license_id = '{_quote(license_id)}' AND d.status = 'complete'",
     )

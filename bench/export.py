@@ -51,7 +51,7 @@ def floor(posts_file: Path, out: Path) -> None:
 
 def scan(home: Path) -> None:
     """A second baseline: only the export's read of the posts out of SQLite, discarded."""
-    from consentry.pipeline.export import scan_posts
+    from consentry.pipeline.sources import scan_posts
     from consentry.settings import Settings
     from consentry.store.db import get_engine
 
@@ -81,8 +81,8 @@ def export(home: Path, out: Path) -> None:
     print(
         json.dumps(
             {
-                "delivered": result.counts["delivered"],
-                "scanned": result.counts["scanned"],
+                "delivered": result.counts.delivered,
+                "scanned": result.counts.scanned,
                 "shards": result.shards,
                 "seconds_inside": result.seconds,
             }

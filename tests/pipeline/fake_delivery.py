@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from consentry.domain.types import ExclusionReason
-from consentry.pipeline.manifest import sha256_file, write_signed_manifest
+from consentry.pipeline.manifest import Manifest, sha256_file, write_signed_manifest
 from consentry.pipeline.metadata import write_croissant, write_datasheet
 
 # One excluded post per reason, times its position: 1 direct message, 2 deleted, ... 9 before
@@ -129,7 +129,7 @@ def build_delivery(
 ) -> dict[str, Any]:
     """Shards, croissant.json, DATASHEET.md, then the signed manifest (last, as the export)."""
     manifest = base_manifest(out_dir, shards, rows) | overrides
-    write_croissant(out_dir, manifest)
-    write_datasheet(out_dir, manifest)
-    write_signed_manifest(out_dir, manifest, key)
+    write_croissant(out_dir, Manifest.model_validate(manifest))
+    write_datasheet(out_dir, Manifest.model_validate(manifest))
+    write_signed_manifest(out_dir, Manifest.model_validate(manifest), key)
     return manifest

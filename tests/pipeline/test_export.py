@@ -41,7 +41,7 @@ def test_every_post_is_delivered_or_excluded_for_exactly_one_reason(
 ) -> None:
     result = _export(platform, tmp_path / "d1")
     counts = result.counts
-    assert counts["excluded"] == {
+    assert counts.excluded == {
         "direct_message": 1,
         "deleted": 2,
         "minor": 1,
@@ -52,9 +52,9 @@ def test_every_post_is_delivered_or_excluded_for_exactly_one_reason(
         "no_policy": 0,
         "before_policy": 1,
     }
-    assert counts["delivered"] == 3
-    assert counts["scanned"] == 13  # p05 was created after the cut-off: it is not scanned
-    assert counts["scanned"] == counts["delivered"] + sum(counts["excluded"].values())
+    assert counts.delivered == 3
+    assert counts.scanned == 13  # p05 was created after the cut-off: it is not scanned
+    assert counts.scanned == counts.delivered + sum(counts.excluded.values())
 
 
 def test_delivered_records_are_pseudonymized_redacted_and_traceable(
@@ -89,8 +89,8 @@ def test_mentions_of_accounts_that_do_not_share_become_user(
 
 def test_no_policy_in_force_at_the_cutoff(platform: Platform, tmp_path: Path) -> None:
     result = _export(platform, tmp_path / "early", cutoff=datetime(2024, 11, 10, tzinfo=UTC))
-    assert result.counts["excluded"]["no_policy"] > 0
-    assert result.counts["excluded"]["before_policy"] == 0
+    assert result.counts.excluded["no_policy"] > 0
+    assert result.counts.excluded["before_policy"] == 0
 
 
 def test_license_scope_and_coarsening_apply(platform: Platform, tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_license_scope_and_coarsening_apply(platform: Platform, tmp_path: Path) 
     records = _records(tmp_path / "lumen")
     assert {r["kind"] for r in records} == {"post"}
     assert all(r["created_at"].day == 1 and r["created_at"].hour == 0 for r in records)
-    assert result.counts["excluded"][ExclusionReason.OUT_OF_SCOPE.value] >= 3
+    assert result.counts.excluded[ExclusionReason.OUT_OF_SCOPE.value] >= 3
     other = pseudonym_key(platform.settings.home, "northwind-ai")
     assert not any(r["record_id"] == pseudonym(other, "post:p01") for r in records)
 
@@ -154,8 +154,8 @@ def test_delta_delivers_only_what_is_new_and_still_allowed(
             ],
         )
     result = _export(platform, tmp_path / "delta", delta=True)
-    assert result.counts["delivered"] == 1
-    assert result.counts["previously_delivered"] == 3
+    assert result.counts.delivered == 1
+    assert result.counts.previously_delivered == 3
     with pytest.raises(Conflict, match="no complete delivery"):
         _export(platform, tmp_path / "lumen-delta", license_id="lumen-en-posts", delta=True)
 
@@ -198,4 +198,4 @@ def test_a_cutoff_at_the_term_end_is_outside_the_term(platform: Platform, tmp_pa
     with pytest.raises(InvalidInput, match="outside the license term"):
         _export(platform, tmp_path / "at-end", cutoff=CUTOFF)
     result = _export(platform, tmp_path / "before-end", cutoff=CUTOFF - timedelta(seconds=1))
-    assert result.counts["delivered"] > 0
+    assert result.counts.delivered > 0

@@ -310,7 +310,7 @@ def check_export(engine: Engine, world: World, tmp_path: Path) -> None:
             basis = f"policy:{m.basis_policy_version}:{m.basis_default}"
         got[r["record_id"]] = (r["quoted_text"], basis)
     assert got == expected
-    assert {k: v for k, v in result.counts["excluded"].items() if v} == dict(excluded)
+    assert {k: v for k, v in result.counts.excluded.items() if v} == dict(excluded)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["counts"]["quotes_masked"] == sum(
         1 for quoted, _ in expected.values() if quoted == QUOTED_PLACEHOLDER

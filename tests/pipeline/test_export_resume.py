@@ -108,7 +108,7 @@ def test_resume_after_kill_equals_an_uninterrupted_run(
         assert delivery is not None and delivery.status == "complete"
         got = [(m.post_id, m.record_pseudonym) for m in members_of(session, delivery.id)]
         want = [(m.post_id, m.record_pseudonym) for m in members_of(session, reference.delivery_id)]
-    assert got == want and len(got) == len(set(got)) == reference.counts["delivered"]
+    assert got == want and len(got) == len(set(got)) == reference.counts.delivered
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from fake_delivery import EXCLUDED, base_manifest, build_delivery
 from consentry.errors import InvalidInput
 from consentry.pipeline.keys import key_id
 from consentry.pipeline.manifest import (
+    Manifest,
     canonical_json,
     sha256_file,
     verify_delivery,
@@ -82,7 +83,7 @@ def test_write_signed_manifest_reports_what_it_wrote_and_leaves_no_temporary_fil
     tmp_path: Path, key: Ed25519PrivateKey
 ) -> None:
     manifest = base_manifest(tmp_path, shards=1, rows=2)
-    signed = write_signed_manifest(tmp_path, manifest, key)
+    signed = write_signed_manifest(tmp_path, Manifest.model_validate(manifest), key)
     assert signed.sha256 == sha256_file(tmp_path / "manifest.json")
     assert signed.signature_b64 == (tmp_path / "manifest.sig").read_text().strip()
     assert signed.key_id == key_id(key.public_key())
@@ -98,7 +99,7 @@ def test_write_signed_manifest_reports_what_it_wrote_and_leaves_no_temporary_fil
 def test_an_untouched_delivery_verifies(delivery: Path, key: Ed25519PrivateKey) -> None:
     report = verify_delivery(delivery)
     assert report.ok and report.problems == []
-    assert report.manifest is not None and report.manifest["counts"]["delivered"] == 6
+    assert report.manifest is not None and report.manifest.counts.delivered == 6
     notes = [c.message for c in report.checks if c.status == "note"]
     assert len(notes) == 1 and "taken from manifest.json itself" in notes[0]
     passed = " ".join(c.message for c in report.checks if c.status == "ok")
@@ -178,7 +179,7 @@ def test_a_manifest_resigned_by_a_forger_passes_only_without_a_trusted_key(
     manifest = json.loads((delivery / "manifest.json").read_text())
     manifest["license"]["deletion_sla_days"] = 365
     forger = Ed25519PrivateKey.generate()
-    write_signed_manifest(delivery, manifest, forger)
+    write_signed_manifest(delivery, Manifest.model_validate(manifest), forger)
     assert verify_delivery(delivery).ok  # self-consistent, and says whose key it believed
     problems = verify_delivery(delivery, key.public_key()).problems
     assert problems == [
@@ -211,7 +212,7 @@ def test_counts_that_do_not_add_up_are_reported_even_when_signed(
     manifest = base_manifest(tmp_path, shards=2, rows=3)
     manifest["counts"]["scanned"] += 2
     manifest["consent_basis_summary"]["event"] += 1
-    write_signed_manifest(tmp_path, manifest, key)
+    write_signed_manifest(tmp_path, Manifest.model_validate(manifest), key)
     report = verify_delivery(tmp_path, key.public_key())
     total = sum(EXCLUDED.values())
     assert report.problems == [
@@ -227,7 +228,7 @@ def test_a_wrong_row_count_and_unknown_reasons_are_reported(
     manifest = base_manifest(tmp_path, shards=1, rows=3)
     manifest["shards"][0]["rows"] = 4
     manifest["counts"]["excluded"]["bored"] = manifest["counts"]["excluded"].pop("minor")
-    write_signed_manifest(tmp_path, manifest, key)
+    write_signed_manifest(tmp_path, Manifest.model_validate(manifest), key)
     problems = verify_delivery(tmp_path).problems
     assert problems[0] == f"{tmp_path / 'part-00000.parquet'} has 3 rows; manifest.json says 4."
     assert problems[1].startswith("manifest.json counts.excluded has reasons [")
@@ -242,7 +243,7 @@ def test_a_shard_name_that_leaves_the_directory_is_refused(
     manifest = base_manifest(out, shards=1, rows=3)
     (tmp_path / "outside.parquet").write_bytes((out / "part-00000.parquet").read_bytes())
     manifest["shards"][0]["name"] = "../outside.parquet"
-    write_signed_manifest(out, manifest, key)
+    write_signed_manifest(out, Manifest.model_validate(manifest), key)
     problems = verify_delivery(out).problems
     assert problems[0] == (
         "manifest.json shard #1 has name '../outside.parquet'; expected a plain *.parquet file "

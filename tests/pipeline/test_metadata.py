@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fake_delivery import EXCLUDED, base_manifest, build_delivery
 
 from consentry.errors import InvalidInput
+from consentry.pipeline.manifest import Manifest
 from consentry.pipeline.metadata import (
     EXCLUSION_REASON_TEXT,
     croissant_data_type,
@@ -114,12 +115,12 @@ def test_metadata_describes_the_transforms_applied_not_those_asked_for(tmp_path:
     manifest = base_manifest(tmp_path, shards=1, rows=1)
     assert manifest["license"]["transforms"]["redact"] is True  # asked for ...
     manifest["transforms"] = []  # ... but the export says it applied nothing
-    document = json.loads(write_croissant(tmp_path, manifest).read_text())
+    document = json.loads(write_croissant(tmp_path, Manifest.model_validate(manifest)).read_text())
     sensitive = document["rai:personalSensitiveInformation"]
     assert "without redaction: it may contain personal data" in sensitive[1]
     assert not any("pseudonyms" in s or "coarsened" in s for s in sensitive)
     assert document["rai:dataPreprocessingProtocol"] == ["No transforms were applied."]
-    datasheet = write_datasheet(tmp_path, manifest).read_text()
+    datasheet = write_datasheet(tmp_path, Manifest.model_validate(manifest)).read_text()
     assert "- **Redaction**: none; the text is delivered as written." in datasheet
     assert "- **Pseudonymization**: none." in datasheet
     assert "- **Timestamps**: exact (UTC)." in datasheet
@@ -148,7 +149,7 @@ def test_an_unmappable_column_type_is_named(tmp_path: Path) -> None:
     manifest = base_manifest(tmp_path, shards=1, rows=1)
     manifest["schema"].append({"name": "tags", "type": "list<item: string>", "description": ""})
     with pytest.raises(InvalidInput, match=r"^manifest schema, field 'tags': Arrow type"):
-        write_croissant(tmp_path, manifest)
+        write_croissant(tmp_path, Manifest.model_validate(manifest))
     assert not (tmp_path / "croissant.json").exists()
 
 
@@ -183,5 +184,5 @@ def test_the_datasheet_describes_preprocessing_uses_and_maintenance(delivery: Pa
 def test_markdown_table_cells_are_escaped(tmp_path: Path) -> None:
     manifest = base_manifest(tmp_path, shards=1, rows=1)
     manifest["schema"][0]["description"] = "a | b\nc"
-    text = write_datasheet(tmp_path, manifest).read_text()
+    text = write_datasheet(tmp_path, Manifest.model_validate(manifest)).read_text()
     assert "| `record_id` | string | a \\| b c |" in text

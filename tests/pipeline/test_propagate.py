@@ -84,8 +84,8 @@ def test_a_deleted_post_is_taken_back_and_no_later_delivery_holds_it_again(
         out_dir=tmp_path / "d2",
         cutoff=platform.cutoff,
     )
-    assert later.counts["withdrawn_after_delivery"] == 1
-    assert later.counts["delivered"] == len(first) - 1
+    assert later.counts.withdrawn_after_delivery == 1
+    assert later.counts.delivered == len(first) - 1
 
 
 def test_a_terminated_collaborator_is_told_to_delete_everything_it_holds(

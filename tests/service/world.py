@@ -23,6 +23,14 @@ import pyarrow.parquet as pq
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from consentry.pipeline.manifest import (
+    CollaboratorInfo,
+    Counts,
+    LicenseInfo,
+    Manifest,
+    Software,
+    Transform,
+)
 from consentry.service.config import ServiceSettings
 from consentry.service.security import make_signin_token
 from consentry.store.credentials import add_staff_user
@@ -168,7 +176,9 @@ def seed_deliveries(engine: Engine, root: Path) -> dict[str, Path]:
             directory.mkdir(parents=True)
             shard = directory / "part-00000.parquet"
             pq.write_table(_records(delivery_id, members), shard)
-            (directory / "manifest.json").write_text(json.dumps(_manifest(delivery_id, members)))
+            (directory / "manifest.json").write_text(
+                json.dumps(_manifest(delivery_id, collaborator, license_id, members))
+            )
             (directory / "manifest.sig").write_text("signature-bytes")
             moment = datetime(2025, 1, 1, tzinfo=UTC)
             session.add(
@@ -217,14 +227,33 @@ APPLIED = ("consent_filter", "redact", "mentions", "pseudonymize", "coarsen_time
 """The transforms the world's manifests record (the export's names), times to the day."""
 
 
-def _manifest(delivery_id: str, members: list[tuple[str, str]]) -> dict[str, object]:
-    """The parts of an export's manifest the user's record reads: what was done to the posts."""
-    return {
-        "delivery_id": delivery_id,
-        "records": len(members),
-        "license": {"transforms": {"coarsen_timestamps": "day"}},
-        "transforms": [{"name": name, "description": name} for name in APPLIED],
-    }
+def _manifest(
+    delivery_id: str, collaborator: str, license_id: str, members: list[tuple[str, str]]
+) -> dict[str, object]:
+    """A manifest as an export writes it; the user's record reads what was done to the posts."""
+    moment = datetime(2025, 1, 1, tzinfo=UTC)
+    n = len(members)
+    return Manifest(
+        delivery_id=delivery_id,
+        kind="full",
+        license=LicenseInfo(
+            id=license_id,
+            purpose="train_ai_system",
+            transforms={"coarsen_timestamps": "day"},
+            price_model="per_record",
+            deletion_sla_days=30,
+        ),
+        collaborator=CollaboratorInfo(id=collaborator, name=collaborator, country="GB"),
+        cutoff=moment,
+        as_of=moment,
+        created_at=moment,
+        engine="embedded",
+        software=Software(name="consentry", version="test"),
+        counts=Counts(scanned=n, in_scope=n, excluded={}, delivered=n),
+        shards=[],
+        schema=[],
+        transforms=[Transform(name=name, description=name) for name in APPLIED],
+    ).to_json()
 
 
 def _records(delivery_id: str, members: list[tuple[str, str]]) -> pa.Table:

@@ -172,13 +172,13 @@ def export_demo_licenses() -> list[ExportResult]:
 def _exports_table(results: list[ExportResult]) -> Table:
     table = Table("", *(r.delivery_id for r in results), title="Deliveries")
     rows: list[tuple[str, list[str]]] = [
-        ("posts scanned", [f"{r.counts['scanned']:,}" for r in results]),
-        ("in scope", [f"{r.counts['in_scope']:,}" for r in results]),
+        ("posts scanned", [f"{r.counts.scanned:,}" for r in results]),
+        ("in scope", [f"{r.counts.in_scope:,}" for r in results]),
     ]
-    for reason in results[0].counts["excluded"]:
-        rows.append((f"excluded: {reason}", [f"{r.counts['excluded'][reason]:,}" for r in results]))
+    for reason in results[0].counts.excluded:
+        rows.append((f"excluded: {reason}", [f"{r.counts.excluded[reason]:,}" for r in results]))
     rows += [
-        ("[bold]delivered[/bold]", [f"[bold]{r.counts['delivered']:,}[/bold]" for r in results]),
+        ("[bold]delivered[/bold]", [f"[bold]{r.counts.delivered:,}[/bold]" for r in results]),
         ("shards", [str(r.shards) for r in results]),
         ("throughput (posts/s)", [f"{r.records_per_second:,.0f}" for r in results]),
         ("where", [str(r.path) for r in results]),

@@ -76,13 +76,13 @@ def export(
 def print_result(result: ExportResult) -> None:
     counts = result.counts
     table = Table(title=f"Delivery {result.delivery_id}", show_header=False)
-    table.add_row("posts scanned", f"{counts['scanned']:,}")
-    table.add_row("in scope", f"{counts['in_scope']:,}")
-    for reason, n in counts["excluded"].items():
+    table.add_row("posts scanned", f"{counts.scanned:,}")
+    table.add_row("in scope", f"{counts.in_scope:,}")
+    for reason, n in counts.excluded.items():
         table.add_row(f"  excluded: {reason}", f"{n:,}")
-    if counts.get("previously_delivered"):
-        table.add_row("previously delivered", f"{counts['previously_delivered']:,}")
-    table.add_row("[bold]delivered[/bold]", f"[bold]{counts['delivered']:,}[/bold]")
+    if counts.previously_delivered:
+        table.add_row("previously delivered", f"{counts.previously_delivered:,}")
+    table.add_row("[bold]delivered[/bold]", f"[bold]{counts.delivered:,}[/bold]")
     table.add_row("shards", str(result.shards))
     table.add_row("throughput", f"{result.records_per_second:,.0f} posts/s")
     table.add_row("path", str(result.path))

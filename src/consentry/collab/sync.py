@@ -33,7 +33,7 @@ from consentry.collab.local import (
 )
 from consentry.errors import ConsentryError, IntegrityFailure, NotAllowed
 from consentry.pipeline.keys import fsync_dir
-from consentry.pipeline.manifest import MANIFEST_FILE, SIGNATURE_FILE, sha256_file
+from consentry.pipeline.manifest import MANIFEST_FILE, SIGNATURE_FILE, Manifest, sha256_file
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -151,7 +151,7 @@ def _download(
                 f"delivery {delivery_id} failed verification, so none of it was kept: "
                 + " ".join(verified.problems)
             )
-        _pin_key(state, verified.manifest or {}, delivery_id, trusted)
+        _pin_key(state, verified.manifest, delivery_id, trusted)
         fsync_dir(partial)
         partial.rename(data / delivery_id)
         fsync_dir(data)
@@ -161,9 +161,9 @@ def _download(
 
 
 def _pin_key(
-    state: SyncState, manifest: dict[str, Any], delivery_id: str, trusted: Ed25519PublicKey | None
+    state: SyncState, manifest: Manifest | None, delivery_id: str, trusted: Ed25519PublicKey | None
 ) -> None:
-    signed_by = str((manifest.get("signature") or {}).get("key_id"))
+    signed_by = str(manifest.signature.key_id if manifest and manifest.signature else None)
     if trusted is not None:
         return  # verify_delivery already held the signature to the trusted key
     if state.key_id is None:

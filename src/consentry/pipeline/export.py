@@ -1,51 +1,66 @@
-"""The licensed export: license + cut-off -> consent snapshot -> posts in scope -> verdicts ->
-privacy transforms -> shards -> metadata -> signed manifest (last) -> delivery registered.
+"""The licensed export, plan -> execute -> finalize.
 
-Resumable: a shard's row in the database (committed with its membership after the file is renamed
-into place) marks it done, and a resumed run recomputes the same records from the same cut-off and
-``as_of`` and writes only the shards that are missing.
+``plan_export`` opens (or resumes) the delivery and decides everything as plain data: license
+facts, cut-off and ``as_of``, the consent snapshot, the source of posts, the transforms and the
+shard layout. ``write_shards`` has an engine execute the plan over Arrow batches and writes the
+records into shards, each registered with its members as it is finished (the resume marker).
+``finalize`` then, once: checks the shards on record, writes croissant.json, DATASHEET.md and the
+signed manifest (last), and marks the delivery complete.
+
+Resumable: a resumed run recomputes the same records from the same cut-off and ``as_of`` and
+writes only the shards that are missing.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from consentry import __version__
 from consentry.domain import consent_bulk
 from consentry.domain.consent import license_in_force
-from consentry.domain.types import REASON_ORDER, LicenseFacts
-from consentry.errors import Conflict, IntegrityFailure, InvalidInput
-from consentry.pipeline import keys
+from consentry.domain.types import LicenseFacts
+from consentry.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
+from consentry.pipeline import engines, keys
 from consentry.pipeline.context import RECORD_COLUMNS, ExportContext
-from consentry.pipeline.engines import embedded
-from consentry.pipeline.manifest import sha256_file, write_signed_manifest
+from consentry.pipeline.counts import manifest_counts, rows_read, total_counts
+from consentry.pipeline.engines.embedded import EmbeddedEngine
+from consentry.pipeline.manifest import (
+    CollaboratorInfo,
+    Counts,
+    LicenseInfo,
+    Manifest,
+    SchemaField,
+    ShardEntry,
+    Software,
+    Transform,
+    sha256_file,
+    write_signed_manifest,
+)
 from consentry.pipeline.metadata import write_croissant, write_datasheet
+from consentry.pipeline.plan import ExportPlan, ShardLayout, Target
 from consentry.pipeline.shards import PARTIAL_SUFFIX, FinishedShard, ShardWriter
-from consentry.pipeline.transform import SCAN_SCHEMA, BatchResult, with_author_pseudonyms
+from consentry.pipeline.sources import StoreSource, cutoff_sql
+from consentry.pipeline.transform import SCAN_SCHEMA, with_author_pseudonyms
 from consentry.settings import Settings
 from consentry.store import deliveries, notices
 from consentry.store.arrow_io import read_batches
 from consentry.store.db import session_scope
-from consentry.store.models import Collaborator, Delivery, DeliveryShard, License, Post
+from consentry.store.models import Collaborator, Delivery, License
 from consentry.store.parties import license_facts
 from consentry.store.snapshot import consent_inputs
 
-QUOTE_COUNTS = ("reposts_dropped", "quotes_inlined", "quotes_masked")
-"""Rule 8 in the manifest: reposts left out (as out_of_scope), quotes with or without the
-quoted post."""
+__all__ = ["ExportResult", "finalize", "plan_export", "run_export", "write_shards"]
 
 Progress = Callable[[int, int], None]
 """Called with (posts scanned so far, posts to scan)."""
@@ -67,14 +82,28 @@ TRANSFORM_DESCRIPTIONS = {
 class ExportResult:
     delivery_id: str
     path: Path
-    counts: dict
+    manifest: Manifest
     shards: int
     seconds: float
     manifest_sha256: str
 
     @property
+    def counts(self) -> Counts:
+        return self.manifest.counts
+
+    @property
     def records_per_second(self) -> float:
-        return self.counts["scanned"] / self.seconds if self.seconds else 0.0
+        return self.counts.scanned / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class Written:
+    """What executing a plan left behind: the summed counts table and the shards in order."""
+
+    counts: pa.Table
+    shards: list[str]
+    skipped_post_ids: list[str]
+    """Post ids of the rows that fell into shards already done (checked on resume)."""
 
 
 def run_export(
@@ -92,8 +121,49 @@ def run_export(
     threads: int | None = None,
     progress: Progress | None = None,
     actor: str = "cli",
+    executor: engines.Engine | None = None,
 ) -> ExportResult:
+    """Plan, execute (on ``executor``, default the embedded engine), finalize."""
     started = time.perf_counter()
+    if executor is None:
+        executor = EmbeddedEngine(threads=threads)
+    plan = plan_export(
+        engine,
+        settings,
+        license_id=license_id,
+        cutoff=cutoff,
+        out_dir=out_dir,
+        delta=delta,
+        resume=resume,
+        force=force,
+        batch_rows=batch_rows,
+        shard_rows=shard_rows,
+        engine_name=executor.name,
+        actor=actor,
+    )
+    written = write_shards(engine, plan, executor, progress=progress)
+    return finalize(
+        engine, settings, plan, written, engine_name=executor.name, actor=actor, started=started
+    )
+
+
+def plan_export(
+    engine: Engine,
+    settings: Settings,
+    *,
+    license_id: str,
+    cutoff: datetime | None,
+    out_dir: Path,
+    delta: bool = False,
+    resume: bool = False,
+    force: bool = False,
+    batch_rows: int = 65_536,
+    shard_rows: int = 524_288,
+    engine_name: str = EmbeddedEngine.name,
+    actor: str = "cli",
+) -> ExportPlan:
+    """Open (or resume) the delivery and decide everything the engine needs."""
+    layout = ShardLayout(shard_rows=shard_rows)
     out_dir = out_dir.resolve()
     with session_scope(engine) as session:
         delivery, resumed = _open_delivery(
@@ -104,51 +174,54 @@ def run_export(
             delta=delta,
             resume=resume,
             force=force,
+            engine_name=engine_name,
             actor=actor,
         )
         license = session.get(License, delivery.license_id)
         collaborator = session.get(Collaborator, delivery.collaborator_id)
         assert license is not None and collaborator is not None
-        done = {s.name: s for s in deliveries.completed_shards(session, delivery.id)}
+        done = {s.name: s.sha256 for s in deliveries.completed_shards(session, delivery.id)}
         recorded_members = (
-            sorted(m.post_id for m in deliveries.members_of(session, delivery.id))
+            tuple(sorted(m.post_id for m in deliveries.members_of(session, delivery.id)))
             if resumed
-            else []
+            else ()
         )
-        delivery_id, cutoff, as_of = delivery.id, delivery.cutoff, delivery.started_at
-        kind, previous_id = delivery.kind, delivery.previous_delivery_id
-        license_info = _license_info(license)
-        collaborator_info = {
-            "id": collaborator.id,
-            "name": collaborator.name,
-            "country": collaborator.country,
-        }
+        target = Target(
+            delivery_id=delivery.id,
+            kind=delivery.kind,
+            previous_delivery_id=delivery.previous_delivery_id,
+            out_dir=out_dir,
+            license=_license_info(license),
+            collaborator=CollaboratorInfo(
+                id=collaborator.id, name=collaborator.name, country=collaborator.country
+            ),
+            resumed=resumed,
+            done_shards=done,
+            recorded_members=recorded_members,
+        )
+        cutoff, as_of = delivery.cutoff, delivery.started_at
+        facts = license_facts(license)
+        transforms, fields = license.transforms, list(license.fields)
     if resumed:
         _check_done_shards(out_dir, done)
 
-    facts = license_facts(license)
-    # On SQLite each read runs in its own child process from here on: let them all overlap,
-    # and count the posts to scan (for the progress bar) on a thread meanwhile.
-    counting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="count")
-    to_scan = counting.submit(_count_posts, engine, cutoff)
-    counting.shutdown(wait=False)
-    posts = scan_posts(engine, cutoff, batch_rows)
+    # On SQLite each read runs in its own child process from here on: let them all overlap.
+    source = StoreSource(engine, cutoff, batch_rows)
+    source.start()
     inputs = consent_inputs(engine, purpose=facts.purpose, with_handles=True)
     pseudonym_key = keys.pseudonym_key(settings.home, facts.collaborator_id)
     snapshot = inputs.snapshot(
         purpose=facts.purpose, collaborator_id=facts.collaborator_id, cutoff=cutoff, as_of=as_of
     )
-    accounts = inputs.accounts
-    transforms = license.transforms
     pseudonymize = bool(transforms.get("pseudonymize", True))
     snapshot, handles, replacements = with_author_pseudonyms(
-        snapshot, accounts, key=pseudonym_key, pseudonymize=pseudonymize
+        snapshot, inputs.accounts, key=pseudonym_key, pseudonymize=pseudonymize
     )
-    ctx = ExportContext(
+    context = ExportContext(
         license=facts,
         cutoff=cutoff,
         as_of=as_of,
-        fields=list(license.fields),
+        fields=fields,
         redact=bool(transforms.get("redact", True)),
         pseudonymize=pseudonymize,
         coarsen=str(transforms.get("coarsen_timestamps", "none")),
@@ -159,17 +232,34 @@ def run_export(
         quoted=quoted_posts_delivered(engine, snapshot, facts, cutoff=cutoff, as_of=as_of),
         withdrawn=notices.withdrawn_post_ids(engine, collaborator_id=facts.collaborator_id),
         already_delivered=(
-            deliveries.delivered_post_ids(engine, facts.id) if kind == "delta" else None
+            deliveries.delivered_post_ids(engine, facts.id) if target.kind == "delta" else None
         ),
     )
+    return ExportPlan(target=target, context=context, source=source, layout=layout)
+
+
+def write_shards(
+    engine: Engine,
+    plan: ExportPlan,
+    executor: engines.Engine,
+    *,
+    progress: Progress | None = None,
+) -> Written:
+    """Execute the plan and write its records into shards, registering each finished shard
+    with its members in one transaction (the resume marker)."""
+    target = plan.target
+    counting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="count")
+    to_scan = counting.submit(plan.source.count)
+    counting.shutdown(wait=False)
 
     def shard_finished(shard: FinishedShard) -> None:
         members = shard.members.append_column(
-            "delivery_id", pa.array([delivery_id] * shard.members.num_rows, pa.string())
+            "delivery_id",
+            pa.array([target.delivery_id] * shard.members.num_rows, pa.string()),
         )
         deliveries.record_shard(
             engine,
-            delivery_id=delivery_id,
+            delivery_id=target.delivery_id,
             name=shard.name,
             sha256=shard.sha256,
             rows=shard.rows,
@@ -178,60 +268,84 @@ def run_export(
         )
 
     writer = ShardWriter(
-        out_dir, ctx.schema, shard_rows=shard_rows, done=set(done), on_finished=shard_finished
+        target.out_dir,
+        plan.context.schema,
+        shard_rows=plan.layout.shard_rows,
+        done=set(target.done_shards),
+        on_finished=shard_finished,
     )
-    totals = _Totals()
-    for result in embedded.run(posts, ctx, threads=threads):
-        totals.add(result)
-        writer.write(result.records, result.members)
+    counts: list[pa.Table] = []
+    read = 0
+    for output in executor.execute(plan):
+        counts.append(output.counts)
+        writer.write(output.records, output.members)
         if progress:
-            progress(
-                totals.scanned + totals.previously_delivered + totals.withdrawn, to_scan.result()
-            )
+            read += rows_read(output.counts)
+            progress(read, to_scan.result())
     writer.close()
+    return Written(
+        counts=total_counts(counts),
+        shards=list(writer.shards_written),
+        skipped_post_ids=sorted(i for ids in writer.skipped_post_ids for i in ids.to_pylist()),
+    )
 
+
+def finalize(
+    engine: Engine,
+    settings: Settings,
+    plan: ExportPlan,
+    written: Written,
+    *,
+    engine_name: str,
+    actor: str,
+    started: float | None = None,
+    created_at: datetime | None = None,
+) -> ExportResult:
+    """Once, after every shard: the typed manifest, the metadata, the signature, and the
+    delivery marked complete."""
+    started = time.perf_counter() if started is None else started
+    target = plan.target
     with session_scope(engine) as session:
-        shards = deliveries.completed_shards(session, delivery_id)
-        shard_list = [
-            {"name": s.name, "sha256": s.sha256, "rows": s.rows, "bytes": s.bytes} for s in shards
+        shards = [
+            ShardEntry(name=s.name, sha256=s.sha256, rows=s.rows, bytes=s.bytes)
+            for s in deliveries.completed_shards(session, target.delivery_id)
         ]
-    if resumed:
-        _check_resumed_rows(recorded_members, writer, delivery_id)
-    if [s["name"] for s in shard_list] != writer.shards_written:
+    if target.resumed and written.skipped_post_ids != list(target.recorded_members):
         raise IntegrityFailure(
-            f"shards on record {[s['name'] for s in shard_list]} differ from the shards this "
-            f"run produced {writer.shards_written}; the inputs changed since the interrupted run"
+            f"the posts, accounts or ledger changed since delivery {target.delivery_id} was "
+            "interrupted: the shards finished before would not hold the same records now; start "
+            "the delivery again with --force"
+        )
+    if [s.name for s in shards] != written.shards:
+        raise IntegrityFailure(
+            f"shards on record {[s.name for s in shards]} differ from the shards this "
+            f"run produced {written.shards}; the inputs changed since the interrupted run"
         )
     manifest = _manifest(
-        delivery_id=delivery_id,
-        kind=kind,
-        previous_id=previous_id,
-        license_info=license_info,
-        collaborator_info=collaborator_info,
-        cutoff=cutoff,
-        as_of=as_of,
-        ctx=ctx,
-        totals=totals,
-        shards=shard_list,
+        plan,
+        written,
+        shards,
+        engine_name=engine_name,
+        created_at=created_at or datetime.now(UTC),
     )
-    write_croissant(out_dir, manifest)
-    write_datasheet(out_dir, manifest)  # both listed with their hashes in the signed manifest
-    signed = write_signed_manifest(out_dir, manifest, keys.signing_key(settings.home))
+    write_croissant(target.out_dir, manifest)
+    write_datasheet(target.out_dir, manifest)  # both listed with their hashes in the manifest
+    signed = write_signed_manifest(target.out_dir, manifest, keys.signing_key(settings.home))
     with session_scope(engine) as session:
         deliveries.complete_delivery(
             session,
-            delivery_id=delivery_id,
-            record_count=totals.delivered,
-            counts=manifest["counts"],
+            delivery_id=target.delivery_id,
+            record_count=manifest.counts.delivered,
+            counts=manifest.counts.model_dump(mode="json"),
             manifest_sha256=signed.sha256,
             manifest_signature=signed.signature_b64,
             actor=actor,
         )
     return ExportResult(
-        delivery_id=delivery_id,
-        path=out_dir,
-        counts=manifest["counts"],
-        shards=len(shard_list),
+        delivery_id=target.delivery_id,
+        path=target.out_dir,
+        manifest=manifest,
+        shards=len(shards),
         seconds=time.perf_counter() - started,
         manifest_sha256=signed.sha256,
     )
@@ -246,6 +360,7 @@ def _open_delivery(
     delta: bool,
     resume: bool,
     force: bool,
+    engine_name: str,
     actor: str,
 ) -> tuple[Delivery, bool]:
     """The delivery to write: a resumed one, or a new one in an empty directory."""
@@ -269,8 +384,6 @@ def _open_delivery(
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
     license = session.get(License, license_id)
     if license is None:
-        from consentry.errors import NotFound
-
         raise NotFound("license", license_id)
     collaborator = session.get(Collaborator, license.collaborator_id)
     as_of = datetime.now(UTC)
@@ -289,7 +402,7 @@ def _open_delivery(
         previous_delivery_id=previous.id if previous else None,
         cutoff=cutoff,
         as_of=as_of,
-        engine_name=embedded.NAME,
+        engine_name=engine_name,
         path=path,
         actor=actor,
     )
@@ -314,47 +427,16 @@ def _check_may_export(
         )
 
 
-def _check_done_shards(out_dir: Path, done: dict[str, DeliveryShard]) -> None:
+def _check_done_shards(out_dir: Path, done: dict[str, str]) -> None:
     for partial in out_dir.glob("*" + PARTIAL_SUFFIX):
         partial.unlink()
-    for name, shard in done.items():
+    for name, sha256 in done.items():
         path = out_dir / name
-        if not path.exists() or sha256_file(path) != shard.sha256:
+        if not path.exists() or sha256_file(path) != sha256:
             raise IntegrityFailure(
                 f"{path} was recorded as finished but is missing or altered; "
                 "start the delivery again with --force"
             )
-
-
-def _check_resumed_rows(recorded: list[str], writer: ShardWriter, delivery_id: str) -> None:
-    """The rows a resumed run skipped must be exactly the members of the shards done before."""
-    skipped = sorted(i for ids in writer.skipped_post_ids for i in ids.to_pylist())
-    if skipped != recorded:
-        raise IntegrityFailure(
-            f"the posts, accounts or ledger changed since delivery {delivery_id} was interrupted: "
-            "the shards finished before would not hold the same records now; start the "
-            "delivery again with --force"
-        )
-
-
-def _cutoff_sql(engine: Engine, cutoff: datetime) -> str:
-    moment = cutoff.astimezone(UTC)
-    if engine.dialect.name == "sqlite":
-        return f"created_at <= '{moment:%Y-%m-%d %H:%M:%S.%f}'"
-    return f"created_at <= '{moment.isoformat()}'::timestamptz"
-
-
-def scan_posts(engine: Engine, cutoff: datetime, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """Posts created by the cut-off, in post-id byte order (the same on both databases)."""
-    order = "id" if engine.dialect.name == "sqlite" else 'id COLLATE "C"'
-    return read_batches(
-        engine,
-        table="posts",
-        schema=SCAN_SCHEMA,
-        where=_cutoff_sql(engine, cutoff),
-        order_by=order,
-        batch_rows=batch_rows,
-    )
 
 
 def quoted_posts_delivered(
@@ -369,7 +451,7 @@ def quoted_posts_delivered(
     under this license (rule 8); a quote carries only those, and ``[QUOTED]`` for the rest."""
     quoted_by_scan = (
         "id IN (SELECT original_id FROM posts WHERE kind = 'quote' AND "
-        f"{_cutoff_sql(engine, cutoff)})"
+        f"{cutoff_sql(engine, cutoff)})"
     )
     originals = pa.Table.from_batches(
         list(read_batches(engine, table="posts", schema=SCAN_SCHEMA, where=quoted_by_scan)),
@@ -387,123 +469,60 @@ def quoted_posts_delivered(
     return pa.table({"quoted_post_id": kept["id"], "quoted_post_text": kept["text"]})
 
 
-def _count_posts(engine: Engine, cutoff: datetime) -> int:
-    with engine.connect() as conn:
-        return (
-            conn.scalar(
-                select(func.count()).select_from(Post).where(text(_cutoff_sql(engine, cutoff)))
-            )
-            or 0
-        )
+def _license_info(license: License) -> LicenseInfo:
+    return LicenseInfo(
+        id=license.id,
+        purpose=license.purpose,
+        description=license.description,
+        scope=license.scope,
+        fields=list(license.fields),
+        transforms=license.transforms,
+        price_model=license.price_model,
+        deletion_sla_days=license.deletion_sla_days,
+    )
 
 
-class _Totals:
-    def __init__(self) -> None:
-        self.scanned = 0
-        self.previously_delivered = 0
-        self.withdrawn = 0
-        self.delivered = 0
-        self.excluded: Counter[str] = Counter()
-        self.quotes: Counter[str] = Counter()
-        self.by_jurisdiction: Counter[tuple[str, bool]] = Counter()
-        self.basis: Counter[str] = Counter()
-
-    def add(self, result: BatchResult) -> None:
-        self.scanned += result.scanned
-        self.previously_delivered += result.previously_delivered
-        self.withdrawn += result.withdrawn
-        self.delivered += result.records.num_rows
-        self.excluded.update(result.excluded)
-        self.quotes.update(result.quotes)
-        self.by_jurisdiction.update(result.by_jurisdiction)
-        self.basis.update(result.basis)
-
-
-def _license_info(license: License) -> dict[str, Any]:
-    return {
-        "id": license.id,
-        "purpose": license.purpose,
-        "description": license.description,
-        "scope": license.scope,
-        "fields": list(license.fields),
-        "transforms": license.transforms,
-        "price_model": license.price_model,
-        "deletion_sla_days": license.deletion_sla_days,
-    }
+def _transforms(ctx: ExportContext) -> list[Transform]:
+    names = ["consent_filter"]
+    if ctx.redact:
+        names += ["redact", "mentions"]
+    if ctx.pseudonymize:
+        names.append("pseudonymize")
+    applied = [Transform(name=n, description=TRANSFORM_DESCRIPTIONS[n]) for n in names]
+    if ctx.coarsen != "none":
+        description = TRANSFORM_DESCRIPTIONS["coarsen_timestamps"].format(unit=ctx.coarsen)
+        applied.append(Transform(name="coarsen_timestamps", description=description))
+    return applied
 
 
 def _manifest(
+    plan: ExportPlan,
+    written: Written,
+    shards: list[ShardEntry],
     *,
-    delivery_id: str,
-    kind: str,
-    previous_id: str | None,
-    license_info: dict[str, Any],
-    collaborator_info: dict[str, str],
-    cutoff: datetime,
-    as_of: datetime,
-    ctx: ExportContext,
-    totals: _Totals,
-    shards: list[dict[str, Any]],
-) -> dict[str, Any]:
-    excluded = {reason.value: totals.excluded.get(reason.value, 0) for reason in REASON_ORDER}
-    places = sorted({place for place, _ in totals.by_jurisdiction})
-    transforms = [
-        {"name": "consent_filter", "description": TRANSFORM_DESCRIPTIONS["consent_filter"]}
-    ]
-    if ctx.redact:
-        transforms += [
-            {"name": n, "description": TRANSFORM_DESCRIPTIONS[n]} for n in ("redact", "mentions")
-        ]
-    if ctx.pseudonymize:
-        transforms.append(
-            {"name": "pseudonymize", "description": TRANSFORM_DESCRIPTIONS["pseudonymize"]}
-        )
-    if ctx.coarsen != "none":
-        transforms.append(
-            {
-                "name": "coarsen_timestamps",
-                "description": TRANSFORM_DESCRIPTIONS["coarsen_timestamps"].format(
-                    unit=ctx.coarsen
-                ),
-            }
-        )
-    return {
-        "format": "consentry.delivery/1",
-        "delivery_id": delivery_id,
-        "kind": kind,
-        "previous_delivery_id": previous_id,
-        "license": license_info,
-        "collaborator": collaborator_info,
-        "cutoff": cutoff.isoformat(),
-        "as_of": as_of.isoformat(),
-        "created_at": datetime.now(UTC).isoformat(),
-        "engine": embedded.NAME,
-        "software": {"name": "consentry", "version": __version__},
-        "counts": {
-            "scanned": totals.scanned,
-            "in_scope": totals.scanned - excluded["out_of_scope"],
-            "excluded": excluded,
-            "delivered": totals.delivered,
-            "previously_delivered": totals.previously_delivered,
-            "withdrawn_after_delivery": totals.withdrawn,
-            **{key: totals.quotes.get(key, 0) for key in QUOTE_COUNTS},
-        },
-        "shards": shards,
-        "schema": [
-            {"name": f.name, "type": str(f.type), "description": RECORD_COLUMNS[f.name][2]}
+    engine_name: str,
+    created_at: datetime,
+) -> Manifest:
+    target, ctx = plan.target, plan.context
+    counts, consent_summary, basis = manifest_counts(written.counts)
+    return Manifest(
+        delivery_id=target.delivery_id,
+        kind=target.kind,
+        previous_delivery_id=target.previous_delivery_id,
+        license=target.license,
+        collaborator=target.collaborator,
+        cutoff=plan.cutoff,
+        as_of=plan.as_of,
+        created_at=created_at,
+        engine=engine_name,
+        software=Software(name="consentry", version=__version__),
+        counts=counts,
+        shards=shards,
+        schema=[
+            SchemaField(name=f.name, type=str(f.type), description=RECORD_COLUMNS[f.name][2])
             for f in ctx.schema
         ],
-        "transforms": transforms,
-        "consent_summary": [
-            {
-                "jurisdiction": place or "unknown",
-                "delivered": totals.by_jurisdiction.get((place, True), 0),
-                "excluded": totals.by_jurisdiction.get((place, False), 0),
-            }
-            for place in places
-        ],
-        "consent_basis_summary": {
-            "event": totals.basis.get("event", 0),
-            "policy_default": totals.basis.get("policy_default", 0),
-        },
-    }
+        transforms=_transforms(ctx),
+        consent_summary=consent_summary,
+        consent_basis_summary=basis,
+    )

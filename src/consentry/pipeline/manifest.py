@@ -16,12 +16,14 @@ import os
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pyarrow.parquet as pq
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError
 
 from consentry.domain.types import ExclusionReason
 from consentry.errors import ConsentryError, InvalidInput
@@ -34,6 +36,155 @@ DOCUMENT_FILES = ("croissant.json", "DATASHEET.md")
 """Written before the manifest; when present, their hashes are listed in it and so signed."""
 ALGORITHM = "Ed25519"
 _CHUNK = 1 << 20
+
+Moment = Annotated[datetime, PlainSerializer(lambda moment: moment.isoformat(), return_type=str)]
+"""A time in the manifest: ISO 8601 with its offset, written as ``datetime.isoformat`` does."""
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class LicenseInfo(_Part):
+    id: str
+    purpose: str
+    description: str | None = None
+    scope: dict[str, Any] = Field(default_factory=dict)
+    fields: list[str] = Field(default_factory=list)
+    transforms: dict[str, Any] = Field(default_factory=dict)
+    price_model: str
+    deletion_sla_days: int
+
+
+class CollaboratorInfo(_Part):
+    id: str
+    name: str
+    country: str
+
+
+class Software(_Part):
+    name: str
+    version: str
+
+
+class Counts(_Part):
+    """What happened to every post scanned (the field order is the order stored with the
+    delivery row)."""
+
+    scanned: int
+    in_scope: int
+    excluded: dict[str, int]
+    """Posts excluded, per reason of the consent rule (every reason, zeros too)."""
+    delivered: int
+    previously_delivered: int = 0
+    withdrawn_after_delivery: int = 0
+    reposts_dropped: int = 0
+    quotes_inlined: int = 0
+    quotes_masked: int = 0
+
+    @property
+    def excluded_total(self) -> int:
+        return sum(self.excluded.values())
+
+
+class ShardEntry(_Part):
+    name: str
+    sha256: str
+    rows: int
+    bytes: int
+
+
+class SchemaField(_Part):
+    name: str
+    type: str
+    description: str | None = None
+
+
+class Transform(_Part):
+    name: str
+    description: str
+
+
+class JurisdictionSummary(_Part):
+    jurisdiction: str
+    delivered: int
+    excluded: int
+
+
+class BasisSummary(_Part):
+    event: int = 0
+    policy_default: int = 0
+
+
+class SignatureInfo(_Part):
+    algorithm: str
+    key_id: str
+    public_key_pem: str
+
+
+class DocumentEntry(_Part):
+    name: str
+    sha256: str
+    bytes: int
+
+
+class Publisher(_Part):
+    name: str | None = None
+
+
+class Manifest(_Part):
+    """``manifest.json``, written and read by this one class. Unknown fields are kept, so a
+    manifest read and written again signs the same bytes."""
+
+    format: Literal["consentry.delivery/1"] = "consentry.delivery/1"
+    delivery_id: str
+    kind: str
+    previous_delivery_id: str | None = None
+    license: LicenseInfo
+    collaborator: CollaboratorInfo
+    cutoff: Moment
+    as_of: Moment
+    created_at: Moment
+    engine: str
+    software: Software
+    counts: Counts
+    shards: list[ShardEntry]
+    columns: list[SchemaField] = Field(alias="schema")
+    """The delivered columns (``schema`` in the file; the name is taken on a pydantic model)."""
+    transforms: list[Transform] = Field(default_factory=list)
+    consent_summary: list[JurisdictionSummary] = Field(default_factory=list)
+    consent_basis_summary: BasisSummary = Field(default_factory=BasisSummary)
+    publisher: Publisher | None = None
+    signature: SignatureInfo | None = None
+    documents: list[DocumentEntry] | None = None
+    """The metadata files written before the manifest, with their hashes (absent when none)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object as written; optional parts left out when absent."""
+        data = self.model_dump(mode="json", by_alias=True)
+        for name in ("publisher", "signature", "documents"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+    def canonical(self) -> bytes:
+        return canonical_json(self.to_json())
+
+    @property
+    def publisher_name(self) -> str:
+        """Who publishes the data: the optional ``publisher.name``, else the platform."""
+        return (self.publisher.name if self.publisher else None) or "The platform"
+
+
+def validation_problems(error: ValidationError) -> list[str]:
+    """Each way a manifest does not fit the model, as a sentence naming the field."""
+    problems = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(part) for part in item["loc"]) or "the top level"
+        problems.append(f"{MANIFEST_FILE} field {where}: {item['msg'].rstrip('.')}.")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -65,7 +216,8 @@ class LocalRewrite:
 class VerifyReport:
     ok: bool
     problems: list[str]
-    manifest: dict[str, Any] | None
+    manifest: Manifest | None
+    """The manifest as the model, when it was found and fits it."""
     checks: list[Check] = field(default_factory=list)
     """Every check in the order run, passed ones too, for ``consentry verify`` to print."""
 
@@ -125,35 +277,40 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_signed_manifest(
-    out_dir: Path, manifest: dict[str, Any], key: Ed25519PrivateKey
+    out_dir: Path, manifest: Manifest, key: Ed25519PrivateKey
 ) -> SignedManifest:
     """Sign and write ``manifest.sig``, then ``manifest.json`` (whose presence marks a finished
     delivery). Adds the signature metadata and the hashes of the documents already in out_dir."""
     public = key.public_key()
-    signed: dict[str, Any] = {
-        **{name: value for name, value in manifest.items() if name != "documents"},
-        "signature": {
-            "algorithm": ALGORITHM,
-            "key_id": key_id(public),
-            "public_key_pem": public_key_pem(public),
-        },
-    }
     documents = [
-        {"name": name, "sha256": sha256_file(path), "bytes": path.stat().st_size}
+        DocumentEntry(name=name, sha256=sha256_file(path), bytes=path.stat().st_size)
         for name in DOCUMENT_FILES
         if (path := out_dir / name).is_file()
     ]
-    if documents:
-        signed["documents"] = documents
-    signature_b64 = base64.b64encode(key.sign(canonical_json(signed))).decode("ascii")
-    pretty = (json.dumps(signed, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    signature = SignatureInfo(
+        algorithm=ALGORITHM, key_id=key_id(public), public_key_pem=public_key_pem(public)
+    )
+    signed = manifest.model_copy(update={"signature": signature, "documents": documents or None})
+    body = signed.to_json()
+    signature_b64 = base64.b64encode(key.sign(canonical_json(body))).decode("ascii")
+    pretty = (json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     write_atomic(out_dir / SIGNATURE_FILE, (signature_b64 + "\n").encode("ascii"))
     write_atomic(out_dir / MANIFEST_FILE, pretty)
     return SignedManifest(
         sha256=hashlib.sha256(pretty).hexdigest(),
         signature_b64=signature_b64,
-        key_id=signed["signature"]["key_id"],
+        key_id=signature.key_id,
     )
+
+
+def read_manifest(directory: Path) -> Manifest:
+    """The manifest of a delivery directory, as the model (raises ``InvalidInput`` naming the
+    field when it does not fit)."""
+    path = directory / MANIFEST_FILE
+    try:
+        return Manifest.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(validation_problems(exc)), where=str(path)) from exc
 
 
 def verify_delivery(
@@ -171,13 +328,21 @@ def verify_delivery(
     ``documents_required=False`` lets signed documents be absent (the collaborator API serves
     manifest, signature and shards only), checking those present."""
     checks: list[Check] = []
+    typed: Manifest | None = None
+    # The signature covers the bytes as signed, and the checks below name what is wrong in a
+    # foreign or tampered manifest, so they read the raw JSON; the model is what callers get.
     manifest = _load_manifest(directory, checks)
     if manifest is not None:
         checks += _check_signature(directory, manifest, trusted_public_key)
         checks += _check_files(directory, manifest, rewrites or {}, documents_required)
         checks += _check_counts(manifest)
+        try:
+            typed = Manifest.model_validate(manifest)
+        except ValidationError as exc:
+            if not any(check.status == "problem" for check in checks):
+                checks += [_problem(message) for message in validation_problems(exc)]
     problems = [check.message for check in checks if check.status == "problem"]
-    return VerifyReport(ok=not problems, problems=problems, manifest=manifest, checks=checks)
+    return VerifyReport(ok=not problems, problems=problems, manifest=typed, checks=checks)
 
 
 def _load_manifest(directory: Path, checks: list[Check]) -> dict[str, Any] | None:

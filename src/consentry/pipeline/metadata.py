@@ -1,6 +1,6 @@
 """What a delivery says about itself to people and tools: Croissant JSON-LD and a datasheet.
 
-Both are derived from the manifest dict alone, before the manifest is signed; the signed manifest
+Both are derived from the manifest alone, before the manifest is signed; the signed manifest
 then lists their hashes, so neither can be edited unnoticed.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from consentry.domain.purposes import BUILTIN_PURPOSES
 from consentry.domain.types import ExclusionReason
 from consentry.errors import InvalidInput
-from consentry.pipeline.manifest import write_atomic
+from consentry.pipeline.manifest import Manifest, write_atomic
 
 CROISSANT_FILE = "croissant.json"
 DATASHEET_FILE = "DATASHEET.md"
@@ -105,23 +104,23 @@ def croissant_data_type(arrow_type: str, *, column: str) -> str:
     )
 
 
-def croissant_document(manifest: dict[str, Any]) -> dict[str, Any]:
+def croissant_document(manifest: Manifest) -> dict[str, Any]:
     """The Croissant 1.0 JSON-LD for a delivery, with the Responsible AI fields that apply."""
-    license_, collaborator = manifest["license"], manifest["collaborator"]
-    purpose = _purpose_label(license_["purpose"])
-    shards = manifest["shards"]
+    license_, collaborator, counts = manifest.license, manifest.collaborator, manifest.counts
+    purpose = _purpose_label(license_.purpose)
+    cutoff, created_at = manifest.cutoff.isoformat(), manifest.created_at.isoformat()
     file_objects = [
         {
             "@type": "cr:FileObject",
-            "@id": shard["name"],
-            "name": shard["name"],
-            "description": f"Parquet shard with {shard['rows']} records.",
-            "contentUrl": shard["name"],
-            "contentSize": f"{shard['bytes']} B",
+            "@id": shard.name,
+            "name": shard.name,
+            "description": f"Parquet shard with {shard.rows} records.",
+            "contentUrl": shard.name,
+            "contentSize": f"{shard.bytes} B",
             "encodingFormat": PARQUET,
-            "sha256": shard["sha256"],
+            "sha256": shard.sha256,
         }
-        for shard in shards
+        for shard in manifest.shards
     ]
     # The record set reads the shards through one FileSet: a field can have a single source.
     file_set = {
@@ -130,9 +129,8 @@ def croissant_document(manifest: dict[str, Any]) -> dict[str, Any]:
         "name": "shards",
         "description": "All Parquet shards of this delivery, each also listed as a FileObject.",
         "encodingFormat": PARQUET,
-        "includes": [shard["name"] for shard in shards] or ["*.parquet"],
+        "includes": [shard.name for shard in manifest.shards] or ["*.parquet"],
     }
-    columns = [column["name"] for column in manifest["schema"]]
     record_set: dict[str, Any] = {
         "@type": "cr:RecordSet",
         "@id": RECORD_SET,
@@ -141,53 +139,53 @@ def croissant_document(manifest: dict[str, Any]) -> dict[str, Any]:
         "field": [
             {
                 "@type": "cr:Field",
-                "@id": f"{RECORD_SET}/{column['name']}",
-                "name": column["name"],
-                "description": column.get("description") or column["name"],
-                "dataType": croissant_data_type(column["type"], column=column["name"]),
-                "source": {"fileSet": {"@id": "shards"}, "extract": {"column": column["name"]}},
+                "@id": f"{RECORD_SET}/{column.name}",
+                "name": column.name,
+                "description": column.description or column.name,
+                "dataType": croissant_data_type(column.type, column=column.name),
+                "source": {"fileSet": {"@id": "shards"}, "extract": {"column": column.name}},
             }
-            for column in manifest["schema"]
+            for column in manifest.columns
         ],
     }
-    if "record_id" in columns:
+    if any(column.name == "record_id" for column in manifest.columns):
         record_set["key"] = {"@id": f"{RECORD_SET}/record_id"}
-    counts = manifest["counts"]
+    publisher = manifest.publisher_name
     document: dict[str, Any] = {
         "@context": CROISSANT_CONTEXT,
         "@type": "sc:Dataset",
         "conformsTo": CROISSANT_1_0,
-        "name": f"consentry-delivery-{manifest['delivery_id']}",
+        "name": f"consentry-delivery-{manifest.delivery_id}",
         "description": (
-            f"{manifest['kind'].capitalize()} delivery {manifest['delivery_id']} of license "
-            f"{license_['id']} to {collaborator['name']}: {counts['delivered']} consented, "
-            f"redacted posts for the purpose {purpose}, cut-off {manifest['cutoff']}."
+            f"{manifest.kind.capitalize()} delivery {manifest.delivery_id} of license "
+            f"{license_.id} to {collaborator.name}: {counts.delivered} consented, "
+            f"redacted posts for the purpose {purpose}, cut-off {cutoff}."
         ),
-        "identifier": manifest["delivery_id"],
+        "identifier": manifest.delivery_id,
         "version": _calendar_version(manifest),
-        "datePublished": manifest["created_at"],
+        "datePublished": created_at,
         "license": {
             "@type": "sc:CreativeWork",
-            "name": f"License {license_['id']} ({collaborator['name']}, {purpose})",
+            "name": f"License {license_.id} ({collaborator.name}, {purpose})",
             "description": _license_text(manifest),
         },
-        "creator": {"@type": "sc:Organization", "name": _publisher(manifest)},
+        "creator": {"@type": "sc:Organization", "name": publisher},
         "citeAs": (
-            f"{_publisher(manifest)}. Delivery {manifest['delivery_id']} of license "
-            f"{license_['id']}, cut-off {manifest['cutoff']}. Consentry, {manifest['created_at']}."
+            f"{publisher}. Delivery {manifest.delivery_id} of license "
+            f"{license_.id}, cut-off {cutoff}. Consentry, {created_at}."
         ),
-        "keywords": ["consented user content", "social media posts", license_["purpose"]],
+        "keywords": ["consented user content", "social media posts", license_.purpose],
         "distribution": [*file_objects, file_set],
         "recordSet": [record_set],
         **_responsible_ai(manifest),
     }
-    languages = (license_.get("scope") or {}).get("languages")
+    languages = license_.scope.get("languages")
     if languages:
         document["inLanguage"] = sorted(languages)
     return document
 
 
-def write_croissant(out_dir: Path, manifest: dict[str, Any]) -> Path:
+def write_croissant(out_dir: Path, manifest: Manifest) -> Path:
     """Write ``croissant.json`` beside the shards (atomically) and return its path."""
     path = out_dir / CROISSANT_FILE
     text = json.dumps(croissant_document(manifest), indent=2, ensure_ascii=False) + "\n"
@@ -195,26 +193,27 @@ def write_croissant(out_dir: Path, manifest: dict[str, Any]) -> Path:
     return path
 
 
-def write_datasheet(out_dir: Path, manifest: dict[str, Any]) -> Path:
-    """Write ``DATASHEET.md`` (Gebru et al.'s sections) beside the shards and return its path."""
-    license_ = manifest["license"]
-    excluded = manifest["counts"]["excluded"]
+def write_datasheet(out_dir: Path, manifest: Manifest) -> Path:
+    """Write ``DATASHEET.md`` (Gebru et al.'s sections) beside the shards and return its path.
+    The template renders the manifest as it is written (times as ISO strings)."""
+    license_ = manifest.license
+    excluded = manifest.counts.excluded
     text = (
         _templates()
         .get_template("datasheet.md.j2")
         .render(
-            m=manifest,
+            m=manifest.to_json(),
             license=license_,
-            scope=license_.get("scope") or {},
+            scope=license_.scope,
             applied=_applied(manifest),
-            purpose_label=_purpose_label(license_["purpose"]),
-            publisher=_publisher(manifest),
+            purpose_label=_purpose_label(license_.purpose),
+            publisher=manifest.publisher_name,
             reasons=[
-                (reason.value, int(excluded.get(reason.value, 0)), EXCLUSION_REASON_TEXT[reason])
+                (reason.value, excluded.get(reason.value, 0), EXCLUSION_REASON_TEXT[reason])
                 for reason in ExclusionReason
             ],
-            excluded_total=sum(int(n) for n in excluded.values()),
-            shard_rows=sum(int(shard["rows"]) for shard in manifest["shards"]),
+            excluded_total=manifest.counts.excluded_total,
+            shard_rows=sum(shard.rows for shard in manifest.shards),
         )
     )
     path = out_dir / DATASHEET_FILE
@@ -240,10 +239,10 @@ def _purpose_label(purpose: str) -> str:
     return f"{label} ({purpose})" if label != purpose else purpose
 
 
-def _applied(manifest: dict[str, Any]) -> dict[str, Any]:
+def _applied(manifest: Manifest) -> dict[str, Any]:
     """What the export did, from its list of transforms (the license only says what it asked)."""
-    names = {transform["name"] for transform in manifest.get("transforms", [])}
-    unit = (manifest["license"].get("transforms") or {}).get("coarsen_timestamps")
+    names = {transform.name for transform in manifest.transforms}
+    unit = manifest.license.transforms.get("coarsen_timestamps")
     return {
         "redact": "redact" in names,
         "pseudonymize": "pseudonymize" in names,
@@ -253,41 +252,33 @@ def _applied(manifest: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _publisher(manifest: dict[str, Any]) -> str:
-    """Who publishes the data: the optional ``publisher.name``, else the platform in general."""
-    return (manifest.get("publisher") or {}).get("name") or "The platform"
-
-
-def _calendar_version(manifest: dict[str, Any]) -> str:
+def _calendar_version(manifest: Manifest) -> str:
     """Semantic-version-shaped: the cut-off date, plus the delivery id as build metadata."""
-    cutoff = datetime.fromisoformat(manifest["cutoff"])
-    build = re.sub(r"[^0-9A-Za-z-]+", "-", str(manifest["delivery_id"])).strip("-") or "0"
+    cutoff = manifest.cutoff
+    build = re.sub(r"[^0-9A-Za-z-]+", "-", manifest.delivery_id).strip("-") or "0"
     return f"{cutoff.year}.{cutoff.month}.{cutoff.day}+{build}"
 
 
-def _license_text(manifest: dict[str, Any]) -> str:
-    license_, collaborator = manifest["license"], manifest["collaborator"]
-    description = f" {license_['description'].rstrip('.')}." if license_.get("description") else ""
+def _license_text(manifest: Manifest) -> str:
+    license_, collaborator = manifest.license, manifest.collaborator
+    description = f" {license_.description.rstrip('.')}." if license_.description else ""
     return (
-        f"Proprietary data license {license_['id']}, granted to {collaborator['name']} "
-        f"({collaborator['country']}) for the purpose {_purpose_label(license_['purpose'])} "
+        f"Proprietary data license {license_.id}, granted to {collaborator.name} "
+        f"({collaborator.country}) for the purpose {_purpose_label(license_.purpose)} "
         f"only.{description} No redistribution, no re-identification, no linking with other "
         f"data to identify people. Records named in a deletion notice must be deleted within "
-        f"{license_['deletion_sla_days']} days. Price model: {license_['price_model']}."
+        f"{license_.deletion_sla_days} days. Price model: {license_.price_model}."
     )
 
 
-def _responsible_ai(manifest: dict[str, Any]) -> dict[str, Any]:
+def _responsible_ai(manifest: Manifest) -> dict[str, Any]:
     """The RAI extension fields this kind of dataset can honestly fill in."""
-    license_, collaborator, counts = (
-        manifest["license"],
-        manifest["collaborator"],
-        manifest["counts"],
-    )
+    license_, collaborator, counts = manifest.license, manifest.collaborator, manifest.counts
+    cutoff, as_of = manifest.cutoff.isoformat(), manifest.as_of.isoformat()
     applied = _applied(manifest)
-    purpose = _purpose_label(license_["purpose"])
-    excluded = sum(int(n) for n in counts["excluded"].values())
-    jurisdictions = sorted(row["jurisdiction"] for row in manifest.get("consent_summary", []))
+    purpose = _purpose_label(license_.purpose)
+    excluded = counts.excluded_total
+    jurisdictions = sorted(row.jurisdiction for row in manifest.consent_summary)
     sensitive = ["Free text written by people can contain personal data about them and others."]
     sensitive.append(
         "Emails, phone numbers, IP addresses, payment card numbers, street addresses, personal "
@@ -306,21 +297,19 @@ def _responsible_ai(manifest: dict[str, Any]) -> dict[str, Any]:
     return {
         "rai:dataCollection": (
             f"Posts written by users of the platform in the normal course of using it, selected "
-            f"at cut-off {manifest['cutoff']} by Consentry's consent rule: a post is included "
-            f"only if its author's consent allowed sharing with {collaborator['name']} for "
-            f"{purpose} both at the cut-off and when the export ran ({manifest['as_of']}). "
-            f"{counts['scanned']} posts scanned, {excluded} excluded, {counts['delivered']} "
+            f"at cut-off {cutoff} by Consentry's consent rule: a post is included "
+            f"only if its author's consent allowed sharing with {collaborator.name} for "
+            f"{purpose} both at the cut-off and when the export ran ({as_of}). "
+            f"{counts.scanned} posts scanned, {excluded} excluded, {counts.delivered} "
             "delivered."
         ),
         "rai:dataCollectionType": ["User-generated content data"],
-        "rai:dataPreprocessingProtocol": [
-            f"{t['name']}: {t['description']}" for t in manifest.get("transforms", [])
-        ]
+        "rai:dataPreprocessingProtocol": [f"{t.name}: {t.description}" for t in manifest.transforms]
         or ["No transforms were applied."],
         "rai:personalSensitiveInformation": sensitive,
         "rai:dataUseCases": [
-            f"{purpose} by {collaborator['name']} under license {license_['id']}"
-            + (f": {license_['description']}" if license_.get("description") else "."),
+            f"{purpose} by {collaborator.name} under license {license_.id}"
+            + (f": {license_.description}" if license_.description else "."),
         ],
         "rai:dataBiases": [
             "Only authors who allowed this use (explicitly, or by an opt-out default where the "
@@ -338,10 +327,10 @@ def _responsible_ai(manifest: dict[str, Any]) -> dict[str, Any]:
             "time; honouring deletion notices keeps the dataset consistent with their choices."
         ),
         "rai:dataReleaseMaintenancePlan": (
-            f"Delivered as {manifest['kind']} delivery {manifest['delivery_id']}; later "
+            f"Delivered as {manifest.kind} delivery {manifest.delivery_id}; later "
             "deliveries are deltas against the previous one. When consent is withdrawn, a post "
             "or account is deleted, or the license ends, the platform issues a deletion notice "
             "and the collaborator must delete the named records within "
-            f"{license_['deletion_sla_days']} days and acknowledge it."
+            f"{license_.deletion_sla_days} days and acknowledge it."
         ),
     }

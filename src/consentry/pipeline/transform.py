@@ -1,5 +1,5 @@
 """The export's batch transform, engine-neutral: one Arrow batch of posts in, the delivered
-records, their membership and the exclusion counts out.
+records, their membership and a counts table out (Arrow only).
 
 Consent verdicts, pseudonyms and timestamp coarsening are one relational plan (DuckDB over the
 batch and the account snapshot); redaction and mention replacement are vectorized Arrow kernels.
@@ -8,8 +8,7 @@ The embedded engine runs this on threads; Spark runs the same function in ``mapI
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
@@ -17,11 +16,9 @@ import pyarrow.compute as pc
 
 from consentry.domain import consent_bulk
 from consentry.pipeline.context import COARSENING_UNITS, ExportContext
+from consentry.pipeline.counts import QUOTED_PLACEHOLDER, batch_counts
 from consentry.pipeline.pseudonymize import ACCOUNT_PREFIX, POST_PREFIX, hmac_parameters, hmac_sql
 from consentry.pipeline.redact import redact, replace_mentions
-
-QUOTED_PLACEHOLDER = "[QUOTED]"
-"""What a quote carries in place of a quoted post that is not itself delivered (rule 8)."""
 
 # Post columns an export reads (consent_bulk.POST_SCHEMA plus what may be delivered).
 SCAN_SCHEMA = pa.schema(
@@ -35,21 +32,16 @@ SCAN_SCHEMA = pa.schema(
 )
 
 
-@dataclass
-class BatchResult:
+@dataclass(frozen=True)
+class BatchOutput:
+    """What an engine yields per batch: three Arrow tables, nothing else."""
+
     records: pa.Table
     """Delivered records in the context's schema, ordered by post id."""
     members: pa.Table
     """post_id, account_id, record_pseudonym and consent basis, row-aligned with ``records``."""
-    scanned: int
-    previously_delivered: int
-    withdrawn: int
-    """Records a deletion notice took back from this collaborator: never delivered again."""
-    quotes: Counter[str] = field(default_factory=Counter)
-    """Rule 8: reposts_dropped, quotes_inlined, quotes_masked."""
-    excluded: Counter[str] = field(default_factory=Counter)
-    by_jurisdiction: Counter[tuple[str, bool]] = field(default_factory=Counter)
-    basis: Counter[str] = field(default_factory=Counter)
+    counts: pa.Table
+    """The batch's judged rows grouped by what the manifest counts (``counts.COUNTS_SCHEMA``)."""
 
 
 def _pseudonym(column: str, prefix: str, ctx: ExportContext) -> str:
@@ -157,46 +149,13 @@ def register_context(con: duckdb.DuckDBPyConnection, ctx: ExportContext) -> None
         con.register("already_delivered", ctx.already_delivered)
 
 
-def finish(judged: pa.Table | pa.RecordBatch, ctx: ExportContext) -> BatchResult:
+def finish(judged: pa.Table | pa.RecordBatch, ctx: ExportContext) -> BatchOutput:
     """Count, then redact and shape the delivered rows of a judged batch (Arrow kernels)."""
     judged = pa.Table.from_batches([judged]) if isinstance(judged, pa.RecordBatch) else judged
-    previously = pc.sum(judged.column("previously_delivered")).as_py() or 0
-    withdrawn = pc.sum(judged.column("withdrawn")).as_py() or 0
-    if previously or withdrawn:
-        skipped = pc.or_(judged.column("previously_delivered"), judged.column("withdrawn"))
-        judged = judged.filter(pc.invert(skipped))
-    reasons = judged.column("reason")
-    delivered_mask = pc.is_null(reasons)
-    result = BatchResult(
-        records=pa.table({}),
-        members=pa.table({}),
-        scanned=judged.num_rows,
-        previously_delivered=previously,
-        withdrawn=withdrawn,
-    )
-    for item in pc.value_counts(pc.drop_null(reasons)).to_pylist():
-        result.excluded[item["values"]] += item["counts"]
-    kinds = judged.column("kind")
-    quoted_text = judged.column("quoted_text")
-    result.quotes.update(
-        {
-            "reposts_dropped": pc.sum(pc.equal(kinds, "repost")).as_py() or 0,
-            "quotes_masked": pc.sum(pc.equal(quoted_text, QUOTED_PLACEHOLDER)).as_py() or 0,
-            "quotes_inlined": pc.sum(pc.is_valid(judged.column("quoted_id"))).as_py() or 0,
-        }
-    )
-    by_place = (
-        pa.table({"j": judged.column("jurisdiction"), "d": delivered_mask})
-        .group_by(["j", "d"])
-        .aggregate([([], "count_all")])
-    )
-    for row in by_place.to_pylist():
-        result.by_jurisdiction[(row["j"], row["d"])] += row["count_all"]
-    delivered = judged.filter(delivered_mask)
-    from_event = pc.sum(pc.is_valid(delivered.column("basis_event_id"))).as_py() or 0
-    result.basis.update({"event": from_event, "policy_default": delivered.num_rows - from_event})
-    result.records = _records(delivered, ctx)
-    result.members = pa.table(
+    counts = batch_counts(judged)
+    skipped = pc.or_(judged.column("previously_delivered"), judged.column("withdrawn"))
+    delivered = judged.filter(pc.and_(pc.invert(skipped), pc.is_null(judged.column("reason"))))
+    members = pa.table(
         {
             "post_id": delivered.column("post_id"),
             "account_id": delivered.column("account_id"),
@@ -206,7 +165,7 @@ def finish(judged: pa.Table | pa.RecordBatch, ctx: ExportContext) -> BatchResult
             "basis_default": delivered.column("basis_default"),
         }
     )
-    return result
+    return BatchOutput(records=_records(delivered, ctx), members=members, counts=counts)
 
 
 def _records(delivered: pa.Table, ctx: ExportContext) -> pa.Table:

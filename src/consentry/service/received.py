@@ -24,7 +24,8 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from consentry.domain.notices import NoticeReason
-from consentry.pipeline.manifest import MANIFEST_FILE
+from consentry.errors import InvalidInput
+from consentry.pipeline.manifest import read_manifest
 from consentry.service.plain import plain_date
 from consentry.store.deliveries import (
     AccountDelivery,
@@ -206,12 +207,11 @@ def _changes(directory: Path, who: str) -> list[str]:
     """What the export did to the posts, from the signed manifest's transforms (the license
     says what was asked; the manifest says what was done)."""
     try:
-        manifest = json.loads((directory / MANIFEST_FILE).read_text())
-        names = [t["name"] for t in manifest["transforms"]]
-    except (OSError, ValueError, KeyError, TypeError):
+        manifest = read_manifest(directory)
+    except (OSError, InvalidInput):
         return [UNKNOWN_CHANGES]
-    asked = (manifest.get("license") or {}).get("transforms") or {}
-    unit = asked.get("coarsen_timestamps") or "day"
+    names = [t.name for t in manifest.transforms]
+    unit = manifest.license.transforms.get("coarsen_timestamps") or "day"
     words = [
         CHANGE_WORDS[name].format(collaborator=who, unit=unit)
         for name in names

@@ -15,14 +15,16 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
 
 from consentry.domain import consent_bulk
 from consentry.pipeline.context import ExportContext
+from consentry.pipeline.plan import ExportPlan
 from consentry.pipeline.transform import (
-    BatchResult,
+    BatchOutput,
     finish,
     judge_parameters,
     judge_sql,
@@ -30,6 +32,17 @@ from consentry.pipeline.transform import (
 )
 
 NAME = "embedded"
+
+
+@dataclass(frozen=True)
+class EmbeddedEngine:
+    """The default engine: one machine, ``threads`` workers (default: up to 4 cores)."""
+
+    threads: int | None = None
+    name: str = NAME
+
+    def execute(self, plan: ExportPlan) -> Iterator[BatchOutput]:
+        return run(plan.source.batches(), plan.context, threads=self.threads)
 
 
 def default_threads() -> int:
@@ -46,7 +59,7 @@ class _Judge:
         self.sql = judge_sql(ctx)
         self.params = judge_parameters(ctx)
 
-    def __call__(self, batch: pa.RecordBatch) -> BatchResult:
+    def __call__(self, batch: pa.RecordBatch) -> BatchOutput:
         self.con.register("posts", batch)
         try:
             judged = self.con.sql(self.sql, params=self.params).to_arrow_table()
@@ -57,18 +70,18 @@ class _Judge:
 
 def run(
     posts: Iterable[pa.RecordBatch], ctx: ExportContext, *, threads: int | None = None
-) -> Iterator[BatchResult]:
+) -> Iterator[BatchOutput]:
     """Judge and finish the id-ordered ``posts`` batch by batch on ``threads`` threads; a
     producer thread reads the scan, so the caller's writing overlaps the reading."""
     threads = threads or default_threads()
     local = threading.local()
 
-    def judge(batch: pa.RecordBatch) -> BatchResult:
+    def judge(batch: pa.RecordBatch) -> BatchOutput:
         if not hasattr(local, "judge"):
             local.judge = _Judge(ctx)
         return local.judge(batch)
 
-    in_flight: queue.Queue[Future[BatchResult] | None] = queue.Queue(maxsize=threads * 2)
+    in_flight: queue.Queue[Future[BatchOutput] | None] = queue.Queue(maxsize=threads * 2)
     stop = threading.Event()
 
     def produce(pool: ThreadPoolExecutor) -> None:
@@ -78,7 +91,7 @@ def run(
                     return
                 in_flight.put(pool.submit(judge, batch))
         except BaseException as exc:  # handed to the consumer, which raises it
-            failed: Future[BatchResult] = Future()
+            failed: Future[BatchOutput] = Future()
             failed.set_exception(exc)
             in_flight.put(failed)
         finally:

@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly, parse_time
-from consentry.errors import InvalidInput
 from consentry.store.db import session_scope
 from consentry.store.policies import (
     NOTICE_DAYS,
@@ -16,26 +15,12 @@ from consentry.store.policies import (
     draft_policy,
     get_policy,
     list_policies,
+    parse_defaults,
     publish_policy,
 )
 
 policy_app = typer.Typer(help="Policy versions and their defaults.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
-
-
-def parse_defaults(specs: list[str]) -> dict[str, dict[str, str]]:
-    """``PURPOSE:JURISDICTION=DEFAULT`` items into purpose -> jurisdiction -> default."""
-    out: dict[str, dict[str, str]] = {}
-    for spec in specs:
-        purpose, sep, rest = spec.partition(":")
-        jurisdiction, sep2, default = rest.partition("=")
-        if not (sep and sep2 and purpose and jurisdiction and default):
-            raise InvalidInput(
-                f"{spec!r} is not PURPOSE:JURISDICTION=DEFAULT, e.g. train_ai_system:US=opt_out",
-                field="--default",
-            )
-        out.setdefault(purpose, {})[jurisdiction] = default
-    return out
 
 
 @policy_app.command("draft")
@@ -68,7 +53,7 @@ def draft(
             version=version,
             summary=summary,
             purposes=purpose or [],
-            defaults=parse_defaults(default or []),
+            defaults=parse_defaults(default or [], field="--default"),
             notice_days=notice_days,
             actor=CLI_ACTOR,
         )

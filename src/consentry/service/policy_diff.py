@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from consentry.errors import InvalidInput
-
 
 @dataclass(frozen=True)
 class DefaultChange:
@@ -32,25 +30,6 @@ def diff_defaults(
         DefaultChange(p, j, before.get(p, {}).get(j), after.get(p, {}).get(j))
         for p, j in sorted(keys)
     ]
-
-
-def parse_defaults(text: str) -> dict[str, dict[str, str]]:
-    """Lines ``PURPOSE:JURISDICTION=DEFAULT`` (blank lines and ``#`` comments skipped)."""
-    out: dict[str, dict[str, str]] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        purpose, sep, rest = line.partition(":")
-        jurisdiction, sep2, default = rest.partition("=")
-        if not (sep and sep2 and purpose.strip() and jurisdiction.strip() and default.strip()):
-            raise InvalidInput(
-                f"{line!r} is not PURPOSE:JURISDICTION=DEFAULT, e.g. train_ai_system:US=opt_out",
-                where=f"line {number}",
-                field="defaults",
-            )
-        out.setdefault(purpose.strip(), {})[jurisdiction.strip()] = default.strip()
-    return out
 
 
 def format_defaults(defaults: dict[str, dict[str, str]]) -> str:

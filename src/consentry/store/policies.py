@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -45,6 +45,29 @@ newly listed collaborator is covered by an opt_out default. ``draft_policy`` its
 def purpose_keys(session: Session) -> list[str]:
     """Every purpose known to this platform, sorted."""
     return list(session.scalars(select(Purpose.key).order_by(Purpose.key)))
+
+
+def parse_defaults(
+    lines: Iterable[str], *, field: str, numbered: bool = False
+) -> dict[str, dict[str, str]]:
+    """``PURPOSE:JURISDICTION=DEFAULT`` items (CLI options, or the lines of the admin form's
+    text when ``numbered``: blank lines and ``#`` comments skipped, errors name the line) into
+    purpose -> jurisdiction -> default. The values are checked when the version is drafted."""
+    out: dict[str, dict[str, str]] = {}
+    for number, raw in enumerate(lines, start=1):
+        line = raw.split("#", 1)[0].strip() if numbered else raw.strip()
+        if not line and numbered:
+            continue
+        purpose, sep, rest = line.partition(":")
+        jurisdiction, sep2, default = rest.partition("=")
+        if not (sep and sep2 and purpose.strip() and jurisdiction.strip() and default.strip()):
+            raise InvalidInput(
+                f"{line!r} is not PURPOSE:JURISDICTION=DEFAULT, e.g. train_ai_system:US=opt_out",
+                where=f"line {number}" if numbered else None,
+                field=field,
+            )
+        out.setdefault(purpose.strip(), {})[jurisdiction.strip()] = default.strip()
+    return out
 
 
 def draft_policy(

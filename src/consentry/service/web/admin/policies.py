@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from consentry.errors import Conflict, InvalidInput
 from consentry.service.deps import EngineDep, StaffDep
-from consentry.service.policy_diff import diff_defaults, format_defaults, parse_defaults
+from consentry.service.policy_diff import diff_defaults, format_defaults
 from consentry.service.web.admin.common import (
     back_to,
     day_start,
@@ -24,6 +24,7 @@ from consentry.store.policies import (
     draft_policy,
     get_policy,
     list_policies,
+    parse_defaults,
     publish_policy,
 )
 
@@ -73,7 +74,7 @@ def create_policy(
                 version=version.strip(),
                 summary=summary.strip(),
                 purposes=purposes.replace(",", " ").split(),
-                defaults=parse_defaults(defaults),
+                defaults=parse_defaults(defaults.splitlines(), field="defaults", numbered=True),
                 notice_days=parse_int(notice_days, "notice_days"),
                 actor=staff.actor,
             )

@@ -430,7 +430,9 @@ def test_every_purpose_a_policy_covers_has_its_section_and_a_change_counts_for_t
     assert masters["personalize"]["explanation"] == (
         "On by default since 1 January 2025 (opt-out); you can switch it off."
     )
-    assert masters["marketing.advertising"]["explanation"] == "Never shared in your region."
+    assert masters["marketing.advertising"]["explanation"] == (
+        "Off in your region unless you switch it on: nothing is shared by default."
+    )
     personalize = purpose_of(view, "personalize")
     assert [c["collaborator_id"] for c in personalize["collaborators"]] == ["acme"]
     assert purpose_of(view, "third_party_sharing")["collaborators"] == []

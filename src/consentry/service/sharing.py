@@ -46,7 +46,7 @@ SOURCE_WORDS = {
 DEFAULT_WORDS = {
     DefaultRule.OPT_IN: "off unless you switch it on (opt-in)",
     DefaultRule.OPT_OUT: "on unless you switch it off (opt-out)",
-    DefaultRule.NEVER: "never shared",
+    DefaultRule.NEVER: "off unless you switch it on (never shared by default)",
 }
 NOT_COVERED = "Your choice for all collaborators does not cover it"
 
@@ -334,7 +334,8 @@ def _explain_default(
     if state.reason == ExclusionReason.NO_POLICY or default is None:
         return "Off: no policy allows sharing for this purpose."
     if default.default == DefaultRule.NEVER:
-        return "Never shared in your region."
+        # Rule 3: ``never`` is what applies to someone who made no choice; a yes still counts.
+        return "Off in your region unless you switch it on: nothing is shared by default."
     added = (
         f"Added on {plain_date(listed_at)}, after you chose for all collaborators. {NOT_COVERED}"
         if new and listed_at is not None

@@ -190,3 +190,18 @@ def test_the_servers_background_thread_sends_events(
             time.sleep(0.05)
     app.state.reader.dispose()
     assert [event["data"]["id"] for _, event in hook.received] == [notice_id]  # type: ignore[index]
+
+
+def test_an_attempt_whose_sender_died_after_claiming_it_is_sent_again(
+    engine: Engine, settings: ServiceSettings, receiver: tuple[Receiver, str]
+) -> None:
+    hook, url = receiver
+    hook.secret = register(engine, settings, url)
+    notice_id = issue(engine, "d-acme-1", ["bob-1"])
+    long_ago = datetime.now(UTC) - webhooks.STALE_CLAIM - timedelta(minutes=1)
+    with session_scope(engine) as session:  # claimed, then the sender crashed: no outcome
+        (attempt_id,) = webhooks.due_attempts(session, now=datetime.now(UTC))
+        assert webhooks.claim_attempt(session, attempt_id=attempt_id, now=long_ago)
+    deliver_due_webhooks(engine, settings)
+    assert len(hook.received) == 1 and not hook.refused
+    assert log_of(engine, notice_id) == [(1, 204, False, True)]

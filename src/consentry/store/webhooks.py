@@ -13,11 +13,11 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from consentry.errors import IntegrityFailure, InvalidInput, NotFound
@@ -147,12 +147,28 @@ def enqueue_notice(session: Session, *, notice: DeletionNotice) -> int:
     return len(endpoints)
 
 
+STALE_CLAIM = timedelta(minutes=10)
+"""A claimed attempt with no outcome this long after its claim lost its sender (a crash
+between claim and result): it is due again. Far longer than any send's timeout."""
+
+
+def _open(now: datetime) -> ColumnElement[bool]:
+    """Not yet made, or claimed so long ago without an outcome that its sender is gone."""
+    stale = and_(
+        WebhookDelivery.attempted_at < now - STALE_CLAIM,
+        WebhookDelivery.status_code.is_(None),
+        WebhookDelivery.error.is_(None),
+        WebhookDelivery.delivered_at.is_(None),
+    )
+    return or_(WebhookDelivery.attempted_at.is_(None), stale)
+
+
 def due_attempts(session: Session, *, now: datetime, limit: int = 100) -> list[int]:
-    """Ids of attempts not yet made whose time has come, oldest first."""
+    """Ids of open attempts whose time has come, oldest first."""
     return list(
         session.scalars(
             select(WebhookDelivery.id)
-            .where(WebhookDelivery.attempted_at.is_(None), WebhookDelivery.next_attempt_at <= now)
+            .where(_open(now), WebhookDelivery.next_attempt_at <= now)
             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
             .limit(limit)
         )
@@ -171,7 +187,7 @@ def claim_attempt(session: Session, *, attempt_id: int, now: datetime) -> Claime
     """Mark the attempt as being made now; None when another sender claimed it first."""
     claimed = session.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.id == attempt_id, WebhookDelivery.attempted_at.is_(None))
+        .where(WebhookDelivery.id == attempt_id, _open(now))
         .values(attempted_at=now)
         .execution_options(synchronize_session=False)
     )

@@ -252,7 +252,7 @@ class LakeTable:
             return None if lake is None else '"' + lake.replace('"', '""') + '"'
 
         exprs = []
-        for name in POST_COLUMNS:
+        for name in SCAN_SCHEMA.names:  # the post columns, in the scan's order
             col = q(name)
             if name in _TIME_COLUMNS:
                 expr = f"CAST({col} AS TIMESTAMPTZ)" if col else "CAST(NULL AS TIMESTAMPTZ)"
@@ -281,9 +281,10 @@ class LakeTable:
             con.execute(f"SET temp_directory = '{spill}'")
             con.execute("SET preserve_insertion_order = false")
             con.register("lake", scanner.to_reader())
-            reader = con.sql(
-                f"SELECT * FROM ({self._select_sql()}) ORDER BY id"
-            ).fetch_record_batch(batch_rows)
+            sorted_scan = con.sql(f"SELECT * FROM ({self._select_sql()}) ORDER BY id")
+            # DuckDB >= 1.4 names it to_arrow_reader; fetch_record_batch before (deprecated).
+            stream = getattr(sorted_scan, "to_arrow_reader", None) or sorted_scan.fetch_record_batch
+            reader = stream(batch_rows)
             last: str | None = None
             for batch in reader:
                 if batch.num_rows:

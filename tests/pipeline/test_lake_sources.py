@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -243,3 +246,39 @@ def test_source_and_column_arguments_are_checked() -> None:
             parse_column_mapping(pairs)
     with pytest.raises(InvalidInput, match="--column"):
         SourceSpec.parse("store", ["text=body"])
+
+
+def test_the_export_command_reads_a_mapped_lake(platform: Platform, tmp_path: Path) -> None:
+    posts = _store_posts(platform.engine).rename_columns({"text": "body"})
+    pq.write_table(posts, tmp_path / "posts.parquet")
+    env = {
+        **os.environ,
+        "CONSENTRY_HOME": str(platform.settings.home),
+        "CONSENTRY_DATABASE_URL": platform.engine.url.render_as_string(hide_password=False),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "consentry",
+        "export",
+        "--license",
+        "nw-all",
+        "--cutoff",
+        CUTOFF.isoformat(),
+        "--source",
+        f"parquet:{tmp_path / 'posts.parquet'}",
+    ]
+    unmapped = subprocess.run(
+        [*command, "--out", str(tmp_path / "bad")], env=env, capture_output=True, text=True
+    )
+    assert unmapped.returncode == 1
+    assert "--column text=LAKE_COLUMN" in " ".join(unmapped.stderr.split())
+    done = subprocess.run(
+        [*command, "--column", "text=body", "--out", str(tmp_path / "cli")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    store = _export(platform, tmp_path / "store")
+    assert _records(tmp_path / "cli") == _records(store.path)

@@ -213,6 +213,9 @@ def test_bad_lake_tables_are_clear_errors(tmp_path: Path) -> None:
         SourceSpec.parse(f"parquet:{tmp_path / 'nowhere'}").check()
     with pytest.raises(InvalidInput, match="no Delta table"):
         SourceSpec.parse(f"delta:{tmp_path}").check()
+    write_deltalake(str(tmp_path / "delta"), pa.table({"id": ["p1"]}))
+    with pytest.raises(InvalidInput, match="--source delta:PATH"):
+        SourceSpec.parse(f"parquet:{tmp_path / 'delta'}").check()
     table = pa.table(
         {
             "id": ["p1"],
@@ -282,3 +285,17 @@ def test_the_export_command_reads_a_mapped_lake(platform: Platform, tmp_path: Pa
     assert done.returncode == 0, done.stderr
     store = _export(platform, tmp_path / "store")
     assert _records(tmp_path / "cli") == _records(store.path)
+
+
+def test_naive_lake_timestamps_are_read_as_utc(platform: Platform, tmp_path: Path) -> None:
+    posts = _store_posts(platform.engine)
+    naive = posts
+    for name in ("created_at", "deleted_at"):
+        i = naive.schema.get_field_index(name)
+        naive = naive.set_column(i, name, naive[name].cast(pa.timestamp("us")))
+    pq.write_table(naive, tmp_path / "naive.parquet")
+    read = pa.Table.from_batches(list(ParquetSource(tmp_path / "naive.parquet", CUTOFF).batches()))
+    expected = posts.filter(
+        pc.less_equal(posts["created_at"], pa.scalar(CUTOFF, SCAN_SCHEMA.field("created_at").type))
+    )
+    assert read.sort_by("id").equals(expected.sort_by("id").cast(SCAN_SCHEMA))

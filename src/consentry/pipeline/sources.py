@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -164,6 +165,8 @@ def parse_column_mapping(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def _is_string(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        return _is_string(t.value_type)
     return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
 
 
@@ -360,12 +363,21 @@ class ParquetSource:
     columns: Mapping[str, str] = field(default_factory=dict)
     batch_rows: int = 65_536
 
+    @cached_property
     def table(self) -> LakeTable:
+        """The dataset, opened once per source: count, scan and quoted originals all read the
+        same files."""
         where = str(self.path)
         if not self.path.exists():
             raise InvalidInput(
                 "no such Parquet file or directory; pass --source parquet:PATH with an "
                 "existing path",
+                where=where,
+            )
+        if (self.path / "_delta_log").is_dir():
+            raise InvalidInput(
+                "this is a Delta table (it has a _delta_log): read it with --source delta:PATH, "
+                "which reads only its current files",
                 where=where,
             )
         try:
@@ -375,13 +387,13 @@ class ParquetSource:
         return LakeTable.check(where, dataset, self.columns)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        return self.table().batches(self.cutoff, self.batch_rows)
+        return self.table.batches(self.cutoff, self.batch_rows)
 
     def count(self) -> int:
-        return self.table().count(self.cutoff)
+        return self.table.count(self.cutoff)
 
     def quoted_originals(self) -> pa.Table:
-        return self.table().quoted_originals(self.cutoff)
+        return self.table.quoted_originals(self.cutoff)
 
 
 @dataclass(frozen=True)
@@ -396,7 +408,10 @@ class DeltaSource:
     columns: Mapping[str, str] = field(default_factory=dict)
     batch_rows: int = 65_536
 
+    @cached_property
     def table(self) -> LakeTable:
+        """The table's current version, opened once per source: count, scan and quoted
+        originals all read that version's files, whatever is committed meanwhile."""
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
 
@@ -412,13 +427,13 @@ class DeltaSource:
         return LakeTable.check(where, dataset, self.columns)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        return self.table().batches(self.cutoff, self.batch_rows)
+        return self.table.batches(self.cutoff, self.batch_rows)
 
     def count(self) -> int:
-        return self.table().count(self.cutoff)
+        return self.table.count(self.cutoff)
 
     def quoted_originals(self) -> pa.Table:
-        return self.table().quoted_originals(self.cutoff)
+        return self.table.quoted_originals(self.cutoff)
 
 
 SOURCE_KINDS = ("store", "parquet", "delta")
@@ -454,11 +469,13 @@ class SourceSpec:
             return StoreSource(engine, cutoff, batch_rows)
         assert self.path is not None
         lake = ParquetSource if self.kind == "parquet" else DeltaSource
-        return lake(self.path, cutoff, dict(self.columns), batch_rows)
+        source = lake(self.path, cutoff, dict(self.columns), batch_rows)
+        source.table  # noqa: B018 -- open it now, before the count and the scan start
+        return source
 
     def check(self) -> None:
         """Open a lake table and check its columns now (before a delivery is started)."""
         if self.kind != "store":
             assert self.path is not None
             lake = ParquetSource if self.kind == "parquet" else DeltaSource
-            lake(self.path, datetime.now(UTC), dict(self.columns)).table()
+            lake(self.path, datetime.now(UTC), dict(self.columns)).table  # noqa: B018

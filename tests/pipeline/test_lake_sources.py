@@ -299,3 +299,25 @@ def test_naive_lake_timestamps_are_read_as_utc(platform: Platform, tmp_path: Pat
         pc.less_equal(posts["created_at"], pa.scalar(CUTOFF, SCAN_SCHEMA.field("created_at").type))
     )
     assert read.sort_by("id").equals(expected.sort_by("id").cast(SCAN_SCHEMA))
+
+
+def test_unknown_values_and_repeated_ids_are_refused(tmp_path: Path) -> None:
+    when = pa.array([CUTOFF] * 2, pa.timestamp("us", tz="UTC"))
+    table = pa.table(
+        {
+            "id": ["p1", "p2"],
+            "account_id": ["a", "a"],
+            "created_at": when,
+            "text": ["t", "u"],
+            "visibility": ["public", "private"],
+        }
+    )
+    pq.write_table(table, tmp_path / "private.parquet")
+    with pytest.raises(InvalidInput, match=r"visibility 'private'.*allowed: public, protected"):
+        list(ParquetSource(tmp_path / "private.parquet", CUTOFF).batches())
+    twice = table.set_column(0, "id", pa.array(["p1", "p1"])).set_column(
+        4, "visibility", pa.array(["public", "public"])
+    )
+    pq.write_table(twice, tmp_path / "twice.parquet")
+    with pytest.raises(InvalidInput, match="post 'p1' more than once"):
+        list(ParquetSource(tmp_path / "twice.parquet", CUTOFF).batches())

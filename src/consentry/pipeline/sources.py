@@ -31,6 +31,7 @@ import pyarrow.dataset as ds
 from sqlalchemy import Engine, func, select, text
 
 from consentry.domain import consent_bulk
+from consentry.domain.types import PostKind, Visibility
 from consentry.errors import InvalidInput
 from consentry.pipeline.transform import SCAN_SCHEMA
 from consentry.store.arrow_io import read_batches
@@ -141,6 +142,11 @@ _STRING_COLUMNS = {"id", "account_id", "text", "lang", "visibility", "reply_to",
 _STRING_COLUMNS |= {"original_id"}
 _TIME_COLUMNS = {"created_at", "deleted_at"}
 _COUNT_COLUMNS = {"like_count", "repost_count", "reply_count"}
+ALLOWED_VALUES = {
+    "visibility": pa.array([v.value for v in Visibility], pa.string()),
+    "kind": pa.array([k.value for k in PostKind], pa.string()),
+}
+"""What the store's posts may hold; a lake's post with another value is refused, not guessed."""
 _HOW_TO_MAP = "map it with --column {name}=LAKE_COLUMN"
 
 
@@ -308,11 +314,26 @@ class LakeTable:
                     where=self.where,
                     field=name,
                 )
+        for name, allowed in ALLOWED_VALUES.items():
+            values = batch.column(name)
+            bad = pc.drop_null(values.filter(pc.invert(pc.is_in(values, value_set=allowed))))
+            if len(bad):
+                raise InvalidInput(
+                    f"{len(bad)} posts have {name} {bad[0].as_py()!r} (lake column "
+                    f"{self.columns[name]!r}); allowed: {', '.join(allowed.to_pylist())}. "
+                    "Translate the lake's values into these: an unknown visibility is never "
+                    "taken as public",
+                    where=self.where,
+                    field=name,
+                )
         ids = batch.column("id")
-        repeated = pc.any(pc.equal(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py()
-        if repeated or (last is not None and ids[0].as_py() == last):
+        same = pc.equal(ids.slice(1), ids.slice(0, len(ids) - 1))
+        repeated = ids[0].as_py() if last is not None and ids[0].as_py() == last else None
+        if repeated is None and pc.any(same).as_py():
+            repeated = ids.slice(1).filter(same)[0].as_py()
+        if repeated is not None:
             raise InvalidInput(
-                "the lake table holds a post id more than once; a post must be one row",
+                f"the lake table holds post {repeated!r} more than once; a post must be one row",
                 where=self.where,
                 field="id",
             )

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly, parse_time
 from consentry.pipeline.export import ExportResult, run_export
+from consentry.pipeline.sources import SourceSpec
 from consentry.settings import get_settings
 from consentry.store.db import session_scope
 from consentry.store.deliveries import (
@@ -58,8 +59,22 @@ def export(
     force: bool = typer.Option(False, help="Replace whatever is in --out."),
     shard_rows: int = typer.Option(524_288, help="Records per shard (multiple of 65,536)."),
     threads: int = typer.Option(None, help="Worker threads; default one per core (max 4)."),
+    source: str = typer.Option(
+        "store",
+        "--source",
+        help="Where posts are read: store (Consentry's database), parquet:PATH (a file or "
+        "directory) or delta:PATH (a Delta table). Accounts and consent always come from the "
+        "store.",
+    ),
+    column: list[str] = typer.Option(
+        [],
+        "--column",
+        help="POST_COLUMN=LAKE_COLUMN for a lake table whose names differ, e.g. "
+        "--column text=body --column account_id=author_id (repeatable).",
+    ),
 ) -> None:
     """Export the posts a license may receive, consent-filtered, redacted and signed."""
+    spec = SourceSpec.parse(source, column)
     result = export_with_progress(
         license_id=license,
         cutoff=parse_time(cutoff, "--cutoff") if cutoff else None,
@@ -69,6 +84,7 @@ def export(
         force=force,
         shard_rows=shard_rows,
         threads=threads,
+        source=spec,
     )
     print_result(result)
 

@@ -50,11 +50,10 @@ from consentry.pipeline.manifest import (
 from consentry.pipeline.metadata import write_croissant, write_datasheet
 from consentry.pipeline.plan import ExportPlan, ShardLayout, Target
 from consentry.pipeline.shards import PARTIAL_SUFFIX, FinishedShard, ShardWriter
-from consentry.pipeline.sources import StoreSource, cutoff_sql
-from consentry.pipeline.transform import SCAN_SCHEMA, with_author_pseudonyms
+from consentry.pipeline.sources import Source, SourceSpec, StoreSource
+from consentry.pipeline.transform import with_author_pseudonyms
 from consentry.settings import Settings
 from consentry.store import deliveries, notices
-from consentry.store.arrow_io import read_batches
 from consentry.store.db import session_scope
 from consentry.store.models import Collaborator, Delivery, License
 from consentry.store.parties import license_facts
@@ -122,8 +121,10 @@ def run_export(
     progress: Progress | None = None,
     actor: str = "cli",
     executor: engines.Engine | None = None,
+    source: SourceSpec | None = None,
 ) -> ExportResult:
-    """Plan, execute (on ``executor``, default the embedded engine), finalize."""
+    """Plan, execute (on ``executor``, default the embedded engine), finalize; posts from
+    ``source`` (default the store)."""
     started = time.perf_counter()
     if executor is None:
         executor = EmbeddedEngine(threads=threads)
@@ -140,6 +141,7 @@ def run_export(
         shard_rows=shard_rows,
         engine_name=executor.name,
         actor=actor,
+        source=source,
     )
     written = write_shards(engine, plan, executor, progress=progress)
     return finalize(
@@ -161,9 +163,13 @@ def plan_export(
     shard_rows: int = 524_288,
     engine_name: str = EmbeddedEngine.name,
     actor: str = "cli",
+    source: SourceSpec | None = None,
 ) -> ExportPlan:
-    """Open (or resume) the delivery and decide everything the engine needs."""
+    """Open (or resume) the delivery and decide everything the engine needs; posts from
+    ``source`` (default the store), a lake table checked before the delivery is opened."""
     layout = ShardLayout(shard_rows=shard_rows)
+    spec = source or SourceSpec()
+    spec.check()
     out_dir = out_dir.resolve()
     with session_scope(engine) as session:
         delivery, resumed = _open_delivery(
@@ -206,8 +212,9 @@ def plan_export(
         _check_done_shards(out_dir, done)
 
     # On SQLite each read runs in its own child process from here on: let them all overlap.
-    source = StoreSource(engine, cutoff, batch_rows)
-    source.start()
+    posts = spec.open(engine, cutoff, batch_rows)
+    if isinstance(posts, StoreSource):
+        posts.start()
     inputs = consent_inputs(engine, purpose=facts.purpose, with_handles=True)
     pseudonym_key = keys.pseudonym_key(settings.home, facts.collaborator_id)
     snapshot = inputs.snapshot(
@@ -229,13 +236,13 @@ def plan_export(
         snapshot=snapshot,
         mention_handles=handles,
         mention_replacements=replacements,
-        quoted=quoted_posts_delivered(engine, snapshot, facts, cutoff=cutoff, as_of=as_of),
+        quoted=quoted_posts_delivered(posts, snapshot, facts, cutoff=cutoff, as_of=as_of),
         withdrawn=notices.withdrawn_post_ids(engine, collaborator_id=facts.collaborator_id),
         already_delivered=(
             deliveries.delivered_post_ids(engine, facts.id) if target.kind == "delta" else None
         ),
     )
-    return ExportPlan(target=target, context=context, source=source, layout=layout)
+    return ExportPlan(target=target, context=context, source=posts, layout=layout)
 
 
 def write_shards(
@@ -440,7 +447,7 @@ def _check_done_shards(out_dir: Path, done: dict[str, str]) -> None:
 
 
 def quoted_posts_delivered(
-    engine: Engine,
+    source: Source,
     snapshot: pa.Table,
     license: LicenseFacts,
     *,
@@ -448,15 +455,9 @@ def quoted_posts_delivered(
     as_of: datetime,
 ) -> pa.Table:
     """id and text of every post quoted by a post in the scan that would itself be delivered
-    under this license (rule 8); a quote carries only those, and ``[QUOTED]`` for the rest."""
-    quoted_by_scan = (
-        "id IN (SELECT original_id FROM posts WHERE kind = 'quote' AND "
-        f"{cutoff_sql(engine, cutoff)})"
-    )
-    originals = pa.Table.from_batches(
-        list(read_batches(engine, table="posts", schema=SCAN_SCHEMA, where=quoted_by_scan)),
-        schema=SCAN_SCHEMA,
-    )
+    under this license (rule 8); a quote carries only those, and ``[QUOTED]`` for the rest.
+    The originals are read from the same source as the posts."""
+    originals = source.quoted_originals()
     verdicts = consent_bulk.post_verdicts(
         originals.select(consent_bulk.POST_SCHEMA.names),
         snapshot,

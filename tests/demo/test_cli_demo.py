@@ -54,11 +54,13 @@ def test_demo_initialises_loads_and_summarises_and_can_run_again(consentry_home:
     }
     loaded = _rows()
     assert loaded[:2] == (300, 2000) and loaded[2] > 0
-    assert "Deliveries" in first.output and first.output.count("verified") == 2
+    assert "Deliveries" in first.output and first.output.count("verified") == 3
+    assert "same records from the store and from the Parquet lake" in first.output
     deliveries = sorted((consentry_home / "deliveries").iterdir())
     assert [d.name.rsplit("-", 1)[0] for d in deliveries] == [
         "lumen-en-posts",
         "northwind-train-all",
+        "northwind-train-all-lake",
     ]
     for delivery in deliveries:
         assert verify_delivery(delivery).ok

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -24,6 +25,7 @@ from consentry.errors import IntegrityFailure, NotFound
 from consentry.pipeline.export import ExportResult
 from consentry.pipeline.keys import signing_key
 from consentry.pipeline.manifest import verify_delivery
+from consentry.pipeline.sources import SourceSpec
 from consentry.settings import get_settings
 from consentry.store.consent import now
 from consentry.store.db import session_scope
@@ -152,13 +154,22 @@ def ensure_demo_licenses() -> None:
                 )
 
 
-def export_demo_licenses() -> list[ExportResult]:
-    """Export each demo license at now into CONSENTRY_HOME/deliveries and verify it."""
+def export_demo_licenses(posts_lake: Path) -> list[ExportResult]:
+    """Export each demo license at now into CONSENTRY_HOME/deliveries and verify it; then the
+    first again with its posts read from the lake (the demo's posts Parquet file) instead of
+    the store, which must deliver the very same records."""
     results = []
     stamp = f"{now():%Y%m%dT%H%M%SZ}"
-    for spec in DEMO_LICENSES:
-        out = get_settings().home / "deliveries" / f"{spec['id']}-{stamp}"
-        result = export_with_progress(license_id=spec["id"], cutoff=None, out_dir=out)
+    runs: list[tuple[str, str, SourceSpec | None]] = [
+        (spec["id"], spec["id"], None) for spec in DEMO_LICENSES
+    ]
+    first = DEMO_LICENSES[0]["id"]
+    runs.append((first, f"{first}-lake", SourceSpec.parse(f"parquet:{posts_lake}")))
+    for license_id, name, source in runs:
+        out = get_settings().home / "deliveries" / f"{name}-{stamp}"
+        result = export_with_progress(
+            license_id=license_id, cutoff=None, out_dir=out, source=source
+        )
         report = verify_delivery(out, signing_key(get_settings().home).public_key())
         if not report.ok:
             raise IntegrityFailure(f"{out} does not verify: {'; '.join(report.problems)}")
@@ -166,7 +177,21 @@ def export_demo_licenses() -> list[ExportResult]:
             f"[green]verified[/green] {out} (signature, {result.shards} shard hashes, counts)"
         )
         results.append(result)
+    if _record_ids(results[0].path) != _record_ids(results[-1].path):
+        raise IntegrityFailure(
+            f"the export from the lake ({results[-1].path}) delivered other records than the "
+            f"export from the store ({results[0].path})"
+        )
+    console.print("[green]same records[/green] from the store and from the Parquet lake")
     return results
+
+
+def _record_ids(delivery: Path) -> list[str]:
+    return [
+        record_id
+        for shard in sorted(delivery.glob("*.parquet"))
+        for record_id in pq.read_table(shard, columns=["record_id"])["record_id"].to_pylist()
+    ]
 
 
 def _exports_table(results: list[ExportResult]) -> Table:
@@ -197,10 +222,10 @@ def demo(
 ) -> None:
     """The main job on the embedded defaults: demo platform, two licenses, signed exports."""
     init()
-    write_and_load(accounts=accounts, posts=posts, seed=seed, out=None)
+    files = write_and_load(accounts=accounts, posts=posts, seed=seed, out=None)
     moment = now()
     for purpose in SUMMARY_PURPOSES:
         console.print(summary_table(engine(), purpose, when=moment, as_of=moment))
     ensure_demo_licenses()
-    results = export_demo_licenses()
+    results = export_demo_licenses(files.posts)
     console.print(_exports_table(results))

@@ -7,6 +7,7 @@ One function (``explain``) serves ``consentry explain`` and the admin page alike
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,13 +16,13 @@ from sqlalchemy.orm import Session
 
 from consentry.domain.consent import policies_in_force
 from consentry.domain.jurisdiction import resolve_default
-from consentry.domain.types import DefaultRule
+from consentry.domain.types import DefaultRule, PolicyFacts
 from consentry.store import receipts as store
 from consentry.store.deliveries import get_delivery
 from consentry.store.ledger import ChainReport, verify_consent_chain, verify_consent_chain_to
 from consentry.store.models import ConsentEvent
 from consentry.store.parties import get_collaborator, get_license
-from consentry.store.policies import policy_facts
+from consentry.store.snapshot import load_reference
 
 
 @dataclass(frozen=True)
@@ -238,9 +239,14 @@ def _event_basis(event: ConsentEvent) -> EventBasis:
 
 
 def _policy_in_force(
-    session: Session, *, purpose: str, jurisdiction: str, cutoff: datetime, as_of: datetime
+    policies: Sequence[PolicyFacts],
+    *,
+    purpose: str,
+    jurisdiction: str,
+    cutoff: datetime,
+    as_of: datetime,
 ) -> PolicyInForce | None:
-    in_force = policies_in_force(policy_facts(session), purpose=purpose, moment=cutoff, as_of=as_of)
+    in_force = policies_in_force(policies, purpose=purpose, moment=cutoff, as_of=as_of)
     if not in_force:
         return None
     current = in_force[-1]
@@ -263,8 +269,9 @@ def explain(session: Session, *, delivery_id: str, record: str) -> Explanation:
     license = get_license(session, delivery.license_id)
     collaborator = get_collaborator(session, delivery.collaborator_id)
     account = store.get_account(session, account_id=member.account_id)
+    policies = load_reference(session).policies  # the rule's inputs come from one reader
     policy = _policy_in_force(
-        session,
+        policies,
         purpose=license.purpose,
         jurisdiction=account.jurisdiction,
         cutoff=delivery.cutoff,
@@ -283,7 +290,7 @@ def explain(session: Session, *, delivery_id: str, record: str) -> Explanation:
             if policy is None or policy.version != member.basis_policy_version:
                 facts = [
                     p
-                    for p in policy_facts(session)
+                    for p in policies
                     if p.version == member.basis_policy_version and license.purpose in p.purposes
                 ]
                 found = resolve_default(facts[0].defaults, account.jurisdiction) if facts else None

@@ -42,6 +42,11 @@ class PolicyDefault:
     notice_days: int = 0
     """The version's notice period for newly listed collaborators (rule 6)."""
 
+    def covers_from(self, listed_at: datetime | None) -> datetime | None:
+        """Rule 6: when an opt-out default starts covering a collaborator listed at
+        ``listed_at`` (its notice period after the listing); None: always known."""
+        return listed_at + timedelta(days=self.notice_days) if listed_at is not None else None
+
 
 @dataclass(frozen=True)
 class ConsentState:
@@ -194,7 +199,8 @@ def default_state(
     basis = ConsentBasis(policy_version=default.version, default=default.default)
     if default.default != DefaultRule.OPT_OUT:
         return ConsentState(ExclusionReason.NO_CONSENT, basis)
-    if listed_at is not None and moment < listed_at + timedelta(days=default.notice_days):
+    covers_from = default.covers_from(listed_at)
+    if covers_from is not None and moment < covers_from:
         return ConsentState(ExclusionReason.NO_CONSENT, basis)
     return ConsentState(None, basis, opt_out_since=default.opt_out_since)
 

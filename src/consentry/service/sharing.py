@@ -6,7 +6,7 @@ The switches show what the export will do: each is the consent rule's state at t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -346,7 +346,7 @@ def _explain_default(
             return f"{added}: switch it on if you want it to get your posts."
         return "Off by default in your region (opt-in)."
     # Opt-out covers a newly listed collaborator only once its notice period has passed.
-    starts = listed_at + timedelta(days=default.notice_days) if listed_at else None
+    starts = default.covers_from(listed_at)
     if state.reason is not None and listed_at is not None and starts is not None:
         if added:
             return (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 from typing import Annotated, Any
 
@@ -319,6 +320,9 @@ def create_license(
 
 def _number(value: str, field: str) -> float:
     try:
-        return float(value)
+        number = float(value)
     except ValueError as exc:
         raise InvalidInput(f"expected a number, got {value!r}", field=field) from exc
+    if not math.isfinite(number):
+        raise InvalidInput(f"expected a finite number like 0.05, got {value!r}", field=field)
+    return number

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from consentry.domain.purposes import TRAIN_AI_SYSTEM, fideslang_data_uses, validate_purpose
@@ -20,6 +21,8 @@ MAX_COUNT = 2**31 - 1
 
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
+PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL)]
+"""An account's or post's id in a path, held to the rules of ``Id``."""
 
 
 def _not_a_number(value: object) -> object:

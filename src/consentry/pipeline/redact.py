@@ -147,6 +147,15 @@ class RedactionLists:
 NO_LISTS = RedactionLists()
 
 
+def public_transforms(transforms: Mapping[str, Any]) -> dict[str, Any]:
+    """A license's transforms as a delivery's manifest states them: a deny list may name
+    personal identifiers, so the manifest gives only how many values it has."""
+    public = dict(transforms)
+    if "redact_deny" in public:
+        public["redact_deny"] = {"values": len(public["redact_deny"])}
+    return public
+
+
 def _as_array(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
     """One ``string`` array (batches are far below the 2 GiB a ``large_string`` allows)."""
     if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):

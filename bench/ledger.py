@@ -4,7 +4,7 @@
 
 A seeded synthetic ledger (accounts across US states, EU countries, the UK and elsewhere; consent
 events for the master switch and per collaborator, several purposes, late recordings) and the
-demo's policy v2. The bulk side is ``consent_bulk.account_snapshot`` over every account at one
+demo's policy v2. The bulk side is ``consent_snapshot.account_snapshot`` over every account at one
 cut-off; the baseline is ``consent.consent_state_at`` (at the cut-off and at the export, as the
 snapshot does) per account of a sample, each with its own events already grouped, which is what
 one check costs. The figure is the per-account speed ratio; the sample must agree row for row.
@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from consentry.domain import consent_bulk
+from consentry.domain import consent_bulk, consent_snapshot
 from consentry.domain.consent import consent_state_at, is_minor_at
 from consentry.domain.purposes import TRAIN_AI_SYSTEM
 from consentry.domain.types import (
@@ -182,7 +182,7 @@ def one_at_a_time(
 
 
 def bulk(accounts: pa.Table, events: pa.Table, as_of: datetime) -> pa.Table:
-    return consent_bulk.account_snapshot(
+    return consent_snapshot.account_snapshot(
         accounts,
         events,
         [POLICY_V2],

@@ -148,7 +148,7 @@ def account_snapshot(
         cutoff=cutoff,
         as_of=as_of,
     )
-    position, effective, choice = _relevant_events(
+    position, effective, choice = relevant_events(
         con or connect(),
         accounts,
         events,
@@ -191,7 +191,7 @@ def account_snapshot(
     return pa.table(columns, schema=SNAPSHOT_SCHEMA)
 
 
-def _relevant_events(
+def relevant_events(
     con: duckdb.DuckDBPyConnection,
     accounts: pa.Table,
     events: pa.Table,

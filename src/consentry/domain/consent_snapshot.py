@@ -115,6 +115,10 @@ WHERE e.purpose = $purpose
   AND (e.collaborator_id IS NULL OR e.collaborator_id = $collaborator_id)
   AND e.recorded_at <= $as_of AND e.effective_at <= $as_of"""
 _NO_CHOICE = -1
+_DEFAULT_NAMES = ("reason", "version", "default", "opt_out_since")
+"""The state columns that come from a jurisdiction's default at each moment ..."""
+_STATE_NAMES = ("event", *_DEFAULT_NAMES)
+"""... and with the event of an explicit choice, every state column."""
 
 
 def account_snapshot(
@@ -238,10 +242,6 @@ def _latest(
     latest = np.full(count, _NO_CHOICE, dtype=np.int64)
     np.maximum.at(latest, position[newest_ones], choice[newest_ones])
     return latest
-
-
-_DEFAULT_NAMES = ("reason", "version", "default", "opt_out_since")
-_STATE_NAMES = ("reason", "event", "version", "default", "opt_out_since")
 
 
 def _state_columns(

@@ -71,7 +71,7 @@ class ExportContext:
     coarsen: str
     pseudonym_key: bytes
     snapshot: pa.Table
-    """consent_bulk.account_snapshot at the cut-off."""
+    """consent_snapshot.account_snapshot at the cut-off."""
     mention_handles: pa.Array
     """Lower-cased handles of accounts whose consent allows sharing ..."""
     mention_replacements: pa.Array

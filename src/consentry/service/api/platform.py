@@ -34,10 +34,9 @@ router = APIRouter(prefix="/api/platform", tags=["platform"], responses=ERROR_RE
 def check_one(question: MayShareQuestion, request: Request, _caller: PlatformDep) -> MayShareAnswer:
     """May this post be shared with this collaborator for this purpose now?"""
     with request.app.state.reader.connect() as conn:
-        reference = request.app.state.reference.get(conn)
         answer = may_share(
             conn,
-            reference,
+            request.app.state.reference,
             post_id=question.post_id,
             collaborator_id=question.collaborator_id,
             purpose=question.purpose,

@@ -4,8 +4,8 @@ Every append to a hash chain locks the chain's head row until its transaction co
 appends are serial across all server processes, and each one used to hold the lock through its
 own commit: on PostgreSQL that is a WAL flush (about 4 ms on the test machine), which capped
 consent writes near 100/s whatever the number of clients. Here the first writer to arrive
-leads: it takes every write queued in the process, locks the chains' heads once
-(``store.ledger.hold_heads``), runs each write in its own savepoint (one write's
+leads: it locks the chains' heads once (``store.ledger.hold_heads``), then takes every write
+queued in the process by then, runs each in its own savepoint (one write's
 error undoes that write alone and is raised to its caller), commits them once, and hands the
 lead to the first write that arrived meanwhile. A caller returns only after the commit that
 holds its write, so an acknowledged write is durable; the ledger order is the order in which
@@ -63,10 +63,26 @@ class GroupCommit:
         return me.result  # type: ignore[return-value]
 
     def _lead(self) -> None:
-        with self._lock:
-            batch, self._queue = self._queue, []
+        batch: list[_Write[Any]] = []
         try:
-            self._commit(batch)
+            with session_scope(self._engine) as session:
+                # The heads are locked first: while another process holds them, the writes
+                # arriving here join this batch instead of waiting for the next one.
+                hold_heads(session)
+                with self._lock:
+                    batch, self._queue = self._queue, []
+                for write in batch:
+                    try:
+                        with session.begin_nested():
+                            write.result = write.work(session)
+                    except Exception as exc:  # this write's alone: its savepoint is undone
+                        write.error = exc
+        except Exception as exc:  # the heads or the commit failed: none of the batch is recorded
+            if not batch:
+                with self._lock:
+                    batch, self._queue = self._queue, []
+            for write in batch:
+                write.error = write.error or exc
         finally:
             with self._lock:
                 if self._queue:
@@ -78,17 +94,3 @@ class GroupCommit:
             for write in batch:
                 write.done = True
                 write.woken.set()
-
-    def _commit(self, batch: list[_Write[Any]]) -> None:
-        try:
-            with session_scope(self._engine) as session:
-                hold_heads(session)
-                for write in batch:
-                    try:
-                        with session.begin_nested():
-                            write.result = write.work(session)
-                    except Exception as exc:  # this write's alone: its savepoint is undone
-                        write.error = exc
-        except Exception as exc:  # the commit failed: none of the batch is recorded
-            for write in batch:
-                write.error = write.error or exc

@@ -52,6 +52,7 @@ from consentry.pipeline.plan import ExportPlan, ShardLayout, Target
 from consentry.pipeline.shards import PARTIAL_SUFFIX, FinishedShard, ShardWriter
 from consentry.pipeline.sources import Source, SourceSpec, StoreSource
 from consentry.pipeline.transform import with_author_pseudonyms
+from consentry.revenue.billing import bill
 from consentry.settings import Settings
 from consentry.store import deliveries, notices
 from consentry.store.db import session_scope
@@ -144,9 +145,11 @@ def run_export(
         source=source,
     )
     written = write_shards(engine, plan, executor, progress=progress)
-    return finalize(
+    result = finalize(
         engine, settings, plan, written, engine_name=executor.name, actor=actor, started=started
     )
+    bill(engine, delivery_id=result.delivery_id, home=settings.home, actor=actor)
+    return result
 
 
 def plan_export(

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from consentry.domain import consent_bulk
 from consentry.domain.types import ConsentSource
 from consentry.reports import charts
-from consentry.reports.model import Cell, Column, Report, Section
+from consentry.reports.model import Column, Report, Row, Section
 from consentry.reports.params import Params
 from consentry.store.db import session_scope
 from consentry.store.reporting import TS, access_requests, account_deletions
@@ -78,9 +78,7 @@ def ccpa_metrics(engine: Engine, params: Params) -> Report:
     con.register("events", inputs.events)
     con.register("deletions", deletions)
     con.register("know", know)
-    rows: list[dict[str, Cell]] = (
-        con.sql(_SQL, params={"now": params.now}).to_arrow_table().to_pylist()
-    )
+    rows: list[Row] = con.sql(_SQL, params={"now": params.now}).to_arrow_table().to_pylist()
     if params.year is not None:
         rows = [r for r in rows if r["year"] == params.year]
     description = (

@@ -11,22 +11,22 @@ from typing import Any
 import altair as alt
 import vl_convert
 
-from consentry.reports.model import Cell
+from consentry.reports.model import Row
 
 WIDTH = 640
 
 
-def data(rows: list[dict[str, Cell]]) -> alt.Data:
+def data(rows: list[Row]) -> alt.Data:
     return alt.Data(values=rows)
 
 
 def spec(chart: alt.TopLevelMixin, *, title: str, description: str) -> dict[str, Any]:
     """The chart's Vega-Lite spec, titled and described."""
-    return chart.properties(title=title, description=description).to_dict()  # type: ignore[attr-defined, no-any-return]
+    return chart.properties(title=title, description=description).to_dict()
 
 
 def bars(
-    rows: list[dict[str, Cell]],
+    rows: list[Row],
     *,
     x: str,
     y: str,

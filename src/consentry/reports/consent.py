@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from consentry.domain import consent_bulk
 from consentry.domain.purposes import TRAIN_AI_SYSTEM
 from consentry.reports import charts
-from consentry.reports.model import Cell, Column, Report, Section
+from consentry.reports.model import Cell, Column, Report, Row, Section
 from consentry.reports.params import Params, month_ends
 from consentry.store.snapshot import consent_inputs
 
@@ -49,7 +49,7 @@ def consent_over_time(engine: Engine, params: Params) -> Report:
             pc.starts_with(accounts["jurisdiction"], pattern=params.jurisdiction)
         )
     con = consent_bulk.connect()
-    detail: list[dict[str, Cell]] = []
+    detail: list[Row] = []
     for moment in month_ends(params.now, params.months):
         snapshot = consent_bulk.account_snapshot(
             accounts,
@@ -141,8 +141,8 @@ def consent_over_time(engine: Engine, params: Params) -> Report:
     )
 
 
-def _totals(detail: list[dict[str, Cell]]) -> list[dict[str, Cell]]:
-    totals: dict[str, dict[str, Cell]] = {}
+def _totals(detail: list[Row]) -> list[Row]:
+    totals: dict[str, Row] = {}
     for row in detail:
         into = totals.setdefault(
             str(row["date"]), {"date": row["date"], **dict.fromkeys(STATES, 0)}
@@ -152,9 +152,7 @@ def _totals(detail: list[dict[str, Cell]]) -> list[dict[str, Cell]]:
     return list(totals.values())
 
 
-def _chart(
-    totals: list[dict[str, Cell]], dates: list[dict[str, Cell]], *, title: str, description: str
-) -> dict:
+def _chart(totals: list[Row], dates: list[Row], *, title: str, description: str) -> dict:
     long = [
         {"date": row["date"], "state": STATES[state], "accounts": row[state]}
         for row in totals
@@ -178,7 +176,7 @@ def _chart(
     ]
     shown = {str(r["date"])[:7] for r in totals}
     marks = [m | {"date": _bar_of(m["month"], totals)} for m in marks if m["month"] in shown]
-    layers: alt.LayerChart | alt.Chart = bars
+    layers: alt.TopLevelMixin = bars
     if marks:
         rules = (
             alt.Chart(charts.data(marks))
@@ -193,7 +191,7 @@ def _chart(
     return charts.spec(layers.properties(width=charts.WIDTH), title=title, description=description)
 
 
-def _bar_of(month: str, totals: list[dict[str, Cell]]) -> Cell:
+def _bar_of(month: str, totals: list[Row]) -> Cell:
     """The bar of the month a policy date falls in (the month ending after it)."""
     for row in totals:
         if str(row["date"])[:7] == month:

@@ -12,7 +12,7 @@ from consentry.domain import consent_bulk
 from consentry.domain.types import REASON_ORDER
 from consentry.pipeline.metadata import EXCLUSION_REASON_TEXT
 from consentry.reports import charts
-from consentry.reports.model import Cell, Column, Report, Section
+from consentry.reports.model import Cell, Column, Report, Row, Section
 from consentry.reports.params import Params
 from consentry.store.db import session_scope
 from consentry.store.invoices import earnings_table, invoice_table
@@ -170,7 +170,7 @@ def payouts_report(engine: Engine, params: Params) -> Report:
     rows = con.sql(_PAYOUT_SQL, params={"now": params.now}).to_arrow_table().to_pylist()
     if params.year is not None:
         rows = [r for r in rows if r["year"] == params.year]
-    totals: dict[tuple[str, str], dict[str, Cell]] = {}
+    totals: dict[tuple[str, str], Row] = {}
     for r in rows:
         key = (str(r["year"]), str(r["currency"]))
         into = totals.setdefault(

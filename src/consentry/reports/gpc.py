@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from consentry.domain import consent_bulk
 from consentry.reports import charts
-from consentry.reports.model import Cell, Column, Report, Section
+from consentry.reports.model import Column, Report, Row, Section
 from consentry.reports.params import Params
 from consentry.store.db import session_scope
 from consentry.store.reporting import accounts_alive, accounts_notified
@@ -36,7 +36,7 @@ def gpc_and_notice(engine: Engine, params: Params) -> Report:
     con.register("events", inputs.events)
     con.register("accounts", inputs.accounts)
     purposes = sorted({e for e in inputs.events.column("purpose").unique().to_pylist()})
-    gpc_rows: list[dict[str, Cell]] = []
+    gpc_rows: list[Row] = []
     for purpose in purposes:
         snapshot = inputs.master_snapshot(purpose=purpose, cutoff=params.now, as_of=params.now)
         con.register("snapshot", snapshot)
@@ -45,7 +45,7 @@ def gpc_and_notice(engine: Engine, params: Params) -> Report:
         con.unregister("snapshot")
     if params.jurisdiction:
         gpc_rows = [r for r in gpc_rows if str(r["jurisdiction"]).startswith(params.jurisdiction)]
-    notice_rows: list[dict[str, Cell]] = []
+    notice_rows: list[Row] = []
     with session_scope(engine) as session:
         versions = {(p.version, p.published_at, p.effective_at) for p in inputs.reference.policies}
         for version, published, effective in sorted(versions, key=lambda v: v[2]):

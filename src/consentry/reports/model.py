@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 ColumnKind = Literal["text", "count", "days", "money", "date", "percent"]
 Cell = str | int | float | None
+Row = dict[str, Any]
 
 
 class Column(BaseModel):
@@ -27,7 +28,7 @@ class Section(BaseModel):
     description: str
     """What the numbers mean, in words; also the chart's text alternative."""
     columns: list[Column]
-    rows: list[dict[str, Cell]]
+    rows: list[Row]
     chart: dict[str, Any] | None = None
     """A Vega-Lite spec of the rows (rendered to SVG on the server for the page)."""
 

@@ -35,10 +35,19 @@ def bill_pending(engine: Engine, *, home: Path, actor: str = "billing") -> list[
     with session_scope(engine) as session:
         pending = unbilled_deliveries(session)
     for delivery_id in pending:
-        tokens = tokens_per_account(engine, delivery_id=delivery_id, home=home)
-        with session_scope(engine) as session:
-            bill_delivery(session, delivery_id=delivery_id, tokens=tokens, actor=actor)
+        bill(engine, delivery_id=delivery_id, home=home, actor=actor)
     return pending
+
+
+def bill(engine: Engine, *, delivery_id: str, home: Path, actor: str) -> InvoiceLine:
+    """One complete delivery's invoice line (made once; the export calls this at the end)."""
+    with session_scope(engine) as session:
+        line = session.get(InvoiceLine, delivery_id)
+        if line is not None:
+            return line
+    tokens = tokens_per_account(engine, delivery_id=delivery_id, home=home)
+    with session_scope(engine) as session:
+        return bill_delivery(session, delivery_id=delivery_id, tokens=tokens, actor=actor)
 
 
 def tokens_per_account(engine: Engine, *, delivery_id: str, home: Path) -> pa.Table:

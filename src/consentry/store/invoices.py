@@ -128,3 +128,31 @@ def earnings_of(session: Session, *, account_id: str, year: int) -> dict[str, in
         .order_by(CreatorEarning.currency)
     ).all()
     return {currency: int(amount) for currency, amount in rows}
+
+
+CSV_COLUMNS = [
+    "delivery_id",
+    "collaborator_id",
+    "license_id",
+    "cutoff",
+    "issued_at",
+    "price_model",
+    "unit_price_minor",
+    "records",
+    "tokens",
+    "amount_minor",
+    "currency",
+    "creator_share_bp",
+    "creator_pool_minor",
+]
+
+
+def invoice_rows(session: Session) -> list[dict[str, object]]:
+    """Every invoice line as a CSV row (times in ISO 8601, money in minor units)."""
+    rows = []
+    for line, delivery in list_invoice_lines(session):
+        row = {c: getattr(line, c, None) for c in CSV_COLUMNS}
+        row["cutoff"] = delivery.cutoff.isoformat()
+        row["issued_at"] = line.issued_at.isoformat()
+        rows.append(row)
+    return rows

@@ -16,6 +16,7 @@ from consentry.store.models import (
     DeletionNoticeRecord,
     Delivery,
     NoticeServed,
+    Post,
 )
 from consentry.store.snapshot import rows_to_table
 
@@ -154,3 +155,18 @@ def access_requests(session: Session) -> list[datetime]:
             .order_by(AuditEvent.id)
         )
     )
+
+
+def post_languages(session: Session, *, limit: int = 200) -> list[str]:
+    """The languages the platform's posts are in (for the license form's choices)."""
+    return [
+        lang
+        for lang in session.scalars(
+            select(Post.lang)
+            .where(Post.lang.is_not(None))
+            .distinct()
+            .order_by(Post.lang)
+            .limit(limit)
+        )
+        if lang
+    ]

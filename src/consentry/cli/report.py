@@ -1,4 +1,5 @@
-"""``consentry report``: the staff's reports as HTML (with charts), CSV or JSON."""
+"""``consentry report``: the staff's reports as HTML (with charts), CSV or JSON; and
+``consentry simulate``: a draft policy's impact before it is published."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from consentry.pipeline.manifest import write_atomic
 from consentry.reports import REPORTS, build_report
 from consentry.reports.params import Params
 from consentry.reports.render import render
+from consentry.reports.whatif import read_draft, simulate
 from consentry.service.web.render import templates
 
 FORMATS = ("html", "csv", "json")
@@ -63,3 +65,40 @@ def report(
     else:
         write_atomic(out, text.encode("utf-8"))
         console.print(f"wrote {out}")
+
+
+@app.command("simulate")
+@fails_cleanly
+def simulate_policy(
+    policy: Path = typer.Option(..., "--policy", help="The draft version as YAML (see README)."),
+    at: str = typer.Option(
+        None, help="Count at this time (ISO 8601 with zone); default the draft's effective time."
+    ),
+    format: str = typer.Option("table", "--format", help="table, html, csv or json."),
+    section: str = typer.Option("licenses", help="The CSV's table: licenses or jurisdictions."),
+) -> None:
+    """What a draft policy would change: posts and accounts licensable per license and
+    jurisdiction, under the draft and under the versions in force."""
+    if format not in ("table", *FORMATS):
+        raise InvalidInput(f"expected table, html, csv or json, got {format!r}", field="--format")
+    draft = read_draft(policy)
+    report_ = simulate(engine(), draft, at=parse_time(at, "--at") if at else None)
+    if format != "table":
+        try:
+            text = render(report_, format, env=templates().env, section=section)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="--section") from exc
+        sys.stdout.write(text)
+        return
+    console.print(report_.description)
+    licenses = report_.section("licenses")
+    table = Table(*(c.label for c in licenses.columns))
+    for row in licenses.rows:
+        table.add_row(*(_cell(row.get(c.key), c.kind) for c in licenses.columns))
+    console.print(table)
+
+
+def _cell(value: object, kind: str) -> str:
+    if kind == "count" and isinstance(value, int):
+        return f"{value:,}"
+    return "" if value is None else str(value)

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from consentry.service.deps import EngineDep, StaffDep
 from consentry.service.web.admin import (
+    accounts,
     audit,
     auth,
     exports,
@@ -25,6 +26,7 @@ from consentry.store.overview import row_counts
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 for module in (
+    accounts,
     auth,
     policies,
     parties,

@@ -147,6 +147,8 @@ def create_license(
         errors["id"] = "Give the license a short id, e.g. acme-2025."
     if not form.kinds:
         errors["kinds"] = "Choose at least one kind of post."
+    if not form.fields or set(form.fields) - set(FIELD_CHOICES):
+        errors["fields"] = "Choose the fields each record contains (from the list)."
     start = _checked(errors, "term_start", lambda: day_start(form.term_start, "term_start"))
     end = _checked(errors, "term_end", lambda: optional_day(form.term_end, "term_end"))
     created_from = _checked(
@@ -184,7 +186,7 @@ def create_license(
                 collaborator_id=form.collaborator_id,
                 purpose=form.purpose,
                 scope=scope,
-                fields=[f for f in form.fields if f in FIELD_CHOICES] or list(DEFAULT_FIELDS),
+                fields=form.fields,
                 transforms={
                     "redact": form.redact,
                     "pseudonymize": form.pseudonymize,

@@ -63,9 +63,10 @@ def test_an_admin_publishes_policy_v3_effective_next_month_and_the_user_sees_the
     page.get_by_label("Summary for users (plain words)").fill(
         "From next month, AI training in the US needs your yes, as in Europe."
     )
-    defaults = page.get_by_label("Defaults, one per line")
-    assert "train_ai_system:US=opt_out" in defaults.input_value()  # prefilled from v2
-    defaults.fill("train_ai_system:EU=opt_in\ntrain_ai_system:GB=opt_in\ntrain_ai_system:US=opt_in")
+    # prefilled from v2, one row of selects per default: EU, GB, US
+    assert page.locator("#d_jurisdiction-2").input_value() == "US"
+    assert page.get_by_label("Default, row 3").input_value() == "opt_out"
+    page.get_by_label("Default, row 3").select_option("opt_in")
     assert unlabelled_controls(page) == []
     shoot(page, "12-admin-policy-draft")
     page.get_by_role("button", name="Save draft").click()
@@ -73,7 +74,14 @@ def test_an_admin_publishes_policy_v3_effective_next_month_and_the_user_sees_the
     changed = page.locator("tr", has_text="US").first.inner_text()
     assert "opt_out" in changed and "opt_in" in changed and "changed" in changed
     page.get_by_label("Effective from (start of day, UTC)").fill(effective)
-    page.get_by_role("button", name="Publish").click()
+    page.get_by_role("button", name="Preview impact").click()
+    page.wait_for_url(f"{site.url}/admin/policies/v3/preview?effective={effective}")
+    assert "If you publish v3" in page.locator("#impact-summary").inner_text()
+    shoot(page, "13a-admin-policy-impact-preview")
+    page.get_by_role("button", name="Publish v3").click()
+    assert "Tick the box to confirm" in page.locator("#err-confirm").inner_text()
+    page.get_by_label("I have read the impact summary").check()
+    page.get_by_role("button", name="Publish v3").click()
     page.wait_for_url(f"{site.url}/admin/policies/v3")
     assert f"effective {effective} 00:00 UTC" in page.locator("main").inner_text()
     shoot(page, "13-admin-policy-published-with-diff")

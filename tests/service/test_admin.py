@@ -73,13 +73,15 @@ def test_a_change_without_the_csrf_token_is_refused(service: Service) -> None:
     assert response.status_code == 403
 
 
-def test_an_admin_drafts_sees_the_diff_and_publishes_and_users_see_the_banner(
+def test_an_admin_drafts_previews_confirms_publishes_and_users_see_the_banner(
     service: Service, engine: Engine
 ) -> None:
     effective = (datetime.now(UTC) + timedelta(days=31)).date()
     with staff_signed_in(service, "alice") as alice:
         form = alice.get("/admin/policies/new").text
-        assert "train_ai_system:US=opt_out" in form  # prefilled from v1
+        # prefilled from v1: a row of selects with US chosen and opt_out chosen
+        assert re.search(r'<option value="US" selected>United States \(US\)</option>', form)
+        assert '<option value="opt_out" selected>' in form
         created = post_form(
             alice,
             "/admin/policies/new",
@@ -87,13 +89,36 @@ def test_an_admin_drafts_sees_the_diff_and_publishes_and_users_see_the_banner(
             {
                 "version": "v2",
                 "summary": "AI training needs a yes everywhere.",
-                "defaults": "train_ai_system:*=opt_in\ntrain_ai_system:US=opt_in\n",
+                "purposes": ["train_ai_system"],
+                "d_purpose": ["train_ai_system", "train_ai_system", ""],
+                "d_jurisdiction": ["*", "US", ""],
+                "d_rule": ["opt_in", "opt_in", ""],
             },
         )
         assert created.status_code == 303
         detail = unescape(alice.get("/admin/policies/v2").text)
+        preview = alice.get("/admin/policies/v2/preview", params={"effective": str(effective)})
+        assert preview.status_code == 200
+        summary = unescape(preview.text)
+        # bob, cy and nia (US) are shared by v1's opt-out default, two posts each; v2 none
+        assert (
+            "lic-acme (acme): 0 posts from 0 accounts could be delivered, against 6 from 3 "
+            "under the policy in force (-6 posts)."
+        ) in summary
+        unconfirmed = post_form(
+            alice,
+            "/admin/policies/v2",
+            "/admin/policies/v2/publish",
+            {"effective": str(effective)},
+        )
+        assert unconfirmed.status_code == 422
+        assert 'id="err-confirm">Tick the box to confirm' in unconfirmed.text
+        assert get_policy_status(engine, "v2") == "draft"
         published = post_form(
-            alice, "/admin/policies/v2", "/admin/policies/v2/publish", {"effective": str(effective)}
+            alice,
+            "/admin/policies/v2",
+            "/admin/policies/v2/publish",
+            {"effective": str(effective), "confirm": "yes"},
         )
         assert published.status_code == 303
     kinds = dict(
@@ -107,16 +132,32 @@ def test_an_admin_drafts_sees_the_diff_and_publishes_and_users_see_the_banner(
     assert f"Our policy changes on {effective} (version v2)" in page
 
 
-def test_a_bad_defaults_line_is_refused_naming_the_line(service: Service) -> None:
+def get_policy_status(engine: Engine, version: str) -> str:
+    with session_scope(engine) as session:
+        return get_policy(session, version).status
+
+
+def test_a_half_filled_defaults_row_is_refused_beside_it(service: Service) -> None:
     with staff_signed_in(service, "alice") as alice:
         response = post_form(
             alice,
             "/admin/policies/new",
             "/admin/policies",
-            {"version": "v2", "summary": "s", "defaults": "train_ai_system:US=opt_out\nnonsense"},
+            {
+                "version": "v2",
+                "summary": "s",
+                "purposes": ["train_ai_system"],
+                "d_purpose": ["train_ai_system", "train_ai_system"],
+                "d_jurisdiction": ["US", "DE"],
+                "d_rule": ["opt_out", ""],
+            },
         )
     assert response.status_code == 422
-    assert "line 2" in unescape(response.text) and "nonsense" in unescape(response.text)
+    assert (
+        '<p class="field-error" id="err-default-1">Choose a purpose, a jurisdiction and a '
+        "default, or none.</p>"
+    ) in response.text
+    assert 'aria-invalid="true" aria-describedby="err-default-1"' in response.text
 
 
 def test_a_policy_from_the_form_covers_its_purposes_with_no_defaults_and_a_notice_period(
@@ -124,7 +165,7 @@ def test_a_policy_from_the_form_covers_its_purposes_with_no_defaults_and_a_notic
 ) -> None:
     with staff_signed_in(service, "alice") as alice:
         form = alice.get("/admin/policies/new").text
-        assert 'name="purposes" value="train_ai_system"' in form  # prefilled from v1
+        assert 'name="purposes" value="train_ai_system" checked' in form  # prefilled from v1
         assert 'type="number" id="notice_days" name="notice_days" value="30"' in form
         created = post_form(
             alice,
@@ -133,8 +174,7 @@ def test_a_policy_from_the_form_covers_its_purposes_with_no_defaults_and_a_notic
             {
                 "version": "v2",
                 "summary": "Nothing is shared without a yes.",
-                "purposes": "train_ai_system, personalize",
-                "defaults": "",
+                "purposes": ["train_ai_system", "personalize"],
                 "notice_days": "14",
             },
         )
@@ -153,15 +193,15 @@ def test_a_policy_from_the_form_covers_its_purposes_with_no_defaults_and_a_notic
 
 
 @pytest.mark.parametrize(
-    ("fields", "message"),
+    ("fields", "field", "message"),
     [
-        ({"purposes": "", "defaults": ""}, "must say which purposes it covers"),
-        ({"purposes": "train_ai_system", "notice_days": "a month"}, "field 'notice_days'"),
-        ({"purposes": "train_ai_system", "notice_days": "-3"}, "expected 0 or more days"),
+        ({}, "purposes", "Tick at least one purpose"),
+        ({"purposes": ["train_ai_system"], "notice_days": "a month"}, "notice_days", "whole"),
+        ({"purposes": ["train_ai_system"], "notice_days": "-3"}, "notice_days", "negative"),
     ],
 )
 def test_a_policy_form_without_a_purpose_or_with_a_bad_notice_period_is_refused(
-    service: Service, engine: Engine, fields: dict[str, str], message: str
+    service: Service, engine: Engine, fields: dict[str, object], field: str, message: str
 ) -> None:
     with staff_signed_in(service, "alice") as alice:
         response = post_form(
@@ -171,7 +211,8 @@ def test_a_policy_form_without_a_purpose_or_with_a_bad_notice_period_is_refused(
             {"version": "v2", "summary": "s", "notice_days": "30", **fields},
         )
     assert response.status_code == 422
-    assert message in unescape(response.text)
+    shown = re.search(rf'<p class="field-error" id="err-{field}">([^<]+)</p>', response.text)
+    assert shown and message in unescape(shown.group(1))
     assert [e.object_id for e in audited(engine, "policy.draft")] == ["v1"]
 
 
@@ -202,7 +243,7 @@ def test_a_collaborator_listed_from_a_chosen_time_shows_it_and_the_status_it_is_
         )
         assert suspended.status_code == 303
         after = unescape(alice.get("/admin/collaborators/cora").text)
-    assert '<span id="listed-at">2025-03-01 09:30 UTC</span>' in page
+    assert re.search(r'<span id="listed-at"><time [^>]+>2025-03-01 09:30 UTC</time></span>', page)
     assert "2025-03-01 09:30 UTC" in listing
     assert bad.status_code == 422 and "field 'listed_at'" in unescape(bad.text)
     assert 'value="soon"' in bad.text  # the form keeps what was typed
@@ -254,28 +295,66 @@ def test_collaborators_and_licenses_are_added_from_forms(service: Service, engin
             {"id": "cora", "name": "Cora Research", "country": "de"},
         )
         assert added.status_code == 303
-        bad = post_form(
+        refused = post_form(
             alice,
             "/admin/licenses",
             "/admin/licenses",
             {
                 "id": "lic-cora",
                 "collaborator_id": "cora",
-                "scope": "{nope",
-                "term_start": "2025-01-01",
+                "kinds": ["post"],
+                "term_start": "2025-06-01",
+                "term_end": "2025-01-01",
+                "price": "-5",
+                "deletion_sla_days": "-1",
             },
         )
-        assert bad.status_code == 422 and "field 'scope'" in unescape(bad.text)
+        assert refused.status_code == 422
+        for field, words in (
+            ("term_end", "The term must end after it starts."),
+            ("price", "a price cannot be negative"),
+            ("deletion_sla_days", "a negative or zero deadline is refused"),
+        ):
+            shown = re.search(rf'<p class="field-error" id="err-{field}">([^<]+)</p>', refused.text)
+            assert shown and words in unescape(shown.group(1)), field
+        assert 'value="-5"' in refused.text  # the form keeps what was typed
         good = post_form(
             alice,
             "/admin/licenses",
             "/admin/licenses",
-            {"id": "lic-cora", "collaborator_id": "cora", "term_start": "2025-01-01"},
+            {
+                "id": "lic-cora",
+                "collaborator_id": "cora",
+                "kinds": ["post", "reply"],
+                "languages": [],
+                "public_only": "true",
+                "fields": ["post_id", "text", "created_at"],
+                "redact": "true",
+                "coarsen_timestamps": "month",
+                "term_start": "2025-01-01",
+                "price_model": "per_1k_tokens",
+                "price": "0.40",
+                "currency": "EUR",
+                "creator_share": "12.5",
+            },
         )
         assert good.status_code == 303
     with session_scope(engine) as session:
         assert session.get(Collaborator, "cora").country == "DE"
-        assert session.get(License, "lic-cora").term_start == datetime(2025, 1, 1, tzinfo=UTC)
+        lic = session.get(License, "lic-cora")
+        assert lic.term_start == datetime(2025, 1, 1, tzinfo=UTC)
+        assert lic.scope == {
+            "kinds": ["post", "reply"],
+            "public_only": True,
+            "include_pre_policy_posts": False,
+        }
+        assert lic.transforms == {
+            "redact": True,
+            "pseudonymize": False,
+            "coarsen_timestamps": "month",
+        }
+        assert (lic.price_model, lic.price_minor, lic.currency) == ("per_1k_tokens", 40, "EUR")
+        assert (lic.creator_share_bp, lic.fields) == (1250, ["post_id", "text", "created_at"])
     assert [e.object_id for e in audited(engine, "license.add")][-1] == "lic-cora"
 
 

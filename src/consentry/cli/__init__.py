@@ -13,10 +13,12 @@ import consentry.cli.demo
 import consentry.cli.explain
 import consentry.cli.export
 import consentry.cli.imports
+import consentry.cli.invoices
 import consentry.cli.notices
 import consentry.cli.parties
 import consentry.cli.policy
 import consentry.cli.redact
+import consentry.cli.report
 import consentry.cli.serve
 import consentry.cli.setup
 import consentry.cli.verify  # noqa: F401

@@ -117,8 +117,9 @@ DEMO_LICENSES: tuple[dict[str, Any], ...] = (
         "description": "Northwind AI trains a general assistant on public posts and replies.",
         "scope": {"kinds": ["post", "reply"], "public_only": True},
         "transforms": {"coarsen_timestamps": "day"},
-        "price_model": "per_record",
-        "price": 0.002,
+        "price_model": "per_1k_tokens",
+        "price_minor": 40,
+        "creator_share_bp": 1_000,
     },
     {
         "id": "lumen-en-posts",
@@ -132,7 +133,7 @@ DEMO_LICENSES: tuple[dict[str, Any], ...] = (
         },
         "transforms": {"coarsen_timestamps": "month"},
         "price_model": "flat",
-        "price": 25_000.0,
+        "price_minor": 2_500_000,
     },
 )
 LICENSE_TERM_START = datetime(2024, 10, 16, tzinfo=UTC)

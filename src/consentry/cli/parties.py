@@ -11,6 +11,7 @@ from rich.table import Table
 
 from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly, parse_time
 from consentry.errors import InvalidInput
+from consentry.revenue.money import check_currency, money, percent_to_bp, to_minor
 from consentry.store.db import session_scope
 from consentry.store.parties import (
     add_collaborator,
@@ -111,8 +112,14 @@ def license_add(
     transforms: str = typer.Option(None, help="Transforms JSON (or @file)."),
     term_start: str = typer.Option(..., help="Start of the term (ISO 8601 with zone)."),
     term_end: str = typer.Option(None, help="End of the term."),
-    price_model: str = typer.Option("per_record", help="per_record, per_token or flat."),
-    price: float = typer.Option(0.0, help="Price per unit (or flat fee)."),
+    price_model: str = typer.Option(
+        "per_record", help="per_record, per_1k_tokens (4 characters a token) or flat."
+    ),
+    price: str = typer.Option("0", help="Price per unit (or flat fee), e.g. 0.40."),
+    currency: str = typer.Option("USD", help="ISO 4217 currency code."),
+    creator_share: str = typer.Option(
+        "0", help="Percent of each fee shared among the contributing accounts, e.g. 10."
+    ),
     deletion_sla_days: int = typer.Option(30, help="Days to honour a deletion notice."),
     description: str = typer.Option("", help="What the license is for, in plain words."),
 ) -> None:
@@ -128,7 +135,9 @@ def license_add(
             term_start=parse_time(term_start, "--term-start"),
             term_end=parse_time(term_end, "--term-end") if term_end else None,
             price_model=price_model,
-            price=price,
+            price_minor=to_minor(price, check_currency(currency), "--price"),
+            currency=currency,
+            creator_share_bp=percent_to_bp(creator_share, "--creator-share"),
             deletion_sla_days=deletion_sla_days,
             description=description,
             actor=CLI_ACTOR,
@@ -171,7 +180,10 @@ def license_show(id: str) -> None:
                 "term_start": lic.term_start.isoformat(),
                 "term_end": lic.term_end.isoformat() if lic.term_end else None,
                 "price_model": lic.price_model,
-                "price": lic.price,
+                "price_minor": lic.price_minor,
+                "price": money(lic.price_minor, lic.currency),
+                "currency": lic.currency,
+                "creator_share_percent": lic.creator_share_bp / 100,
                 "deletion_sla_days": lic.deletion_sla_days,
                 "status": lic.status,
             }

@@ -53,6 +53,7 @@ from consentry.pipeline.redact import RedactionLists, public_transforms
 from consentry.pipeline.shards import PARTIAL_SUFFIX, FinishedShard, ShardWriter
 from consentry.pipeline.sources import Source, SourceSpec, StoreSource
 from consentry.pipeline.transform import with_author_pseudonyms
+from consentry.revenue.billing import bill
 from consentry.settings import Settings
 from consentry.store import deliveries, notices
 from consentry.store.db import session_scope
@@ -145,9 +146,11 @@ def run_export(
         source=source,
     )
     written = write_shards(engine, plan, executor, progress=progress)
-    return finalize(
+    result = finalize(
         engine, settings, plan, written, engine_name=executor.name, actor=actor, started=started
     )
+    bill(engine, delivery_id=result.delivery_id, home=settings.home, actor=actor)
+    return result
 
 
 def plan_export(

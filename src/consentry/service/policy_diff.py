@@ -30,11 +30,3 @@ def diff_defaults(
         DefaultChange(p, j, before.get(p, {}).get(j), after.get(p, {}).get(j))
         for p, j in sorted(keys)
     ]
-
-
-def format_defaults(defaults: dict[str, dict[str, str]]) -> str:
-    return "\n".join(
-        f"{purpose}:{jurisdiction}={value}"
-        for purpose, by_j in sorted(defaults.items())
-        for jurisdiction, value in sorted(by_j.items())
-    )

@@ -28,9 +28,9 @@ from consentry.errors import InvalidInput
 from consentry.pipeline.manifest import read_manifest
 from consentry.service.plain import plain_date
 from consentry.store.deliveries import (
-    AccountDelivery,
     completed_shards,
     deliveries_of_account,
+    delivery_directory,
     members_of_account,
 )
 from consentry.store.models import DeletionNotice
@@ -154,7 +154,7 @@ def received(
                 collaborator_name=who,
                 delivered_at=delivery.delivered_at,
                 posts=delivery.posts,
-                changes=_changes(_delivery_dir(delivery, home), who),
+                changes=_changes(delivery_directory(delivery.path, home), who),
                 shared_posts=posts,
             )
         )
@@ -198,11 +198,6 @@ def _shared_post(
     )
 
 
-def _delivery_dir(delivery: AccountDelivery, home: Path) -> Path:
-    directory = Path(delivery.path)
-    return directory if directory.is_absolute() else home / directory
-
-
 def _changes(directory: Path, who: str) -> list[str]:
     """What the export did to the posts, from the signed manifest's transforms (the license
     says what was asked; the manifest says what was done)."""
@@ -234,7 +229,7 @@ def shared_records(
     by_id = {d.delivery_id: d for d in deliveries_of_account(session, account_id=account_id)}
     for view in received(session, account_id=account_id, home=home, now=now, post_url=post_url):
         shards = [s.name for s in completed_shards(session, view.delivery_id)]
-        directory = _delivery_dir(by_id[view.delivery_id], home)
+        directory = delivery_directory(by_id[view.delivery_id].path, home)
         rows = _records(directory, shards, [p.record_id for p in view.shared_posts])
         header = view.model_dump(exclude={"shared_posts"})
         deliveries.append(

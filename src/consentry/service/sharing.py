@@ -23,10 +23,12 @@ from consentry.domain.types import (
     PolicyFacts,
 )
 from consentry.errors import NotFound
+from consentry.revenue.money import money
 from consentry.service.gpc import GpcView
 from consentry.service.plain import plain_date, plain_time
 from consentry.service.received import ReceivedView, received
 from consentry.settings import Settings
+from consentry.store.invoices import earnings_of
 from consentry.store.models import (
     Account,
     Collaborator,
@@ -107,6 +109,14 @@ class HistoryEntry(BaseModel):
     source_words: str
 
 
+class EarnedView(BaseModel):
+    year: int
+    currency: str
+    amount_minor: int
+    amount: str
+    """As people read it, e.g. "$1.25"."""
+
+
 class DataSharingView(BaseModel):
     account_id: str
     handle: str
@@ -122,6 +132,9 @@ class DataSharingView(BaseModel):
     history: list[HistoryEntry]
     received: list[ReceivedView]
     """Who received the user's posts: per delivery, which posts, how changed, what happened."""
+    earned: list[EarnedView]
+    """What the user's delivered posts earned this calendar year, per currency (the licenses'
+    creator share; empty when none shares)."""
 
 
 def data_sharing(
@@ -164,6 +177,10 @@ def data_sharing(
             now=now,
             post_url=settings.post_url,
         ),
+        earned=[
+            EarnedView(year=now.year, currency=c, amount_minor=a, amount=money(a, c))
+            for c, a in earnings_of(session, account_id=account_id, year=now.year).items()
+        ],
     )
 
 

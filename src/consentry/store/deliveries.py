@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -309,3 +310,9 @@ def _aware(moment: datetime | str) -> datetime:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def delivery_directory(path: str, home: Path) -> Path:
+    """A delivery's directory: its stored path, relative paths under ``home``."""
+    directory = Path(path)
+    return directory if directory.is_absolute() else home / directory

@@ -130,8 +130,12 @@ class License(Base):
     term_start: Mapped[datetime]
     term_end: Mapped[datetime | None]
     price_model: Mapped[str] = mapped_column(String(16), default="per_record")
-    price: Mapped[float] = mapped_column(default=0.0)
+    """per_record | per_1k_tokens | flat (``domain.revenue.PRICE_MODELS``)."""
+    price_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    """The unit price in the currency's minor units (cents): money is never a float."""
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    creator_share_bp: Mapped[int] = mapped_column(Integer, default=0)
+    """The creators' share of each delivery's fee, in basis points (1,000 = 10%)."""
     deletion_sla_days: Mapped[int] = mapped_column(Integer, default=30)
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime]
@@ -383,3 +387,36 @@ class WebhookDelivery(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None]
+
+
+class InvoiceLine(Base):
+    """What a delivery is billed: one line per complete delivery, priced when it is billed."""
+
+    __tablename__ = "invoice_lines"
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), primary_key=True)
+    license_id: Mapped[str] = mapped_column(ForeignKey("licenses.id"))
+    collaborator_id: Mapped[str] = mapped_column(String(64), index=True)
+    issued_at: Mapped[datetime]
+    price_model: Mapped[str] = mapped_column(String(16))
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    records: Mapped[int] = mapped_column(BigInteger)
+    tokens: Mapped[int] = mapped_column(BigInteger)
+    """Estimated tokens of the delivered texts (``domain.revenue.estimate_tokens``)."""
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    creator_share_bp: Mapped[int] = mapped_column(Integer)
+    creator_pool_minor: Mapped[int] = mapped_column(BigInteger)
+    """The part of the fee shared among the contributing accounts (``CreatorEarning``)."""
+
+
+class CreatorEarning(Base):
+    """An account's part of a delivery's creator pool, by the tokens of its posts delivered."""
+
+    __tablename__ = "creator_earnings"
+    delivery_id: Mapped[str] = mapped_column(
+        ForeignKey("invoice_lines.delivery_id"), primary_key=True
+    )
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    tokens: Mapped[int] = mapped_column(BigInteger)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))

@@ -12,6 +12,7 @@ from consentry.store.models import (
     DeletionNotice,
     Delivery,
     ExportJob,
+    InvoiceLine,
     License,
     PolicyVersion,
 )
@@ -24,6 +25,7 @@ COUNTED: tuple[type[Base], ...] = (
     Delivery,
     DeletionNotice,
     AuditEvent,
+    InvoiceLine,
 )
 
 

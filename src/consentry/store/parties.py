@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consentry.domain.revenue import BASIS_POINTS, PRICE_MODELS
 from consentry.domain.types import (
     LICENSABLE_KINDS,
     CollaboratorFacts,
@@ -16,6 +17,7 @@ from consentry.domain.types import (
     PostKind,
 )
 from consentry.errors import Conflict, InvalidInput, NotFound
+from consentry.revenue.money import check_currency
 from consentry.store.ledger import append_audit_event
 from consentry.store.models import Collaborator, License
 from consentry.store.policies import ensure_purpose
@@ -123,13 +125,28 @@ def add_license(
     transforms: dict[str, Any] | None = None,
     description: str = "",
     price_model: str = "per_record",
-    price: float = 0.0,
+    price_minor: int = 0,
+    currency: str = "USD",
+    creator_share_bp: int = 0,
     deletion_sla_days: int = 30,
     cadence: str = "monthly",
     actor: str,
 ) -> License:
+    """A new license; ``price_minor`` is the unit price in the currency's minor units and
+    ``creator_share_bp`` the creators' share of each fee in basis points."""
     if session.get(License, id) is not None:
         raise Conflict(f"license {id!r} already exists")
+    if not id:
+        raise InvalidInput("a license needs an id", field="id")
+    check_license_terms(
+        term_start=term_start,
+        term_end=term_end,
+        price_model=price_model,
+        price_minor=price_minor,
+        creator_share_bp=creator_share_bp,
+        deletion_sla_days=deletion_sla_days,
+    )
+    currency = check_currency(currency)
     get_collaborator(session, collaborator_id)
     ensure_purpose(session, purpose)
     transforms = {**DEFAULT_TRANSFORMS, **(transforms or {})}
@@ -150,7 +167,9 @@ def add_license(
         term_start=term_start,
         term_end=term_end,
         price_model=price_model,
-        price=price,
+        price_minor=price_minor,
+        currency=currency,
+        creator_share_bp=creator_share_bp,
         deletion_sla_days=deletion_sla_days,
         status="active",
         created_at=datetime.now(UTC),
@@ -166,6 +185,28 @@ def add_license(
         details={"collaborator_id": collaborator_id, "purpose": purpose, "scope": scope},
     )
     return license
+
+
+def check_license_terms(
+    *,
+    term_start: datetime,
+    term_end: datetime | None,
+    price_model: str,
+    price_minor: int,
+    creator_share_bp: int,
+    deletion_sla_days: int,
+) -> None:
+    """Refuse terms no agreement can have, naming the field."""
+    if term_end is not None and term_end <= term_start:
+        raise InvalidInput("the term must end after it starts", field="term_end")
+    if price_model not in PRICE_MODELS:
+        raise InvalidInput(f"expected one of {', '.join(PRICE_MODELS)}", field="price_model")
+    if price_minor < 0:
+        raise InvalidInput("a price cannot be negative", field="price")
+    if not 0 <= creator_share_bp <= BASIS_POINTS:
+        raise InvalidInput("the creators' share is between 0% and 100%", field="creator_share")
+    if deletion_sla_days < 1:
+        raise InvalidInput("the deletion deadline is at least 1 day", field="deletion_sla_days")
 
 
 def get_license(session: Session, id: str) -> License:

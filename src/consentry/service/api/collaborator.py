@@ -150,11 +150,6 @@ def _binary(description: str, media_type: str) -> dict[int | str, dict[str, Any]
     return {200: {"description": description, "content": {media_type: {"schema": schema}}}}
 
 
-def _directory(delivery: Delivery, home: Path) -> Path:
-    path = Path(delivery.path)
-    return path if path.is_absolute() else home / path
-
-
 @router.get(
     "/deliveries/{delivery_id}/manifest",
     response_class=FileResponse,
@@ -172,7 +167,7 @@ def get_manifest(
     """The delivery's manifest: license, cut-off, counts, per-shard SHA-256, transforms."""
     with session_scope(engine) as session:
         delivery = _own_delivery(session, caller, delivery_id)
-        path = _directory(delivery, settings.home) / "manifest.json"
+        path = deliveries.delivery_directory(delivery.path, settings.home) / "manifest.json"
         expected = delivery.manifest_sha256
     return _file(path, expected or _sha256_of(path), "application/json")
 
@@ -188,7 +183,7 @@ def get_signature(
     """The manifest's signature; verify it with the platform's public key."""
     with session_scope(engine) as session:
         delivery = _own_delivery(session, caller, delivery_id)
-        path = _directory(delivery, settings.home) / "manifest.sig"
+        path = deliveries.delivery_directory(delivery.path, settings.home) / "manifest.sig"
     return _file(path, _sha256_of(path), "application/octet-stream")
 
 
@@ -206,6 +201,6 @@ def get_shard(
     with session_scope(engine) as session:
         delivery = _own_delivery(session, caller, delivery_id)
         shard = deliveries.get_shard(session, delivery_id=delivery_id, name=name)
-        path = _directory(delivery, settings.home) / shard.name
+        path = deliveries.delivery_directory(delivery.path, settings.home) / shard.name
         sha256 = shard.sha256
     return _file(path, sha256, "application/vnd.apache.parquet")

@@ -7,13 +7,17 @@ from fastapi.responses import HTMLResponse, Response
 
 from consentry.service.deps import EngineDep, StaffDep
 from consentry.service.web.admin import (
+    accounts,
     audit,
     auth,
     exports,
+    invoices,
+    licenses,
     notices,
     parties,
     policies,
     receipts,
+    reports,
 )
 from consentry.service.web.admin.common import render
 from consentry.store.db import session_scope
@@ -21,7 +25,19 @@ from consentry.store.notices import overdue_notices
 from consentry.store.overview import row_counts
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-for module in (auth, policies, parties, exports, notices, audit, receipts):
+for module in (
+    accounts,
+    auth,
+    policies,
+    parties,
+    licenses,
+    exports,
+    notices,
+    audit,
+    receipts,
+    reports,
+    invoices,
+):
     router.include_router(module.router)
 
 COUNTED = {
@@ -32,6 +48,7 @@ COUNTED = {
     "deliveries": ("Deliveries", "/admin/deliveries"),
     "deletion_notices": ("Deletion notices", "/admin/notices"),
     "audit_events": ("Audit events", "/admin/audit"),
+    "invoice_lines": ("Invoice lines", "/admin/invoices"),
 }
 
 

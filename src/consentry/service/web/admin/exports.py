@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from consentry.pipeline.metadata import EXCLUSION_REASON_TEXT
 from consentry.service import exports
 from consentry.service.deps import EngineDep, SettingsDep, StaffDep
 from consentry.service.web.admin.common import back_to, may_write, optional_day, render
@@ -69,4 +70,36 @@ def delivery(request: Request, delivery_id: str, engine: EngineDep, staff: Staff
         row = store_deliveries.get_delivery(session, delivery_id, listing="/admin/deliveries")
         shards = store_deliveries.completed_shards(session, delivery_id)
         accounts = store_deliveries.account_count(session, delivery_id=delivery_id)
-    return render(request, "delivery.html", staff, delivery=row, shards=shards, accounts=accounts)
+    return render(
+        request,
+        "delivery.html",
+        staff,
+        delivery=row,
+        shards=shards,
+        accounts=accounts,
+        counts=count_rows(row.counts),
+    )
+
+
+COUNT_WORDS = {
+    "scanned": "Posts read",
+    "in_scope": "Posts within the license's scope",
+    "delivered": "Records delivered",
+    "previously_delivered": "Left out: delivered before (a delta delivers each post once)",
+    "withdrawn_after_delivery": "Left out: taken back by an earlier deletion notice",
+    "reposts_dropped": "Reposts left out (never licensable)",
+    "quotes_inlined": "Quotes delivered with the quoted post",
+    "quotes_masked": "Quotes delivered with [QUOTED] in place of the quoted post",
+}
+
+
+def count_rows(counts: dict[str, Any]) -> list[tuple[str, int]]:
+    """A delivery's counts as (what, how many) in words, exclusions by reason included."""
+    rows = [(COUNT_WORDS[k], int(counts[k])) for k in COUNT_WORDS if k in counts]
+    excluded = counts.get("excluded") or {}
+    rows += [
+        (f"Left out: {EXCLUSION_REASON_TEXT.get(reason, reason)}", int(n))
+        for reason, n in excluded.items()
+        if n
+    ]
+    return rows

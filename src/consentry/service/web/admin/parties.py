@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import math
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel
 
-from consentry.errors import Conflict, InvalidInput, NotFound
+from consentry.errors import Conflict, InvalidInput
 from consentry.pipeline.keys import webhook_cipher
 from consentry.service.deps import EngineDep, SettingsDep, StaffDep
 from consentry.service.web.admin.common import (
     back_to,
-    day_start,
     may_write,
-    optional_day,
     optional_moment,
     render,
 )
@@ -27,33 +22,14 @@ from consentry.store.db import session_scope
 from consentry.store.parties import (
     COLLABORATOR_STATUSES,
     add_collaborator,
-    add_license,
     get_collaborator,
     list_collaborators,
     list_licenses,
     set_collaborator_status,
 )
-from consentry.store.policies import purpose_keys
 from consentry.store.webhooks import add_endpoint, disable_endpoint, endpoints_of
 
 router = APIRouter()
-
-
-class LicenseForm(BaseModel):
-    """The license form's fields, as typed (validated by ``add_license``)."""
-
-    id: str = ""
-    collaborator_id: str = ""
-    purpose: str = "train_ai_system"
-    scope: str = '{"public_only": true}'
-    transforms: str = '{"redact": true, "pseudonymize": true, "coarsen_timestamps": "day"}'
-    term_start: str = ""
-    term_end: str = ""
-    price_model: str = "per_record"
-    price: str = "0"
-    deletion_sla_days: str = "30"
-    description: str = ""
-    csrf_token: str | None = None
 
 
 def _collaborators_page(
@@ -250,79 +226,3 @@ def disable_webhook(
             session, endpoint_id=endpoint_id, collaborator_id=collaborator_id, actor=staff.actor
         )
     return back_to(f"/admin/collaborators/{collaborator_id}")
-
-
-def _licenses_page(
-    request: Request,
-    engine: EngineDep,
-    staff: StaffDep,
-    form: LicenseForm,
-    error: str | None = None,
-) -> Response:
-    with session_scope(engine) as session:
-        rows = list_licenses(session)
-        collaborators_ = list_collaborators(session)
-        purposes = purpose_keys(session)
-    return render(
-        request,
-        "licenses.html",
-        staff,
-        422 if error else 200,
-        licenses=rows,
-        collaborators=collaborators_,
-        purposes=purposes,
-        form=form,
-        error=error,
-    )
-
-
-@router.get("/licenses", response_class=HTMLResponse)
-def licenses(request: Request, engine: EngineDep, staff: StaffDep) -> Response:
-    return _licenses_page(request, engine, staff, LicenseForm())
-
-
-def _json_object(text: str, field: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"not JSON: {exc}", field=field) from exc
-    if not isinstance(value, dict):
-        raise InvalidInput("expected a JSON object", field=field)
-    return value
-
-
-@router.post("/licenses", response_class=HTMLResponse)
-def create_license(
-    request: Request, engine: EngineDep, staff: StaffDep, form: Annotated[LicenseForm, Form()]
-) -> Response:
-    may_write(staff, form.csrf_token)
-    try:
-        with session_scope(engine) as session:
-            add_license(
-                session,
-                id=form.id.strip(),
-                collaborator_id=form.collaborator_id,
-                purpose=form.purpose,
-                scope=_json_object(form.scope, "scope"),
-                transforms=_json_object(form.transforms, "transforms"),
-                term_start=day_start(form.term_start, "term_start"),
-                term_end=optional_day(form.term_end, "term_end"),
-                price_model=form.price_model,
-                price=_number(form.price, "price"),
-                deletion_sla_days=int(_number(form.deletion_sla_days, "deletion_sla_days")),
-                description=form.description,
-                actor=staff.actor,
-            )
-    except (InvalidInput, Conflict, NotFound) as exc:
-        return _licenses_page(request, engine, staff, form, str(exc))
-    return back_to("/admin/licenses")
-
-
-def _number(value: str, field: str) -> float:
-    try:
-        number = float(value)
-    except ValueError as exc:
-        raise InvalidInput(f"expected a number, got {value!r}", field=field) from exc
-    if not math.isfinite(number):
-        raise InvalidInput(f"expected a finite number like 0.05, got {value!r}", field=field)
-    return number

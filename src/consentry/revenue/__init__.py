@@ -1,0 +1,1 @@
+"""Invoices per delivery and the creators' share of them."""

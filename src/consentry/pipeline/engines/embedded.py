@@ -17,19 +17,11 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-import duckdb
 import pyarrow as pa
 
-from consentry.domain import consent_bulk
 from consentry.pipeline.context import ExportContext
 from consentry.pipeline.plan import ExportPlan
-from consentry.pipeline.transform import (
-    BatchOutput,
-    finish,
-    judge_parameters,
-    judge_sql,
-    register_context,
-)
+from consentry.pipeline.transform import BatchJudge, BatchOutput
 
 NAME = "embedded"
 
@@ -49,25 +41,6 @@ def default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-class _Judge:
-    """One worker's DuckDB connection with the export's context registered once."""
-
-    def __init__(self, ctx: ExportContext) -> None:
-        self.ctx = ctx
-        self.con: duckdb.DuckDBPyConnection = consent_bulk.connect(threads=1)
-        register_context(self.con, ctx)
-        self.sql = judge_sql(ctx)
-        self.params = judge_parameters(ctx)
-
-    def __call__(self, batch: pa.RecordBatch) -> BatchOutput:
-        self.con.register("posts", batch)
-        try:
-            judged = self.con.sql(self.sql, params=self.params).to_arrow_table()
-        finally:
-            self.con.unregister("posts")
-        return finish(judged, self.ctx)
-
-
 def run(
     posts: Iterable[pa.RecordBatch], ctx: ExportContext, *, threads: int | None = None
 ) -> Iterator[BatchOutput]:
@@ -78,7 +51,7 @@ def run(
 
     def judge(batch: pa.RecordBatch) -> BatchOutput:
         if not hasattr(local, "judge"):
-            local.judge = _Judge(ctx)
+            local.judge = BatchJudge(ctx)
         return local.judge(batch)
 
     in_flight: queue.Queue[Future[BatchOutput] | None] = queue.Queue(maxsize=threads * 2)

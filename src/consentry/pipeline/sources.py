@@ -25,6 +25,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -320,6 +321,19 @@ class LakeTable:
         finally:
             con.close()
             shutil.rmtree(spill, ignore_errors=True)
+
+    def posts(
+        self, con: duckdb.DuckDBPyConnection, lake: pa.RecordBatch, last: str | None
+    ) -> pa.RecordBatch:
+        """Lake rows (at least one) already in id order, sorted by someone else (Spark), as
+        checked posts of ``SCAN_SCHEMA``, mapped by the same SQL as ``batches``; ``last``: the
+        id before them."""
+        con.register("lake", lake)
+        try:
+            mapped = con.sql(self._select_sql()).to_arrow_table()
+        finally:
+            con.unregister("lake")
+        return self._checked(mapped.combine_chunks().to_batches()[0], last)
 
     def _checked(self, batch: pa.RecordBatch, last: str | None) -> pa.RecordBatch:
         for name in REQUIRED_COLUMNS:

@@ -27,6 +27,7 @@ from deltalake import write_deltalake
 from export_platform import CUTOFF, Platform, build_platform
 from sqlalchemy import Engine, insert
 
+from consentry.errors import InvalidInput
 from consentry.pipeline.engines.spark import SparkEngine, spark_session
 from consentry.pipeline.export import ExportResult, run_export
 from consentry.pipeline.manifest import verify_delivery
@@ -125,6 +126,22 @@ def test_spark_delivers_what_the_embedded_engine_delivers(
     on_spark = _export(platform, tmp_path / "spark", source=spec, executor=SparkEngine())
     assert embedded.counts.delivered > 2 * SHARD_ROWS
     _same_delivery(embedded, on_spark, platform.engine)
+
+
+def test_a_bad_lake_row_read_by_spark_is_the_same_clear_error(
+    spark: Any, platform: Platform, tmp_path: Path
+) -> None:
+    posts = _store_posts(platform.engine)
+    visibility = posts.schema.get_field_index("visibility")
+    bad = posts.set_column(
+        visibility,
+        posts.schema.field(visibility),
+        pa.array(["private"] + posts["visibility"].to_pylist()[1:], pa.string()),
+    )
+    pq.write_table(bad, tmp_path / "posts.parquet")
+    spec = SourceSpec.parse(f"parquet:{tmp_path / 'posts.parquet'}")
+    with pytest.raises(InvalidInput, match=r"visibility 'private'.*allowed: public"):
+        _export(platform, tmp_path / "out", source=spec, executor=SparkEngine())
 
 
 def test_a_snapshot_too_large_to_broadcast_is_joined_with_the_same_result(

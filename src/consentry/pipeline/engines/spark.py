@@ -149,7 +149,10 @@ class SparkEngine:
                 try:
                     judged.count()  # every partition judged in parallel, kept on the executors
                 except PythonException as exc:
-                    raise _invalid_input(exc) or exc from exc
+                    invalid = _invalid_input(exc)
+                    if invalid is None:
+                        raise
+                    raise invalid from exc
                 for row in judged.toLocalIterator(prefetchPartitions=True):
                     yield BatchOutput(
                         records=_table(row.records),

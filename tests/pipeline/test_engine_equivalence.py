@@ -136,7 +136,7 @@ def test_a_bad_lake_row_read_by_spark_is_the_same_clear_error(
     bad = posts.set_column(
         visibility,
         posts.schema.field(visibility),
-        pa.array(["private"] + posts["visibility"].to_pylist()[1:], pa.string()),
+        pa.array(["private", *posts["visibility"].to_pylist()[1:]], pa.string()),
     )
     pq.write_table(bad, tmp_path / "posts.parquet")
     spec = SourceSpec.parse(f"parquet:{tmp_path / 'posts.parquet'}")

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint bench bench-export bench-ledger bench-notices bench-service clean
+.PHONY: demo test lint bench bench-export bench-ledger bench-notices bench-service bench-spark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench-export: $(VENV)/.bench-installed
 
 bench-notices: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.notices
+
+bench-spark: $(VENV)/.bench-installed
+	command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless)
+	$(BIN)/python -m bench.spark
 
 bench-service: $(VENV)/.bench-installed
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

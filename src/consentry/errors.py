@@ -36,6 +36,16 @@ class IntegrityFailure(ConsentryError):
     """A hash chain, signature or checksum does not match."""
 
 
+class MissingDependency(ConsentryError):
+    """An optional dependency is not installed; the message gives the install command."""
+
+    def __init__(self, module: str, extra: str, needed_for: str) -> None:
+        super().__init__(
+            f"{needed_for} needs the Python package {module!r}, which is not installed; "
+            f"install it with: pip install 'consentry[{extra}]'"
+        )
+
+
 class NotAllowed(ConsentryError):
     """The caller is known, but what it asks is not allowed in its present state."""
 

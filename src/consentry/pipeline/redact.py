@@ -40,6 +40,7 @@ _PLACEHOLDER_ARRAY = pa.array([PLACEHOLDERS.get(k, "") for k in _KINDS])
 _TYPE_ARRAY = pa.array(_KINDS)
 _CODES = pa.array([chr(1 + code) for code in range(len(_KINDS))])
 _MIN_LISTED = 3
+_PREFILTERS = {kind: [p for p in [rules.PREFILTERS.get(kind)] if p] for kind in PII_TYPES}
 
 
 def _pass(code: int, pattern: str, led: str | None = None) -> tuple[str, str, str]:
@@ -191,14 +192,14 @@ def _candidates(texts: pa.Array) -> np.ndarray:
     data, bounds = _utf8(texts)
     digits = _digit_counts(data, bounds)
     has = {}
-    for char in "@/:":
+    for char in "@/:.":
         at = np.flatnonzero(data == ord(char))
         has[char] = np.bincount(np.searchsorted(bounds, at, side="right") - 1, minlength=len(texts))
     return np.array(
         [
             has["@"] > 0,  # EMAIL
             has["/"] > 0,  # URL
-            (digits >= 4) | (has[":"] >= 2),  # IP
+            ((digits >= 4) & (has["."] >= 3)) | (has[":"] >= 2),  # IP (v4: 3 dots; v6: "::")
             digits >= 13,  # CARD
             digits >= 8,  # PHONE
             digits > 0,  # ADDRESS
@@ -206,12 +207,17 @@ def _candidates(texts: pa.Array) -> np.ndarray:
     )
 
 
-def _matching(texts: pa.Array, rows: np.ndarray, pattern: str) -> np.ndarray:
-    """Which of ``texts`` (only ``rows`` are tried) ``pattern`` matches somewhere."""
+def _matching(texts: pa.Array, rows: np.ndarray, *patterns: str) -> np.ndarray:
+    """Which of ``texts`` (only ``rows`` are tried) all ``patterns`` match somewhere, each
+    tried on the rows the ones before it matched."""
     hit = np.zeros(len(texts), dtype=bool)
-    if len(rows):
+    for pattern in patterns:
+        if not len(rows):
+            break
         some = texts.take(pa.array(rows))
-        hit[rows] = pc.match_substring_regex(some, pattern).to_numpy(zero_copy_only=False)
+        matched = pc.fill_null(pc.match_substring_regex(some, pattern), False)
+        rows = rows[matched.to_numpy(zero_copy_only=False)]
+    hit[rows] = True
     return hit
 
 
@@ -322,8 +328,10 @@ class _Scan:
         passes = lists.passes()
         rule_passes = passes[-len(PII_TYPES) :]
         hits = [
-            _matching(self.texts, np.flatnonzero(could), trigger)
-            for (trigger, _, _), could in zip(rule_passes, _candidates(self.texts), strict=True)
+            _matching(self.texts, np.flatnonzero(could), *_PREFILTERS[kind], trigger)
+            for kind, (trigger, _, _), could in zip(
+                PII_TYPES, rule_passes, _candidates(self.texts), strict=True
+            )
         ]
         # Look-alikes need protecting only where an IP address might be found in them.
         hits.insert(0, _matching(self.texts, np.flatnonzero(hits[2]), rules.KEEP))

@@ -299,6 +299,35 @@ def _bigrams(texts: pa.Array) -> np.ndarray:
     return signature
 
 
+def _mark_passes(texts: pa.Array, passes: list[tuple[str, str, str]], hits: np.ndarray) -> pa.Array:
+    """``texts`` after each pass in order has marked the texts it hits (``hits``: passes x
+    texts, every text hit by one at least).
+
+    A text's first pass marks it whole, so all first passes run side by side and one take puts
+    their texts back in order; the later passes mark only plain pieces, and only of the texts
+    more than one pass hits.
+    """
+    first = hits.argmax(axis=0)
+    parts = [
+        _mark(texts.filter(pa.array(first == k)), pattern, replacement)
+        for k, (_, pattern, replacement) in enumerate(passes)
+        if (first == k).any()
+    ]
+    position = np.empty(len(texts), dtype=np.int64)
+    position[np.argsort(first, kind="stable")] = np.arange(len(texts))
+    marked = pa.concat_arrays(parts).take(pa.array(position)) if parts else texts
+    multi = hits.sum(axis=0) > 1
+    if multi.any():
+        again = marked.filter(pa.array(multi))
+        for k, (_, pattern, replacement) in enumerate(passes):
+            rows = hits[k, multi] & (first[multi] < k)
+            if rows.any():
+                done = _mark_outside(again.filter(pa.array(rows)), pattern, replacement)
+                again = _scatter(again, rows, done)
+        marked = _scatter(marked, multi, again)
+    return marked
+
+
 def _repeated(redacted: pa.Array, rows: np.ndarray, values: pa.Array) -> np.ndarray:
     """Which ``redacted`` texts still hold one of the values found in them (``values``,
     row-aligned with ``rows``).
@@ -361,13 +390,7 @@ class _Scan:
         matrix = np.array(hits)
         self.rows = np.flatnonzero(matrix.any(axis=0))
         marked = pc.binary_join_element_wise(" ", self.texts.take(pa.array(self.rows)), "")
-        marks = np.zeros(len(self.rows), dtype=bool)
-        for (_, pattern, replacement), hit in zip(passes, matrix[:, self.rows], strict=True):
-            for rows, mark in ((hit & ~marks, _mark), (hit & marks, _mark_outside)):
-                if rows.any():
-                    done = mark(marked.filter(pa.array(rows)), pattern, replacement)
-                    marked = _scatter(marked, rows, done)
-            marks |= hit
+        marked = _mark_passes(marked, passes, matrix[:, self.rows])
         self._split(marked, lists)
         self.joined = self._joined()
         valid = np.flatnonzero(self.codes >= 0)

@@ -40,6 +40,7 @@ _PLACEHOLDER_ARRAY = pa.array([PLACEHOLDERS.get(k, "") for k in _KINDS])
 _TYPE_ARRAY = pa.array(_KINDS)
 _CODES = pa.array([chr(1 + code) for code in range(len(_KINDS))])
 _MIN_LISTED = 3
+_BITS = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
 _PREFILTERS = {kind: [p for p in [rules.PREFILTERS.get(kind)] if p] for kind in PII_TYPES}
 
 
@@ -290,8 +291,7 @@ def _bigrams(texts: pa.Array) -> np.ndarray:
     signature = np.zeros(len(texts), dtype=np.uint64)
     if len(data) < 2:
         return signature
-    pairs = (data[:-1].astype(np.uint64) * 31 + data[1:]) & 63
-    bits = np.left_shift(np.uint64(1), pairs)
+    bits = _BITS[((data[:-1] * np.uint8(31)) ^ data[1:]) & np.uint8(63)]
     bits[bounds[1:-1] - 1] = 0  # the pair across two texts
     starts = np.minimum(bounds[:-1], len(bits) - 1)
     signature = np.bitwise_or.reduceat(bits, starts)

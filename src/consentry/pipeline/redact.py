@@ -40,6 +40,9 @@ _PLACEHOLDER_ARRAY = pa.array([PLACEHOLDERS.get(k, "") for k in _KINDS])
 _TYPE_ARRAY = pa.array(_KINDS)
 _CODES = pa.array([chr(1 + code) for code in range(len(_KINDS))])
 _MIN_LISTED = 3
+# Plain pieces and marks alternating (type code, then at least the character before the match):
+# what a text is after passes none of whose matches began inside another.
+_WELL_MARKED = r"^[^\x00-\x07]*(?:\x00[\x01-\x07][^\x00-\x07]+\x00[^\x00-\x07]*)*$"
 _BITS = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
 _PREFILTERS = {kind: [p for p in [rules.PREFILTERS.get(kind)] if p] for kind in PII_TYPES}
 
@@ -304,8 +307,10 @@ def _mark_passes(texts: pa.Array, passes: list[tuple[str, str, str]], hits: np.n
     texts, every text hit by one at least).
 
     A text's first pass marks it whole, so all first passes run side by side and one take puts
-    their texts back in order; the later passes mark only plain pieces, and only of the texts
-    more than one pass hits.
+    their texts back in order. A later pass (only on the texts more than one pass hits) must
+    mark only plain pieces; it marks the whole text too, and where a match began inside an
+    earlier one (the text no longer alternates plain pieces and marks) that text is marked again
+    piece by piece.
     """
     first = hits.argmax(axis=0)
     parts = [
@@ -322,7 +327,14 @@ def _mark_passes(texts: pa.Array, passes: list[tuple[str, str, str]], hits: np.n
         for k, (_, pattern, replacement) in enumerate(passes):
             rows = hits[k, multi] & (first[multi] < k)
             if rows.any():
-                done = _mark_outside(again.filter(pa.array(rows)), pattern, replacement)
+                some = again.filter(pa.array(rows))
+                done = _mark(some, pattern, replacement)
+                inside = ~pc.match_substring_regex(done, _WELL_MARKED).to_numpy(
+                    zero_copy_only=False
+                )
+                if inside.any():
+                    redone = _mark_outside(some.filter(pa.array(inside)), pattern, replacement)
+                    done = _scatter(done, inside, redone)
                 again = _scatter(again, rows, done)
         marked = _scatter(marked, multi, again)
     return marked

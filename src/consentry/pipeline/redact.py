@@ -35,6 +35,7 @@ assert tuple(rules.RULES) == PII_TYPES
 # Type codes: the PII types, then deny-listed values, then protected look-alikes (never redacted).
 _KINDS = (*PII_TYPES, DENIED, "KEEP")
 _DENY, _KEEP = _KINDS.index(DENIED), _KINDS.index("KEEP")
+_IP = PII_TYPES.index("IP")
 _MARK = "\x00"
 _PLACEHOLDER_ARRAY = pa.array([PLACEHOLDERS.get(k, "") for k in _KINDS])
 _TYPE_ARRAY = pa.array(_KINDS)
@@ -47,12 +48,12 @@ _BITS = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
 _PREFILTERS = {kind: [p for p in [rules.PREFILTERS.get(kind)] if p] for kind in PII_TYPES}
 
 
-def _pass(code: int, pattern: str, led: str | None = None) -> tuple[str, str, str]:
-    """(trigger, marking pattern, replacement) of one rule."""
+def _pass(code: int, pattern: str, led: str | None = None) -> tuple[str, str]:
+    """(marking pattern, replacement) of one rule."""
     marking = f"{rules.BOUNDARY}(?:{pattern})"
     if led is not None:
-        pattern, marking = f"{pattern}|{led}", f"{marking}|{led}"
-    return pattern, marking, f"{_MARK}{chr(1 + code)}\\0{_MARK}"
+        marking = f"{marking}|{led}"
+    return marking, f"{_MARK}{chr(1 + code)}\\0{_MARK}"
 
 
 _RULE_PASSES = [_pass(_KEEP, rules.KEEP)] + [
@@ -128,7 +129,7 @@ class RedactionLists:
     def __bool__(self) -> bool:
         return bool(self.allow or self.deny)
 
-    def passes(self) -> list[tuple[str, str, str]]:
+    def passes(self) -> list[tuple[str, str]]:
         """The rule passes, after one for the deny list if there is one."""
         if not self.deny:
             return _RULE_PASSES
@@ -302,7 +303,7 @@ def _bigrams(texts: pa.Array) -> np.ndarray:
     return signature
 
 
-def _mark_passes(texts: pa.Array, passes: list[tuple[str, str, str]], hits: np.ndarray) -> pa.Array:
+def _mark_passes(texts: pa.Array, passes: list[tuple[str, str]], hits: np.ndarray) -> pa.Array:
     """``texts`` after each pass in order has marked the texts it hits (``hits``: passes x
     texts, every text hit by one at least).
 
@@ -315,7 +316,7 @@ def _mark_passes(texts: pa.Array, passes: list[tuple[str, str, str]], hits: np.n
     first = hits.argmax(axis=0)
     parts = [
         _mark(texts.filter(pa.array(first == k)), pattern, replacement)
-        for k, (_, pattern, replacement) in enumerate(passes)
+        for k, (pattern, replacement) in enumerate(passes)
         if (first == k).any()
     ]
     position = np.empty(len(texts), dtype=np.int64)
@@ -324,7 +325,7 @@ def _mark_passes(texts: pa.Array, passes: list[tuple[str, str, str]], hits: np.n
     multi = hits.sum(axis=0) > 1
     if multi.any():
         again = marked.filter(pa.array(multi))
-        for k, (_, pattern, replacement) in enumerate(passes):
+        for k, (pattern, replacement) in enumerate(passes):
             rows = hits[k, multi] & (first[multi] < k)
             if rows.any():
                 some = again.filter(pa.array(rows))
@@ -388,20 +389,24 @@ class _Scan:
         if not _utf8(self.texts)[0].all():  # NUL is the marker, and no text: PostgreSQL refuses it
             self.texts = pc.replace_substring(self.texts, _MARK, "\ufffd")
         passes = lists.passes()
-        rule_passes = passes[-len(PII_TYPES) :]
+        # Each pass runs on the texts its marking pattern matches, after the space every text
+        # gets (so that a match at the start has a character before it). An IP address is
+        # looked for without one: where one might be, look-alikes are protected first.
+        spaced = pc.binary_join_element_wise(" ", self.texts, "")
+        triggers = [pattern for pattern, _ in passes[-len(PII_TYPES) :]]
+        triggers[_IP] = rules.RULES["IP"]
         hits = [
-            _matching(self.texts, np.flatnonzero(could), *_PREFILTERS[kind], trigger)
-            for kind, (trigger, _, _), could in zip(
-                PII_TYPES, rule_passes, _candidates(self.texts), strict=True
+            _matching(spaced, np.flatnonzero(could), *_PREFILTERS[kind], trigger)
+            for kind, trigger, could in zip(
+                PII_TYPES, triggers, _candidates(self.texts), strict=True
             )
         ]
-        # Look-alikes need protecting only where an IP address might be found in them.
-        hits.insert(0, _matching(self.texts, np.flatnonzero(hits[2]), rules.KEEP))
+        hits.insert(0, _matching(spaced, np.flatnonzero(hits[_IP]), _RULE_PASSES[0][0]))
         if lists.deny:
-            hits.insert(0, _matching(self.texts, np.arange(len(self.texts)), passes[0][0]))
+            hits.insert(0, _matching(spaced, np.arange(len(spaced)), passes[0][0]))
         matrix = np.array(hits)
         self.rows = np.flatnonzero(matrix.any(axis=0))
-        marked = pc.binary_join_element_wise(" ", self.texts.take(pa.array(self.rows)), "")
+        marked = spaced.take(pa.array(self.rows))
         marked = _mark_passes(marked, passes, matrix[:, self.rows])
         self._split(marked, lists)
         self.joined = self._joined()

@@ -1,13 +1,16 @@
 """The one redactor: personal data in post texts becomes typed placeholders, over Arrow arrays.
 
 RE2 (``pyarrow.compute``) runs each rule on its own: one alternation of all rules makes RE2's DFA
-blow up, and capture groups force its slow submatch engine. A cheap trigger and one match per
-rule pick the rows to work on; on those, each rule in priority order wraps every match in NUL
-markers after a type code. RE2 has no look-behind, so a match includes the one character before
-it (a text gets a leading space so that there always is one); that character never occurs inside
-another rule's match, so no rule matches within an earlier one. One split then gives alternating
-plain and candidate pieces, validated as flat arrays (Luhn for cards, digit count for phones).
-A value found once is then marked wherever else it occurs in the same text. ``redact`` and
+blow up, and capture groups force its slow submatch engine. Byte counts (numpy), a cheaper
+pattern where a rule has one (``pii_rules.PREFILTERS``) and one match per rule pick the rows to
+work on; on those, each rule in priority order wraps every match in NUL markers after a type
+code. RE2 has no look-behind, so a match includes the one character before it (a text gets a
+leading space so that there always is one). A text's first rule marks it whole; a later rule
+must not match inside an earlier match, so where one did (the text no longer alternates plain
+pieces and marks) that text is marked again in its plain pieces only. One split then gives
+alternating plain and candidate pieces, validated as flat arrays (Luhn for cards, digit count
+for phones). A value found once is then marked wherever else it occurs in the same text (only
+texts that hold every byte pair of a found value are searched). ``redact`` and
 ``redact_with_spans`` share that scan, so their texts are equal by construction.
 """
 

@@ -81,8 +81,10 @@ def consentry(env: dict[str, str], *args: str, check: bool = True) -> subprocess
         [sys.executable, "-m", "consentry", *args], env=env, capture_output=True, text=True
     )
     if check and done.returncode != 0:
-        raise AssertionError(f"consentry {' '.join(args)} exited {done.returncode}:\n"
-                             f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        raise AssertionError(
+            f"consentry {' '.join(args)} exited {done.returncode}:\n"
+            f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
     return done
 
 

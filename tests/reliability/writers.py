@@ -63,3 +63,29 @@ class WriteStream:
                     self.acked.append(external_id)
                 else:
                     self.errors.append(f"{response.status_code} {response.text[:300]}")
+
+
+def append_events(database_url: str, accounts: list[str], run: str, count: int) -> float:
+    """One writer process: ``count`` consent events, one transaction each as the API does;
+    returns the seconds it took (a process of the concurrency test)."""
+    import time
+
+    from consentry.store.consent import record_consent
+    from consentry.store.db import make_engine, session_scope
+
+    engine = make_engine(database_url)
+    rng = random.Random(run)
+    started = time.perf_counter()
+    for i in range(count):
+        with session_scope(engine) as session:
+            record_consent(
+                session,
+                account_id=rng.choice(accounts),
+                purpose="train_ai_system",
+                decision=rng.choice(["allow", "deny"]),
+                source="api",
+                actor="reliability",
+                external_id=f"{run}-{i}",
+            )
+    engine.dispose()
+    return time.perf_counter() - started

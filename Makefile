@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint bench bench-export bench-ledger bench-notices bench-service bench-spark clean
+.PHONY: demo test lint reliability bench bench-export bench-ledger bench-notices bench-service bench-spark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+
+## The reliability suite at full size (crashes, concurrency, hostile input, isolation, disk
+## full, secrets); figures in bench/results/reliability.json, summarised in RELIABILITY.md.
+reliability: $(STAMP)
+	CONSENTRY_RELIABILITY_SCALE=long CONSENTRY_REQUIRE_POSTGRES=1 \
+	CONSENTRY_RELIABILITY_REPORT=bench/results/reliability.json \
+	$(BIN)/python -m pytest tests/reliability -rxX -p no:cacheprovider
 
 $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 class ConsentryError(Exception):
     """Base class: the message says what is wrong and how to fix it."""
@@ -61,3 +63,16 @@ class CollaboratorNotActive(NotAllowed):
             f"(`consentry collaborator status {collaborator_id} active`)."
         )
         self.collaborator_id, self.status = collaborator_id, status
+
+
+class OutputFailed(ConsentryError):
+    """The filesystem refused a delivery's files (full, read-only, over quota)."""
+
+    def __init__(self, directory: object, exc: OSError) -> None:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        super().__init__(
+            f"writing the delivery in {directory} failed: {reason}. Shards already finished "
+            "are kept and nothing half-written is left; make room (or fix the directory), then "
+            "run the same command with --resume"
+        )
+        self.directory, self.errno = directory, exc.errno

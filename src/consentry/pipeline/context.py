@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from consentry.domain.consent_bulk import TS
 from consentry.domain.types import LicenseFacts
+from consentry.pipeline.redact import NO_LISTS, RedactionLists
 
 # Output column -> (license field name, Arrow type, description)
 RECORD_COLUMNS: dict[str, tuple[str, pa.DataType, str]] = {
@@ -82,6 +83,8 @@ class ExportContext:
     """post_id of every record a deletion notice took back from this collaborator."""
     already_delivered: pa.Table | None = None
     """For a delta: post ids delivered before under this license."""
+    redaction_lists: RedactionLists = NO_LISTS
+    """The license's allow and deny lists (transforms ``redact_allow``, ``redact_deny``)."""
     schema: pa.Schema = field(init=False)
 
     def __post_init__(self) -> None:

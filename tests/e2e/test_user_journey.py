@@ -185,9 +185,10 @@ def test_after_a_withdrawal_the_user_sees_what_happened_to_each_shared_post(
 ) -> None:
     """Read at phone width, without JavaScript: cy's posts went to Acme AI; cy switches AI
     training off, propagation tells Acme AI to delete them, and the page says so post by post."""
+    from consentry.service.plain import plain_date
+
     from consentry.pipeline.export import run_export
     from consentry.pipeline.propagate import propagate
-    from consentry.service.plain import plain_date
 
     run_export(
         site.engine,

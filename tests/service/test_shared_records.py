@@ -16,12 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
+from consentry.service.plain import plain_date
 from sqlalchemy import Engine, select
 
 from consentry.pipeline.propagate import propagate
 from consentry.service.app import create_app
 from consentry.service.background import running
-from consentry.service.plain import plain_date
 from consentry.settings import Settings
 from consentry.store.consent import record_consent
 from consentry.store.db import session_scope

@@ -275,7 +275,10 @@ class _Banner:
                 f"the default for your region applies: {words}"
             )
         if switch.collaborator_id is None:
-            return f"you have not chosen, so the default for your region applies: {words}"
+            return (
+                "you have not chosen for all collaborators, so the default for your region "
+                f"applies: {words}"
+            )
         return (
             f"you have chosen neither for it nor for all collaborators, so the default for your "
             f"region applies: {words}"

@@ -110,9 +110,8 @@ def test_every_page_fits_a_phone_and_has_no_accessibility_violations(
     values = world_values(site, tmp_path)
     user = browser.new_context(viewport=PHONE, locale="en-GB")
     user_page = user.new_page()
-    user_page.goto(
-        f"{site.url}/auth/signin?token={make_signin_token(PLATFORM_SECRET, 'cy', zone='Europe/Berlin')}"
-    )
+    token = make_signin_token(PLATFORM_SECRET, "cy", zone="Europe/Berlin")
+    user_page.goto(f"{site.url}/auth/signin?token={token}")
     staff = browser.new_context(viewport=PHONE, locale="en-GB")
     staff_page = staff.new_page()
     sign_in_as_staff(staff_page, site, "alice")
@@ -138,7 +137,7 @@ def test_every_page_fits_a_phone_and_has_no_accessibility_violations(
                 found.append(f"{wide} px wide at 390 px")
             if found:
                 problems[path] = found
-    assert problems == {}
+    assert problems == {}, "\n".join(f"{p}: {found}" for p, found in problems.items())
     assert len(visited) >= len(routes)
     for context in (user, staff, anonymous):
         context.close()

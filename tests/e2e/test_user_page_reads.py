@@ -42,7 +42,7 @@ def publish(
         draft_policy(
             session,
             version=version,
-            summary=f"AI training is {'only with your yes' if default == 'opt_in' else 'on unless you say no'} everywhere.",
+            summary=f"AI training is {default} everywhere.",
             defaults={"train_ai_system": {"*": default}},
             full_text=V2_TEXT,
             actor="test",

@@ -104,7 +104,7 @@ def test_an_admin_drafts_sees_the_diff_and_publishes_and_users_see_the_banner(
     assert [e.actor for e in audited(engine, "policy.publish")][-1] == "staff:alice"
     with sign_in(service, "bob") as bob:
         page = unescape(bob.get("/me/data-sharing").text)
-    assert f"Our policy changes on {effective} (version v2)" in page
+    assert f"Our policy changes on {effective.day} {effective:%B %Y} (version v2)" in page
 
 
 def test_a_bad_defaults_line_is_refused_naming_the_line(service: Service) -> None:

@@ -141,7 +141,8 @@ def test_markdown_in_a_policy_is_shown_safely(service: Service, engine: Engine) 
             version="v2",
             summary="x",
             defaults={"train_ai_system": {"*": "opt_in"}},
-            full_text='<script>alert(1)</script>\n\n[click](javascript:alert(1)) <img src=x onerror="y">',
+            full_text="<script>alert(1)</script>\n\n"
+            '[click](javascript:alert(1)) <img src=x onerror="y">',
             actor="test",
         )
         publish_policy(session, version="v2", effective_at=SOON, actor="test")

@@ -143,7 +143,7 @@ def test_a_policy_from_the_form_covers_its_purposes_with_no_defaults_and_a_notic
         listing = alice.get("/admin/policies").text
     assert "Covers personalize, train_ai_system." in detail
     assert "Notice period for new collaborators: 14 days." in detail
-    assert "<td>14</td>" in listing
+    assert '<td data-label="Notice (days)">14</td>' in listing
     with session_scope(engine) as session:
         policy = get_policy(session, "v2")
         assert (policy.purposes, policy.notice_days) == (["personalize", "train_ai_system"], 14)

@@ -174,6 +174,7 @@ def test_a_policy_from_the_form_covers_its_purposes_with_no_defaults_and_a_notic
             {
                 "version": "v2",
                 "summary": "Nothing is shared without a yes.",
+                "full_text": "# Our policy\n\n- Nothing is shared without a yes.",
                 "purposes": ["train_ai_system", "personalize"],
                 "notice_days": "14",
             },
@@ -187,6 +188,7 @@ def test_a_policy_from_the_form_covers_its_purposes_with_no_defaults_and_a_notic
     with session_scope(engine) as session:
         policy = get_policy(session, "v2")
         assert (policy.purposes, policy.notice_days) == (["personalize", "train_ai_system"], 14)
+        assert policy.full_text == "# Our policy\n\n- Nothing is shared without a yes."
     [draft] = [e for e in audited(engine, "policy.draft") if e.object_id == "v2"]
     assert draft.actor == "staff:alice"
     assert draft.details["notice_days"] == 14 and draft.details["defaults"] == {}

@@ -61,6 +61,8 @@ def jurisdiction_choices() -> tuple[tuple[str, str], ...]:
 class PolicyForm(BaseModel):
     version: str = ""
     summary: str = ""
+    full_text: str = ""
+    """The policy as users read it in full (Markdown)."""
     purposes: list[str] = Field(default_factory=list)
     d_purpose: list[str] = Field(default_factory=list)
     d_jurisdiction: list[str] = Field(default_factory=list)
@@ -174,6 +176,7 @@ def create_policy(
                 purposes=form.purposes,
                 defaults=defaults,
                 notice_days=notice_days,
+                full_text=form.full_text.strip(),
                 actor=staff.actor,
             )
     except Conflict as exc:

@@ -13,7 +13,7 @@ from functools import cache
 import duckdb
 import pyarrow as pa
 
-from consentry.domain import consent_bulk
+from consentry.domain import consent_bulk, consent_snapshot
 from consentry.domain.types import (
     AccountFacts,
     CollaboratorFacts,
@@ -97,7 +97,7 @@ def evaluate_in_bulk(
 ) -> tuple[pa.Table, dict[str, Verdict]]:
     """The ``account_snapshot`` and, by post id, the verdicts of ``post_verdicts``."""
     con = _connection()
-    snapshot = consent_bulk.account_snapshot(
+    snapshot = consent_snapshot.account_snapshot(
         account_table(accounts),
         event_table(events),
         policies,

@@ -112,3 +112,19 @@ def test_a_missing_input_file_is_named(tmp_path: Path) -> None:
     result = runner.invoke(app, ["redact", "--input", str(missing), "--output", "-"])
     assert result.exit_code == 1
     assert f"{missing}: cannot read" in " ".join(result.output.split())
+
+
+def test_allow_and_deny_files(tmp_path: Path) -> None:
+    source, target = tmp_path / "posts.jsonl", tmp_path / "redacted.jsonl"
+    allow, deny = tmp_path / "allow.txt", tmp_path / "deny.txt"
+    source.write_text(_jsonl([{"id": 1, "text": "help@acme.example, a@b.de, db7.corp"}]))
+    allow.write_text("# the platform's own address\nhelp@acme.example\n\n")
+    deny.write_text("db7.corp\n")
+    args = ["redact", "--input", str(source), "--output", str(target)]
+    result = runner.invoke(app, [*args, "--allow", str(allow), "--deny", str(deny)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(target.read_text())["text"] == "help@acme.example, [EMAIL], [REDACTED]"
+    deny.write_text("db7.corp\nab\n")
+    result = runner.invoke(app, [*args, "--deny", str(deny)])
+    assert result.exit_code == 1
+    assert f"{deny}, field 'deny[1]': 'ab'" in " ".join(result.output.split())

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 from consentry.store.db import session_scope
 from consentry.store.models import AuditEvent, Collaborator, License
 from consentry.store.policies import get_policy
-from service.world import Service, csrf_of, sign_in, staff_signed_in
+from service.world import Service, csrf_of, sign_in, staff_login, staff_signed_in
 
 pytestmark = pytest.mark.usefixtures("staff")
 
@@ -33,7 +33,7 @@ def test_staff_sign_in_with_a_password_and_land_on_the_overview(
     service: Service, engine: Engine
 ) -> None:
     with service.client() as client:
-        wrong = client.post("/admin/login", data={"username": "alice", "password": "nope"})
+        wrong = staff_login(client, "alice", "nope")
         assert wrong.status_code == 401 and "Wrong username or password" in wrong.text
         assert client.get("/admin").status_code == 303
     with staff_signed_in(service, "alice") as alice:

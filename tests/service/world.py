@@ -285,11 +285,19 @@ def seed_staff(engine: Engine) -> None:
         )
 
 
+def staff_login(
+    client: httpx.Client, username: str, password: str = STAFF_PASSWORD
+) -> httpx.Response:
+    """Sign in as a browser does: fetch the form (its CSRF token and cookie), then post it."""
+    csrf = csrf_of(client.get("/admin/login").text)
+    return client.post(
+        "/admin/login", data={"username": username, "password": password, "csrf_token": csrf}
+    )
+
+
 @contextmanager
 def staff_signed_in(service: Service, username: str) -> Iterator[httpx.Client]:
     with service.client() as client:
-        response = client.post(
-            "/admin/login", data={"username": username, "password": STAFF_PASSWORD}
-        )
+        response = staff_login(client, username)
         assert response.status_code == 303, response.text
         yield client

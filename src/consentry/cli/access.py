@@ -18,6 +18,8 @@ from consentry.store.credentials import (
     create_platform_token,
     revoke_api_key,
     revoke_platform_token,
+    set_staff_password,
+    set_staff_role,
 )
 from consentry.store.db import session_scope
 
@@ -76,6 +78,29 @@ def staff_add(
     with session_scope(engine()) as session:
         add_staff_user(session, username=username, password=password, role=role, actor=CLI_ACTOR)
     console.print(f"added staff user {username} ({role})")
+
+
+@staff_app.command("password")
+@fails_cleanly
+def staff_password(
+    username: str,
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, confirmation_prompt=True, help="At least 12 characters."
+    ),
+) -> None:
+    """Change a staff user's password; their open sessions end."""
+    with session_scope(engine()) as session:
+        ended = set_staff_password(session, username=username, password=password, actor=CLI_ACTOR)
+    console.print(f"changed the password of {username}; {ended} session(s) ended")
+
+
+@staff_app.command("role")
+@fails_cleanly
+def staff_role(username: str, role: str = typer.Argument(..., help="admin or viewer.")) -> None:
+    """Change a staff user's role; their open sessions end (they sign in again)."""
+    with session_scope(engine()) as session:
+        ended = set_staff_role(session, username=username, role=role, actor=CLI_ACTOR)
+    console.print(f"{username} is now {role}; {ended} session(s) ended")
 
 
 @key_app.command("create")

@@ -15,7 +15,7 @@ import typer
 
 from consentry.cli.app import app, fails_cleanly
 from consentry.errors import InvalidInput
-from consentry.pipeline.redact import redact_with_spans
+from consentry.pipeline.redact import NO_LISTS, RedactionLists, redact_with_spans
 
 Post = tuple[Any, str]
 
@@ -56,8 +56,34 @@ def _chunks(posts: Iterator[Post], size: int) -> Iterator[list[Post]]:
         yield chunk
 
 
-def _redacted_lines(chunk: list[Post]) -> Iterator[str]:
-    texts, spans = redact_with_spans(pa.array([text for _, text in chunk], pa.string()))
+def _list_file(path: Path | None) -> tuple[str, ...]:
+    """The values of an allow or deny file: one per line; blank lines and ``#`` comments skipped."""
+    if path is None:
+        return ()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read: {exc.strerror}", where=str(path)) from exc
+    values = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            value = line.decode("utf-8").strip()
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"not UTF-8 ({exc.reason})", where=f"{path} line {number}") from exc
+        if value and not value.startswith("#"):
+            values.append(value)
+    return tuple(values)
+
+
+def _lists(allow: Path | None, deny: Path | None) -> RedactionLists:
+    if allow is None and deny is None:
+        return NO_LISTS
+    where = " and ".join(str(p) for p in (allow, deny) if p is not None)
+    return RedactionLists(allow=_list_file(allow), deny=_list_file(deny), where=where)
+
+
+def _redacted_lines(chunk: list[Post], lists: RedactionLists) -> Iterator[str]:
+    texts, spans = redact_with_spans(pa.array([text for _, text in chunk], pa.string()), lists)
     for (post_id, _), text, where in zip(chunk, texts.to_pylist(), spans.to_pylist(), strict=True):
         yield json.dumps({"id": post_id, "text": text, "spans": where}, ensure_ascii=False) + "\n"
 
@@ -106,9 +132,16 @@ def redact(
     chunk_size: int = typer.Option(
         10_000, "--chunk-size", min=1, help="Posts redacted together (bounds memory)."
     ),
+    allow: Path | None = typer.Option(
+        None, "--allow", help="Values never to redact, one per line (# comments)."
+    ),
+    deny: Path | None = typer.Option(
+        None, "--deny", help="Values always to redact as [REDACTED], one per line (# comments)."
+    ),
 ) -> None:
     """Redact personal data in JSONL posts and give the input offsets and type of each redaction."""
     name = "stdin" if source == "-" else source
+    lists = _lists(allow, deny)
     with _reader(source) as lines, _writer(target) as out:
         for chunk in _chunks(_posts(lines, name), chunk_size):
-            out.writelines(_redacted_lines(chunk))
+            out.writelines(_redacted_lines(chunk, lists))

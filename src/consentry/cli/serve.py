@@ -49,7 +49,9 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=access_log,
-        proxy_headers=True,
+        # Forwarding headers are believed only from CONSENTRY_FORWARDED_ALLOW_IPS, by the
+        # app's own ProxyHeadersMiddleware (uvicorn's would trust 127.0.0.1 by default).
+        proxy_headers=False,
         # A worker imports the whole app before it answers; on a busy machine that takes a
         # while, and uvicorn would otherwise kill and restart it over and over.
         timeout_worker_healthcheck=60,

@@ -374,3 +374,26 @@ def labelled_corpus(n: int, seed: int) -> list[tuple[str, list[Span]]]:
     """``n`` labelled posts, the same for the same seed."""
     rng = random.Random(seed)
     return [labelled_post(rng) for _ in range(n)]
+
+
+def score_spans(gold: list[list[Span]], found: list[list[Span]]) -> dict[str, dict[str, float]]:
+    """Per kind: labelled, found, recall (labelled values whose every character a found span of
+    that kind covers: a partly redacted value leaks) and precision (found spans that overlap a
+    labelled value of their kind)."""
+    out: dict[str, dict[str, float]] = {}
+    for kind in PII_KINDS:
+        labelled = covered = spans = hits = 0
+        for labels, got in zip(gold, found, strict=True):
+            want = [s for s in labels if s[2] == kind]
+            have = [s for s in got if s[2] == kind]
+            labelled, spans = labelled + len(want), spans + len(have)
+            chars = {i for start, end, _ in have for i in range(start, end)}
+            covered += sum(set(range(start, end)) <= chars for start, end, _ in want)
+            hits += sum(any(start < e and s < end for s, e, _ in want) for start, end, _ in have)
+        out[kind] = {
+            "labelled": labelled,
+            "found": spans,
+            "recall": covered / labelled if labelled else float("nan"),
+            "precision": hits / spans if spans else float("nan"),
+        }
+    return out

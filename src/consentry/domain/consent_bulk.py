@@ -1,23 +1,20 @@
-"""The consent rule in bulk: every account (and post) at one cut-off, as one relational plan.
+"""The consent rule in bulk for posts: every post at one cut-off, as one relational plan.
 
 Inputs and outputs are Arrow tables; the plan runs in an in-memory DuckDB connection (a
-computation, not I/O). Policy defaults are resolved per distinct jurisdiction with the very
-functions of ``consent``, so the only thing restated here is the row-wise part of the rule, and
-a property test holds it to ``consent.evaluate``.
+computation, not I/O) and joins the posts with the accounts' snapshot (``consent_snapshot``).
+Only the row-wise part of the rule is restated here, and a property test holds it to
+``consent.evaluate``.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from consentry.domain.consent import default_state
-from consentry.domain.types import LICENSABLE_KINDS, REASON_ORDER, LicenseFacts, PolicyFacts
+from consentry.domain.types import LICENSABLE_KINDS, REASON_ORDER, LicenseFacts
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -57,20 +54,6 @@ POST_SCHEMA = pa.schema(
         ("original_id", pa.string()),
     ]
 )
-JURISDICTION_DEFAULTS_SCHEMA = pa.schema(
-    [
-        ("jurisdiction", pa.string()),
-        ("reason_t", pa.string()),
-        ("version_t", pa.string()),
-        ("default_t", pa.string()),
-        ("opt_out_since_t", TS),
-        ("reason_now", pa.string()),
-        ("version_now", pa.string()),
-        ("default_now", pa.string()),
-        ("opt_out_since_now", TS),
-    ]
-)
-
 _REASON_RANK = " ".join(f"WHEN '{r.value}' THEN {i}" for i, r in enumerate(REASON_ORDER))
 
 
@@ -94,146 +77,6 @@ def thread_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def jurisdiction_defaults(
-    jurisdictions: Sequence[str],
-    policies: Sequence[PolicyFacts],
-    *,
-    purpose: str,
-    listed_at: datetime | None,
-    cutoff: datetime,
-    as_of: datetime,
-) -> pa.Table:
-    """Rules 3 and 6 (``consent.default_state``) for each distinct jurisdiction at the cut-off
-    and at ``as_of``."""
-    rows = []
-    for jurisdiction in sorted(set(jurisdictions)):
-        row: dict[str, object] = {"jurisdiction": jurisdiction}
-        for suffix, moment in (("t", cutoff), ("now", as_of)):
-            state = default_state(
-                policies,
-                purpose=purpose,
-                jurisdiction=jurisdiction,
-                listed_at=listed_at,
-                moment=moment,
-                as_of=as_of,
-            )
-            row[f"reason_{suffix}"] = state.reason.value if state.reason else None
-            row[f"version_{suffix}"] = state.basis.policy_version
-            row[f"default_{suffix}"] = state.basis.default.value if state.basis.default else None
-            row[f"opt_out_since_{suffix}"] = state.opt_out_since
-        rows.append(row)
-    return pa.Table.from_pylist(rows, schema=JURISDICTION_DEFAULTS_SCHEMA)
-
-
-def _minor_at(param: str) -> str:
-    day = f"CAST(${param} AS DATE)"
-    return (
-        f"(CASE WHEN a.birth_date IS NOT NULL THEN "
-        f"(year({day}) - year(a.birth_date) - CASE WHEN month({day}) * 100 + day({day}) "
-        f"< month(a.birth_date) * 100 + day(a.birth_date) THEN 1 ELSE 0 END) < 18 "
-        f"ELSE coalesce(a.is_minor, false) END)"
-    )
-
-
-# Rule 2 in one pass over the ledger for both moments: the latest event is the one with the
-# greatest (effective time, ledger id), packed into one number for arg_max; what it returns is
-# the event's id with two flags in the lowest bits: whether it is a master allow given before
-# the collaborator was listed (rule 6: no choice for this collaborator), and its decision.
-# Needs ledger ids below 2**32.
-MAX_LEDGER_ID = 2**32
-_ORDER = f"(epoch_us(effective_at)::HUGEINT * {MAX_LEDGER_ID} + id)"
-_BEFORE_LISTING = (
-    "(collaborator_id IS NULL AND decision = 'allow' AND $listed_at::TIMESTAMPTZ IS NOT NULL "
-    "AND effective_at < $listed_at::TIMESTAMPTZ)"
-)
-_CHOICE = f"(id * 4 + {_BEFORE_LISTING}::BIGINT * 2 + (decision = 'allow')::BIGINT)"
-
-LATEST_CHOICES_SQL = f"""
-SELECT account_id,
-       arg_max({_CHOICE}, {_ORDER}) FILTER (WHERE effective_at <= $cutoff) AS k_t,
-       arg_max({_CHOICE}, {_ORDER}) AS k_now
-FROM events
-WHERE purpose = $purpose
-  AND (collaborator_id IS NULL OR collaborator_id = $collaborator_id)
-  AND recorded_at <= $as_of AND effective_at <= $as_of
-GROUP BY account_id"""
-
-
-def _state_columns(suffix: str) -> str:
-    key = f"l.k_{suffix}"
-    chosen = f"({key} IS NOT NULL AND ({key} // 2) % 2 = 0)"
-    return f"""
-        CASE WHEN {chosen} THEN CASE WHEN {key} % 2 = 1 THEN NULL ELSE 'denied' END
-             ELSE j.reason_{suffix}
-        END AS reason_{suffix},
-        CASE WHEN {chosen} THEN {key} // 4 END AS event_{suffix},
-        CASE WHEN NOT {chosen} THEN j.version_{suffix} END AS version_{suffix},
-        CASE WHEN NOT {chosen} THEN j.default_{suffix} END AS default_{suffix},
-        CASE WHEN NOT {chosen} THEN j.opt_out_since_{suffix} END AS opt_out_since_{suffix}"""
-
-
-SNAPSHOT_SQL = f"""
-WITH latest AS ({LATEST_CHOICES_SQL})
-SELECT a.id AS account_id,
-       a.jurisdiction,
-       (a.deleted_at IS NOT NULL AND a.deleted_at <= $as_of) AS deleted,
-       ({_minor_at("cutoff")} OR {_minor_at("as_of")}) AS minor,
-       coalesce(a.protected, false) AS protected,
-       {_state_columns("t")},
-       {_state_columns("now")}
-FROM accounts a
-LEFT JOIN latest l ON l.account_id = a.id
-LEFT JOIN jurisdiction_defaults j ON j.jurisdiction = a.jurisdiction
-"""
-
-
-def account_snapshot(
-    accounts: pa.Table,
-    events: pa.Table,
-    policies: Sequence[PolicyFacts],
-    *,
-    purpose: str,
-    collaborator_id: str,
-    listed_at: datetime | None,
-    cutoff: datetime,
-    as_of: datetime,
-    con: duckdb.DuckDBPyConnection | None = None,
-) -> pa.Table:
-    """One row per account: the account-level checks and the consent state at both moments.
-
-    ``listed_at`` is when users were first shown the collaborator (rule 6; None: always known).
-    """
-    con = con or connect()
-    largest_id = pc.max(events.column("id")).as_py() if events.num_rows else None
-    if largest_id is not None and largest_id >= MAX_LEDGER_ID:
-        raise ValueError(f"ledger id {largest_id} does not fit the bulk rule's packed key")
-    defaults = jurisdiction_defaults(
-        pc.unique(accounts.column("jurisdiction")).to_pylist(),
-        policies,
-        purpose=purpose,
-        listed_at=listed_at,
-        cutoff=cutoff,
-        as_of=as_of,
-    )
-    con.register("accounts", accounts)
-    con.register("events", events)
-    con.register("jurisdiction_defaults", defaults)
-    try:
-        return con.sql(
-            SNAPSHOT_SQL,
-            params={
-                "purpose": purpose,
-                "collaborator_id": collaborator_id,
-                "listed_at": _utc(listed_at) if listed_at is not None else None,
-                "cutoff": _utc(cutoff),
-                "as_of": _utc(as_of),
-            },
-        ).to_arrow_table()
-    finally:
-        for name in ("accounts", "events", "jurisdiction_defaults"):
-            con.unregister(name)
-
-
 def scope_predicate(license: LicenseFacts) -> str:
     """SQL for ``consent.in_scope`` over relation ``p``; values are bound as parameters."""
     scope = license.scope
@@ -255,9 +98,9 @@ def scope_parameters(license: LicenseFacts) -> dict[str, object]:
     scope = license.scope
     params: dict[str, object] = {}
     if scope.created_from is not None:
-        params["created_from"] = _utc(scope.created_from)
+        params["created_from"] = as_utc(scope.created_from)
     if scope.created_until is not None:
-        params["created_until"] = _utc(scope.created_until)
+        params["created_until"] = as_utc(scope.created_until)
     if scope.languages is not None:
         params["languages"] = sorted(scope.languages)
     return params
@@ -315,8 +158,8 @@ FROM ranked
 
 def verdict_parameters(license: LicenseFacts, *, cutoff: datetime, as_of: datetime) -> dict:
     return {
-        "cutoff": _utc(cutoff),
-        "as_of": _utc(as_of),
+        "cutoff": as_utc(cutoff),
+        "as_of": as_utc(as_of),
         "include_pre_policy": license.scope.include_pre_policy_posts,
         **scope_parameters(license),
     }
@@ -345,7 +188,7 @@ def post_verdicts(
         con.unregister("snapshot")
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"timestamp {moment.isoformat()} has no time zone")
     return moment.astimezone(UTC)

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from consentry.domain.consent_bulk import TS
 from consentry.domain.types import LicenseFacts
+from consentry.pipeline.redact import NO_LISTS, RedactionLists
 
 # Output column -> (license field name, Arrow type, description)
 RECORD_COLUMNS: dict[str, tuple[str, pa.DataType, str]] = {
@@ -70,7 +71,7 @@ class ExportContext:
     coarsen: str
     pseudonym_key: bytes
     snapshot: pa.Table
-    """consent_bulk.account_snapshot at the cut-off."""
+    """consent_snapshot.account_snapshot at the cut-off."""
     mention_handles: pa.Array
     """Lower-cased handles of accounts whose consent allows sharing ..."""
     mention_replacements: pa.Array
@@ -82,6 +83,8 @@ class ExportContext:
     """post_id of every record a deletion notice took back from this collaborator."""
     already_delivered: pa.Table | None = None
     """For a delta: post ids delivered before under this license."""
+    redaction_lists: RedactionLists = NO_LISTS
+    """The license's allow and deny lists (transforms ``redact_allow``, ``redact_deny``)."""
     schema: pa.Schema = field(init=False)
 
     def __post_init__(self) -> None:

@@ -49,6 +49,7 @@ from consentry.pipeline.manifest import (
 )
 from consentry.pipeline.metadata import write_croissant, write_datasheet
 from consentry.pipeline.plan import ExportPlan, ShardLayout, Target
+from consentry.pipeline.redact import RedactionLists, public_transforms
 from consentry.pipeline.shards import PARTIAL_SUFFIX, FinishedShard, ShardWriter
 from consentry.pipeline.sources import Source, SourceSpec, StoreSource
 from consentry.pipeline.transform import with_author_pseudonyms
@@ -235,6 +236,7 @@ def plan_export(
         redact=bool(transforms.get("redact", True)),
         pseudonymize=pseudonymize,
         coarsen=str(transforms.get("coarsen_timestamps", "none")),
+        redaction_lists=RedactionLists.from_transforms(transforms, where=f"license {facts.id}"),
         pseudonym_key=pseudonym_key,
         snapshot=snapshot,
         mention_handles=handles,
@@ -480,7 +482,7 @@ def _license_info(license: License) -> LicenseInfo:
         description=license.description,
         scope=license.scope,
         fields=list(license.fields),
-        transforms=license.transforms,
+        transforms=public_transforms(license.transforms),
         price_model=license.price_model,
         deletion_sla_days=license.deletion_sla_days,
     )

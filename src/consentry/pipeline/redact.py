@@ -7,92 +7,153 @@ markers after a type code. RE2 has no look-behind, so a match includes the one c
 it (a text gets a leading space so that there always is one); that character never occurs inside
 another rule's match, so no rule matches within an earlier one. One split then gives alternating
 plain and candidate pieces, validated as flat arrays (Luhn for cards, digit count for phones).
-``redact`` and ``redact_with_spans`` share that scan, so their texts are equal by construction.
+A value found once is then marked wherever else it occurs in the same text. ``redact`` and
+``redact_with_spans`` share that scan, so their texts are equal by construction.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from consentry.errors import InvalidInput
+from consentry.pipeline import pii_rules as rules
+
 PII_TYPES = ("EMAIL", "URL", "IP", "CARD", "PHONE", "ADDRESS")
-PLACEHOLDERS = {kind: f"[{kind}]" for kind in PII_TYPES}
+DENIED = "REDACTED"
+"""The type of a value redacted because a deny list names it."""
+PLACEHOLDERS = {kind: f"[{kind}]" for kind in (*PII_TYPES, DENIED)}
 SPAN_TYPE = pa.list_(pa.struct([("start", pa.int32()), ("end", pa.int32()), ("type", pa.string())]))
 
-_HANDLE = r"[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?"
-# URL characters; none of them may start a match (see _BOUNDARY), and a URL ends on a non-dot.
-_URL_TAIL = r"(?:[/?#](?:[\w.~%/?#=&+@!$*-]*[\w~%/#=&+@$*-])?)?"
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_HEX = r"[0-9A-Fa-f]{1,4}"
-_EN_SUFFIX = (
-    "Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Dr|Way|Place|Pl|Court|Ct|"
-    "Terrace|Close|Crescent|Square|Sq|Parkway|Pkwy|Highway|Hwy|Gardens|Grove|Row|Mews|Circle"
-)
-# Latin letters (ASCII, Latin-1, Extended-A/B): RE2's DFA for \p{L} is three times slower.
-_UPPER = r"[A-Z\x{C0}-\x{D6}\x{D8}-\x{DE}]"
-_LETTERS = r"A-Za-z\x{C0}-\x{D6}\x{D8}-\x{F6}\x{F8}-\x{24F}"
-_DE_SUFFIX = "straße|strasse|str\\.|weg|allee|platz|gasse|ring|damm|ufer|chaussee"
-_FR_TYPE = "rue|avenue|av\\.|boulevard|bd|place|chemin|allée|impasse|quai|cours|route"
-
-# Each rule in priority order: where two could start at one place, the earlier one wins.
-_RULES = {
-    "EMAIL": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b",
-    "URL": (
-        r"(?i:(?:https?://)?(?:(?:www|m|mobile)\.)?(?:"
-        rf"(?:x|twitter|instagram|facebook|fb|threads)\.(?:com|net)/@?{_HANDLE}"
-        rf"|tiktok\.com/@{_HANDLE}"
-        r"|linkedin\.com/in/[\w%-]+"
-        r"|docs\.google\.com/(?:document|spreadsheets|presentation|forms)/d/(?:e/)?[\w-]+"
-        r"|drive\.google\.com/(?:file/d/|open\?id=|drive/folders/)[\w-]+"
-        r"|dropbox\.com/(?:s|sh|scl/fi)/[\w-]+"
-        r"|1drv\.ms/[a-z]/[\w!-]+"
-        rf"|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{{2,}}/@{_HANDLE}"
-        rf"){_URL_TAIL})"
-    ),
-    "IP": (
-        rf"{_OCTET}(?:\.{_OCTET}){{3}}\b"
-        rf"|{_HEX}(?::{_HEX}){{7}}\b"
-        rf"|{_HEX}(?::{_HEX}){{0,6}}::(?:{_HEX}(?::{_HEX}){{0,6}}\b)?"
-        rf"|::{_HEX}(?::{_HEX}){{0,6}}\b"
-    ),
-    "CARD": (
-        r"\d{4}(?: \d{4}){3}\b|\d{4}(?:-\d{4}){3}\b|3[47]\d{2}[ -]\d{6}[ -]\d{5}\b|\d{13,19}\b"
-    ),
-    "PHONE": (
-        r"\+\d{1,3}(?:[ .-]?\(0\))?(?:[ .-]?\(\d{1,4}\)|[ .-]?\d{1,4})(?:[ .-]?\d{2,8}){1,5}\b"
-        r"|\(\d{3}\) ?\d{3}[-.]\d{4}\b|\d{3}-\d{3}-\d{4}\b|\d{3}\.\d{3}\.\d{4}\b"
-        r"|\d{3} \d{3} \d{4}\b"
-        r"|0\d{4} \d{6}\b|0\d{2} \d{4} \d{4}\b|0\d{3} \d{3} \d{4}\b"
-        r"|\(?0\d{2,4}\)?(?: |/|-)\d{5,8}\b"
-        r"|0[1-9](?: \d{2}){4}\b|0[1-9](?:\.\d{2}){4}\b|0[1-9](?:-\d{2}){4}\b"
-    ),
-    "ADDRESS": (
-        rf"\d{{1,5}}[A-Za-z]? (?:{_UPPER}[{_LETTERS}'-]+ ){{1,3}}(?:{_EN_SUFFIX})\b"
-        r"(?: (?:NW|NE|SW|SE)\b)?"
-        rf"|{_UPPER}[{_LETTERS}-]*(?:{_DE_SUFFIX}) \d{{1,4}}(?: ?[a-z])?\b"
-        rf"|{_UPPER}[{_LETTERS}]+ (?:Straße|Strasse|Str\.|Weg|Allee|Platz|Gasse|Ring|Damm)"
-        r" \d{1,4}[a-z]?\b"
-        rf"|\d{{1,4}}(?: ?(?:bis|ter))?,? (?i:{_FR_TYPE}) (?:de la |de l'|du |des |de |d')?"
-        rf"{_UPPER}[{_LETTERS}'-]*(?: {_UPPER}[{_LETTERS}'-]*){{0,3}}"
-    ),
-}
-assert tuple(_RULES) == PII_TYPES
-
-# The character before a match: not part of a word, number, address or URL, nor a marker.
-_BOUNDARY = r"[^A-Za-z0-9_.~%/?#=&+@!$*\x00-\x06\x{C0}-\x{24F}-]"
+assert tuple(rules.RULES) == PII_TYPES
+# Type codes: the PII types, then deny-listed values, then protected look-alikes (never redacted).
+_KINDS = (*PII_TYPES, DENIED, "KEEP")
+_DENY, _KEEP = _KINDS.index(DENIED), _KINDS.index("KEEP")
 _MARK = "\x00"
-_PASSES = [
-    (rule, f"{_BOUNDARY}(?:{rule})", f"{_MARK}{chr(1 + code)}\\0{_MARK}")
-    for code, rule in enumerate(_RULES.values())
+_PLACEHOLDER_ARRAY = pa.array([PLACEHOLDERS.get(k, "") for k in _KINDS])
+_TYPE_ARRAY = pa.array(_KINDS)
+_CODES = pa.array([chr(1 + code) for code in range(len(_KINDS))])
+_MIN_LISTED = 3
+
+
+def _pass(code: int, pattern: str, led: str | None = None) -> tuple[str, str, str]:
+    """(trigger, marking pattern, replacement) of one rule."""
+    marking = f"{rules.BOUNDARY}(?:{pattern})"
+    if led is not None:
+        pattern, marking = f"{pattern}|{led}", f"{marking}|{led}"
+    return pattern, marking, f"{_MARK}{chr(1 + code)}\\0{_MARK}"
+
+
+_RULE_PASSES = [_pass(_KEEP, rules.KEEP)] + [
+    _pass(code, pattern, rules.CJK_LED.get(kind))
+    for code, (kind, pattern) in enumerate(rules.RULES.items())
 ]
-_CARD_ISSUERS = (
-    r"^(?:4\d{12}(?:\d{3}){0,2}|5[1-5]\d{14}|2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)\d{12}"
-    r"|3[47]\d{13}|6(?:011|5\d\d)\d{12}(?:\d{3})?|3(?:0[0-5]|[68]\d)\d{11}|35(?:2[89]|[3-8]\d)\d{12})$"
-)
-_PLACEHOLDER_ARRAY = pa.array([PLACEHOLDERS[k] for k in PII_TYPES])
-_TYPE_ARRAY = pa.array(PII_TYPES)
-_CODES = pa.array([chr(1 + code) for code in range(len(PII_TYPES))])
+
+
+def _re2_literal(value: str) -> str:
+    """``value`` as an RE2 pattern matching it literally, ending on a word boundary if a word
+    character ends it."""
+    escaped = "".join(f"\\{c}" if not (c.isalnum() or c == " ") else c for c in value)
+    return escaped + ("\\b" if value[-1].isalnum() or value[-1] == "_" else "")
+
+
+def _normal(values: pa.Array) -> pa.Array:
+    """Lower case, without a URL's scheme, ``www.`` or final slash: how allow entries compare."""
+    lowered = pc.utf8_lower(values)
+    return pc.replace_substring_regex(lowered, r"^(?:https?://)?(?:www\.)?|/$", "")
+
+
+@dataclass(frozen=True)
+class RedactionLists:
+    """Values never to redact (``allow``: the platform's support address, its public brand URLs)
+    and values always to redact (``deny``: internal host names, known personal identifiers).
+
+    Both compare without regard to case. An allowed value is kept where a rule finds exactly it,
+    or, for a URL, a link under it (``x.com/acme`` allows ``https://x.com/acme/status/1``). A
+    denied value is redacted as ``[REDACTED]`` wherever it stands as a word of its own. ``where``
+    names the place the lists came from, for errors.
+    """
+
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    where: str = field(default="redaction lists", compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("allow", "deny"):
+            for index, value in enumerate(getattr(self, name)):
+                place = f"{name}[{index}]"
+                if not isinstance(value, str):
+                    kind = type(value).__name__
+                    raise InvalidInput(
+                        f"must be a string, not {kind}", where=self.where, field=place
+                    )
+                if len(value.strip()) < _MIN_LISTED or value != value.strip() or _MARK in value:
+                    raise InvalidInput(
+                        f"{value!r}: expected a value of at least {_MIN_LISTED} characters, "
+                        "without surrounding spaces",
+                        where=self.where,
+                        field=place,
+                    )
+        both = {v.lower() for v in self.allow} & {v.lower() for v in self.deny}
+        if both:
+            raise InvalidInput(
+                f"{sorted(both)[0]!r} is both allowed and denied; keep it in one list",
+                where=self.where,
+            )
+
+    @classmethod
+    def from_transforms(cls, transforms: Mapping[str, Any], *, where: str) -> RedactionLists:
+        """The lists of a license's transforms: ``redact_allow`` and ``redact_deny``."""
+        lists = {}
+        for name in ("allow", "deny"):
+            values = transforms.get(f"redact_{name}", [])
+            if not isinstance(values, list):
+                raise InvalidInput(
+                    "expected a list of strings", where=where, field=f"transforms.redact_{name}"
+                )
+            lists[name] = tuple(values)
+        return cls(allow=lists["allow"], deny=lists["deny"], where=where)
+
+    def __bool__(self) -> bool:
+        return bool(self.allow or self.deny)
+
+    def passes(self) -> list[tuple[str, str, str]]:
+        """The rule passes, after one for the deny list if there is one."""
+        if not self.deny:
+            return _RULE_PASSES
+        by_length = sorted(self.deny, key=lambda v: (-len(v), v))
+        pattern = "(?i:" + "|".join(_re2_literal(v) for v in by_length) + ")"
+        return [_pass(_DENY, pattern), *_RULE_PASSES]
+
+    def allowed(self, bodies: pa.Array) -> np.ndarray:
+        """Which candidates an allow entry covers."""
+        if not self.allow:
+            return np.zeros(len(bodies), dtype=bool)
+        entries = _normal(pa.array(self.allow, pa.string())).to_pylist()
+        pattern = (
+            "^(?:"
+            + "|".join(_re2_literal(e).removesuffix("\\b") for e in entries)
+            + ")(?:[/?#].*)?$"
+        )
+        return pc.match_substring_regex(_normal(bodies), pattern).to_numpy(zero_copy_only=False)
+
+
+NO_LISTS = RedactionLists()
+
+
+def public_transforms(transforms: Mapping[str, Any]) -> dict[str, Any]:
+    """A license's transforms as a delivery's manifest states them: a deny list may name
+    personal identifiers, so the manifest gives only how many values it has."""
+    public = dict(transforms)
+    if "redact_deny" in public:
+        public["redact_deny"] = {"values": len(public["redact_deny"])}
+    return public
 
 
 def _as_array(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -145,6 +206,15 @@ def _candidates(texts: pa.Array) -> np.ndarray:
     )
 
 
+def _matching(texts: pa.Array, rows: np.ndarray, pattern: str) -> np.ndarray:
+    """Which of ``texts`` (only ``rows`` are tried) ``pattern`` matches somewhere."""
+    hit = np.zeros(len(texts), dtype=bool)
+    if len(rows):
+        some = texts.take(pa.array(rows))
+        hit[rows] = pc.match_substring_regex(some, pattern).to_numpy(zero_copy_only=False)
+    return hit
+
+
 def _scatter(base: pa.Array, mask: np.ndarray, values: pa.Array) -> pa.Array:
     """``base`` with the rows under ``mask`` replaced by ``values`` in order, as one take."""
     index = np.arange(len(base))
@@ -165,17 +235,74 @@ def _luhn_ok(digits: pa.Array) -> np.ndarray:
     return matrix.sum(axis=1) % 10 == 0
 
 
-def _invalidate(codes: np.ndarray, candidates: pa.Array) -> None:
-    """Drop (code -1) phones with too few or many digits and cards failing issuer or Luhn checks."""
+def _invalidate(codes: np.ndarray, candidates: pa.Array, lists: RedactionLists) -> None:
+    """Drop (code -1) protected look-alikes, phones with too few or many digits or shaped like
+    dates, cards failing issuer or Luhn checks, repository links, and allowed values."""
+    codes[codes == _KEEP] = -1
     digits = _digit_counts(*_utf8(candidates))
-    codes[(codes == PII_TYPES.index("PHONE")) & ((digits < 8) | (digits > 16))] = -1
+    phone = codes == PII_TYPES.index("PHONE")
+    codes[phone & ((digits < 8) | (digits > 16))] = -1
+    for kind, pattern in (("PHONE", rules.NOT_PHONE), ("URL", rules.NOT_URL)):
+        which = np.flatnonzero(codes == PII_TYPES.index(kind))
+        if len(which):
+            some = candidates.take(pa.array(which))
+            codes[
+                which[pc.match_substring_regex(some, pattern).to_numpy(zero_copy_only=False)]
+            ] = -1
     card = np.flatnonzero(codes == PII_TYPES.index("CARD"))
     if len(card):
         numbers = pc.replace_substring_regex(candidates.take(pa.array(card)), r"\D+", "")
-        issuer = pc.match_substring_regex(numbers, _CARD_ISSUERS).to_numpy(zero_copy_only=False)
+        issuer = pc.match_substring_regex(numbers, rules.CARD_ISSUERS).to_numpy(
+            zero_copy_only=False
+        )
         valid = np.zeros(len(card), dtype=bool)
         valid[issuer] = _luhn_ok(numbers.filter(pa.array(issuer)))
         codes[card[~valid]] = -1
+    found = np.flatnonzero((codes >= 0) & (codes < _DENY))
+    if lists.allow and len(found):
+        codes[found[lists.allowed(candidates.take(pa.array(found)))]] = -1
+
+
+def _mark(marked: pa.Array, pattern: str, replacement: str) -> pa.Array:
+    return pc.replace_substring_regex(marked, pattern=pattern, replacement=replacement)
+
+
+def _mark_outside(marked: pa.Array, pattern: str, replacement: str) -> pa.Array:
+    """``_mark`` in the plain pieces only, so that no rule matches inside an earlier match."""
+    lists = pc.split_pattern(marked, _MARK)
+    offsets = lists.offsets.to_numpy() - lists.offsets[0].as_py()
+    pieces = pc.list_flatten(lists)
+    plain = (np.arange(len(pieces)) - offsets[pc.list_parent_indices(lists).to_numpy()]) % 2 == 0
+    done = _mark(pieces.filter(pa.array(plain)), pattern, replacement)
+    rebuilt = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), _scatter(pieces, plain, done))
+    return pc.binary_join(rebuilt, _MARK)
+
+
+def _repeated(redacted: pa.Array, rows: np.ndarray, values: pa.Array) -> np.ndarray:
+    """Which ``redacted`` texts still hold one of the values found in them (``values``,
+    row-aligned with ``rows``).
+
+    Arrow has no element-wise substring test; Python's ``in`` over the pairs takes a third of
+    the time a DuckDB ``contains`` does (most of which is opening a connection per batch).
+    """
+    texts = redacted.take(pa.array(rows)).to_pylist()
+    found = [value in text for text, value in zip(texts, values.to_pylist(), strict=True)]
+    return np.unique(rows[np.array(found, dtype=bool)])
+
+
+def _mark_repeats(marked: str, values: dict[str, int]) -> str:
+    """``marked`` with every other occurrence of ``values`` (value -> type code) in its
+    plain pieces marked too, where it stands as a word of its own."""
+    alternatives = "|".join(re.escape(v) for v in sorted(values, key=lambda v: (-len(v), v)))
+    pattern = re.compile(rf"(\W)({alternatives})(?!\w)")
+
+    def mark(match: re.Match[str]) -> str:
+        code = values[match.group(2)]
+        return f"{_MARK}{chr(1 + code)}{match.group(1)}{match.group(2)}{_MARK}"
+
+    pieces = marked.split(_MARK)
+    pieces[::2] = [pattern.sub(mark, piece) for piece in pieces[::2]]
+    return _MARK.join(pieces)
 
 
 class _Scan:
@@ -187,45 +314,76 @@ class _Scan:
     PII_TYPES, -1 where validation failed).
     """
 
-    def __init__(self, texts: pa.Array | pa.ChunkedArray) -> None:
+    def __init__(self, texts: pa.Array | pa.ChunkedArray, lists: RedactionLists) -> None:
         self.type = texts.type
         self.texts = _as_array(texts)
         if not _utf8(self.texts)[0].all():  # NUL is the marker, and no text: PostgreSQL refuses it
             self.texts = pc.replace_substring(self.texts, _MARK, "\ufffd")
-        maybe = _candidates(self.texts)
-        hits = np.zeros_like(maybe)
-        for (rule, _, _), could, hit in zip(_PASSES, maybe, hits, strict=True):
-            rows = np.flatnonzero(could)
-            if len(rows):
-                some = self.texts.take(pa.array(rows))
-                hit[rows] = pc.match_substring_regex(some, rule).to_numpy(zero_copy_only=False)
-        self.rows = np.flatnonzero(hits.any(axis=0))
+        passes = lists.passes()
+        rule_passes = passes[-len(PII_TYPES) :]
+        hits = [
+            _matching(self.texts, np.flatnonzero(could), trigger)
+            for (trigger, _, _), could in zip(rule_passes, _candidates(self.texts), strict=True)
+        ]
+        # Look-alikes need protecting only where an IP address might be found in them.
+        hits.insert(0, _matching(self.texts, np.flatnonzero(hits[2]), rules.KEEP))
+        if lists.deny:
+            hits.insert(0, _matching(self.texts, np.arange(len(self.texts)), passes[0][0]))
+        matrix = np.array(hits)
+        self.rows = np.flatnonzero(matrix.any(axis=0))
         marked = pc.binary_join_element_wise(" ", self.texts.take(pa.array(self.rows)), "")
-        for (_, pattern, replacement), hit in zip(_PASSES, hits[:, self.rows], strict=True):
-            if hit.any():
-                done = pc.replace_substring_regex(
-                    marked.filter(pa.array(hit)), pattern=pattern, replacement=replacement
-                )
-                marked = _scatter(marked, hit, done)
-        lists = pc.split_pattern(marked, _MARK)
-        self.offsets = lists.offsets.to_numpy() - lists.offsets[0].as_py()
-        self.pieces = pc.list_flatten(lists)
-        self.parents = pc.list_parent_indices(lists).to_numpy()
+        marks = np.zeros(len(self.rows), dtype=bool)
+        for (_, pattern, replacement), hit in zip(passes, matrix[:, self.rows], strict=True):
+            for rows, mark in ((hit & ~marks, _mark), (hit & marks, _mark_outside)):
+                if rows.any():
+                    done = mark(marked.filter(pa.array(rows)), pattern, replacement)
+                    marked = _scatter(marked, rows, done)
+            marks |= hit
+        self._split(marked, lists)
+        valid = np.flatnonzero(self.codes >= 0)
+        if not len(valid):
+            return
+        parents = self.parents[np.flatnonzero(self.candidate)[valid]]
+        values = self.body.take(pa.array(valid))
+        again = _repeated(self._joined(), parents, values)
+        if len(again):
+            found: dict[int, dict[str, int]] = {}
+            for row, value, code in zip(
+                parents, values.to_pylist(), self.codes[valid].tolist(), strict=True
+            ):
+                found.setdefault(int(row), {})[value] = code
+            texts = marked.take(pa.array(again)).to_pylist()
+            remarked = [
+                _mark_repeats(t, found[r]) for t, r in zip(texts, again.tolist(), strict=True)
+            ]
+            mask = np.zeros(len(marked), dtype=bool)
+            mask[again] = True
+            self._split(_scatter(marked, mask, pa.array(remarked, pa.string())), lists)
+
+    def _split(self, marked: pa.Array, lists: RedactionLists) -> None:
+        lists_ = pc.split_pattern(marked, _MARK)
+        self.offsets = lists_.offsets.to_numpy() - lists_.offsets[0].as_py()
+        self.pieces = pc.list_flatten(lists_)
+        self.parents = pc.list_parent_indices(lists_).to_numpy()
         self.candidate = (np.arange(len(self.pieces)) - self.offsets[self.parents]) % 2 == 1
         found = self.pieces.filter(pa.array(self.candidate))
         code = pc.index_in(pc.utf8_slice_codeunits(found, 0, 1), _CODES)
         self.codes = code.to_numpy(zero_copy_only=False).astype(np.int8)
         self.lead = pc.utf8_slice_codeunits(found, 1, 2)
         self.body = pc.utf8_slice_codeunits(found, 2)
-        _invalidate(self.codes, self.body)
+        _invalidate(self.codes, self.body, lists)
 
-    def redacted(self) -> pa.Array:
+    def _joined(self) -> pa.Array:
+        """The redacted texts of ``rows``, after the space added before each."""
         valid = self.codes >= 0
         placeholders = _PLACEHOLDER_ARRAY.take(pa.array(self.codes, mask=~valid))
         replaced = pc.binary_join_element_wise(self.lead, pc.coalesce(placeholders, self.body), "")
         out = _scatter(self.pieces, self.candidate, replaced)
         lists = pa.ListArray.from_arrays(pa.array(self.offsets, pa.int32()), out)
-        joined = pc.utf8_slice_codeunits(pc.binary_join(lists, ""), 1)  # the added space
+        return pc.binary_join(lists, "")
+
+    def redacted(self) -> pa.Array:
+        joined = pc.utf8_slice_codeunits(self._joined(), 1)  # the added space
         mask = np.zeros(len(self.texts), dtype=bool)
         mask[self.rows] = True
         return _scatter(self.texts, mask, joined).cast(self.type)
@@ -251,14 +409,16 @@ class _Scan:
         return pa.ListArray.from_arrays(offsets, values, mask=pc.is_null(self.texts))
 
 
-def redact(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
+def redact(texts: pa.Array | pa.ChunkedArray, lists: RedactionLists = NO_LISTS) -> pa.Array:
     """Texts with each piece of personal data replaced by its placeholder, e.g. ``[EMAIL]``."""
-    return _Scan(texts).redacted()
+    return _Scan(texts, lists).redacted()
 
 
-def redact_with_spans(texts: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+def redact_with_spans(
+    texts: pa.Array | pa.ChunkedArray, lists: RedactionLists = NO_LISTS
+) -> tuple[pa.Array, pa.Array]:
     """``redact`` plus where each placeholder was: code-point offsets into the input texts."""
-    scan = _Scan(texts)
+    scan = _Scan(texts, lists)
     return scan.redacted(), scan.spans()
 
 

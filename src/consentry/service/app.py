@@ -10,16 +10,16 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from consentry import __version__
 from consentry.service import errors
 from consentry.service.api import collaborator, content, notices, platform, records
 from consentry.service.config import service_settings
 from consentry.service.headers import SecurityHeaders
-from consentry.service.limits import BodyLimit
+from consentry.service.limits import BodyLimit, FailureLimiter
 from consentry.service.propagation import BackgroundPropagator
 from consentry.service.readers import reader_for
-from consentry.service.security import FailureLimiter
 from consentry.service.web import admin, receipts, settings_page, signin
 from consentry.service.web.render import templates
 from consentry.service.webhooks import WebhookSender
@@ -36,7 +36,9 @@ may be shared, and the **collaborator API** (scoped API keys) to fetch deliverie
 and acknowledge deletion notices (also sent as signed Standard Webhooks events to a registered
 endpoint).
 
-Errors are JSON `{"detail": ..., "field": ..., "where": ...}`.
+Errors are JSON `{"detail": ..., "field": ..., "where": ...}`, whatever went wrong. Invalid
+credentials are limited per kind, per key prefix and per address (429 with `Retry-After`,
+saying which); a valid credential is always admitted.
 """
 
 TAGS = [
@@ -95,6 +97,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.templates = templates()
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    if config.forwarded_allow_ips:  # outermost: every layer sees the forwarded client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.forwarded_allow_ips)
     errors.install(app)
     routers = (platform, content, records, collaborator, notices, settings_page, signin)
     for module in (*routers, admin, receipts):

@@ -41,10 +41,19 @@ class ServiceSettings(Settings):
         default=None, description="Send cookies over HTTPS only; default: true in production."
     )
     auth_failure_limit: int = Field(
-        default=10, description="Bad credentials from one client IP before it gets 429."
+        default=10,
+        description="Invalid credentials of one kind (platform token, collaborator API key, "
+        "staff password, sign-in link) from one client address, or with one key prefix or "
+        "username, before further invalid ones get 429; valid ones always work.",
     )
     auth_failure_window_seconds: int = Field(
-        default=60, description="Window over which bad credentials are counted."
+        default=60, description="Window over which invalid credentials are counted."
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed "
+        "(comma-separated addresses or networks, as uvicorn's --forwarded-allow-ips; '*' any). "
+        "Empty: none, and the connecting peer's address is the client's (rate limits, audit).",
     )
     propagation: bool = Field(
         default=True,

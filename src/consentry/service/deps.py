@@ -1,7 +1,9 @@
 """What routes depend on, as ``Annotated`` aliases: the engine, the settings and who is calling.
 
 Callers are the platform (service token), a collaborator (API key with scopes), a signed-in user
-(session cookie) or a staff member (staff cookie). Bad credentials count against the client IP.
+(session cookie) or a staff member (staff cookie). Each is declared as an OpenAPI security
+scheme. A credential is checked first; only an invalid one counts against its kind, its key
+prefix and the client's address (``limits.FailureLimiter``), so a valid one always works.
 """
 
 from __future__ import annotations
@@ -13,28 +15,28 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, Row
 from starlette.concurrency import run_in_threadpool
 
 from consentry.errors import CollaboratorNotActive
 from consentry.service.config import ServiceSettings
+from consentry.service.limits import CredentialKind, Place
 from consentry.service.propagation import BackgroundPropagator
-from consentry.service.security import (
-    STAFF_SESSION_SALT,
-    USER_SESSION_SALT,
-    SessionData,
-    csrf_matches,
-    read_session_cookie,
-)
+from consentry.service.security import csrf_matches, csrf_token_for
 from consentry.store.credentials import (
+    API_KEY_PREFIX,
+    PLATFORM_PREFIX,
     api_key_for,
     get_staff_user,
     platform_token_for,
     record_key_use,
     sha256_hex,
+    split_credential,
 )
 from consentry.store.db import session_scope
 from consentry.store.parties import get_collaborator
+from consentry.store.sessions import session_subject
 
 USER_COOKIE = "consentry_user"
 STAFF_COOKIE = "consentry_staff"
@@ -61,27 +63,45 @@ SettingsDep = Annotated[ServiceSettings, Depends(_settings)]
 
 
 def client_ip(request: Request) -> str:
+    """The peer's address; behind a configured proxy, the one it forwarded (uvicorn's
+    ``ProxyHeadersMiddleware``, installed only for ``CONSENTRY_FORWARDED_ALLOW_IPS``)."""
     return request.client.host if request.client else "unknown"
 
 
-def _check_not_limited(request: Request) -> None:
-    wait = request.app.state.limiter.retry_after(client_ip(request))
-    if wait is not None:
-        raise HTTPException(
-            429,
-            f"too many bad credentials from {client_ip(request)}; try again in {wait} s",
-            headers={"Retry-After": str(wait)},
+def address_of(request: Request) -> Place:
+    return Place("address", client_ip(request))
+
+
+def _refuse(
+    request: Request, kind: CredentialKind, message: str, credential: str | None, prefix: str
+) -> HTTPException:
+    """401 for an invalid credential, counted against its kind at the client's address and at
+    the presented key's prefix; 429 saying which, once one of them is over the limit."""
+    places = [address_of(request)]
+    parts = split_credential(prefix, credential or "")
+    if parts is not None:
+        places.append(Place("key prefix", f"{prefix}_{parts[0]}"))
+    limited = request.app.state.limiter.failed(kind, *places)
+    if limited is not None:
+        return HTTPException(
+            429, limited.message, headers={"Retry-After": str(limited.retry_after)}
         )
-
-
-def _refuse(request: Request, message: str) -> HTTPException:
-    request.app.state.limiter.failed(client_ip(request))
     return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
-    return credential.strip() if scheme.lower() == "bearer" and credential.strip() else None
+platform_scheme = HTTPBearer(
+    scheme_name="platformToken",
+    bearerFormat="cpt_<id>_<secret>",
+    description="The platform's service token: `consentry platform token create NAME`.",
+    auto_error=False,
+)
+collaborator_scheme = HTTPBearer(
+    scheme_name="collaboratorKey",
+    bearerFormat="cst_<id>_<secret>",
+    description="A collaborator's API key with scopes: `consentry collaborator key create ID`.",
+    auto_error=False,
+)
+Bearer = HTTPAuthorizationCredentials | None
 
 
 @dataclass(frozen=True)
@@ -94,19 +114,24 @@ class PlatformCaller:
         return f"platform:{self.name}"
 
 
-async def _platform_caller(request: Request) -> PlatformCaller:
+async def _platform_caller(
+    request: Request, bearer: Annotated[Bearer, Depends(platform_scheme)]
+) -> PlatformCaller:
     """The platform's service token, checked against the database at most once a second.
 
     The checks are cached in the process for ``TOKEN_CACHE_SECONDS``: the hot "may share?"
     path then costs no lookup, and a revoked token stops working within that second.
     """
-    _check_not_limited(request)
-    credential = _bearer(request)
-    if credential is None:
+    credential = bearer.credentials.strip() if bearer else ""
+    kind = CredentialKind.PLATFORM_TOKEN
+    if not credential:
         raise _refuse(
             request,
+            kind,
             "send the platform's service token as 'Authorization: Bearer cpt_...'; "
             "create one with `consentry platform token create NAME`",
+            None,
+            PLATFORM_PREFIX,
         )
     cache: dict[str, tuple[PlatformCaller, float]] = request.app.state.verified_tokens
     digest = sha256_hex(credential)
@@ -116,7 +141,9 @@ async def _platform_caller(request: Request) -> PlatformCaller:
     token = await run_in_threadpool(_lookup_token, request.app.state.reader, credential)
     if token is None:
         cache.pop(digest, None)
-        raise _refuse(request, "the service token is wrong or revoked")
+        raise _refuse(
+            request, kind, "the service token is wrong or revoked", credential, PLATFORM_PREFIX
+        )
     caller = PlatformCaller(token.id, token.name)
     cache[digest] = (caller, time.monotonic() + TOKEN_CACHE_SECONDS)
     return caller
@@ -143,15 +170,25 @@ def collaborator_with(scope: str) -> Callable[..., CollaboratorCaller]:
     """A dependency admitting a collaborator's unrevoked API key that carries ``scope``,
     whatever the collaborator's status (deletion notices stay reachable)."""
 
-    def dependency(request: Request, engine: EngineDep) -> CollaboratorCaller:
-        _check_not_limited(request)
-        credential = _bearer(request)
-        if credential is None:
-            raise _refuse(request, "send your API key as 'Authorization: Bearer cst_...'")
+    def dependency(
+        request: Request, engine: EngineDep, bearer: Annotated[Bearer, Depends(collaborator_scheme)]
+    ) -> CollaboratorCaller:
+        credential = bearer.credentials.strip() if bearer else ""
+        kind = CredentialKind.COLLABORATOR_KEY
+        if not credential:
+            raise _refuse(
+                request,
+                kind,
+                "send your API key as 'Authorization: Bearer cst_...'",
+                None,
+                API_KEY_PREFIX,
+            )
         with session_scope(engine) as session:
             key = api_key_for(session, credential=credential)
             if key is None:
-                raise _refuse(request, "the API key is wrong or revoked")
+                raise _refuse(
+                    request, kind, "the API key is wrong or revoked", credential, API_KEY_PREFIX
+                )
             if scope not in key.scopes:
                 raise HTTPException(403, f"this API key lacks the scope {scope!r}")
             record_key_use(key, now=datetime.now(UTC))
@@ -180,26 +217,41 @@ def active_collaborator_with(scope: str) -> Callable[..., CollaboratorCaller]:
     return dependency
 
 
+user_cookie = APIKeyCookie(
+    name=USER_COOKIE,
+    scheme_name="userSession",
+    description="The signed-in user's session, set by following the platform's sign-in link "
+    "(`/auth/signin?token=...`).",
+    auto_error=False,
+)
+staff_cookie = APIKeyCookie(name=STAFF_COOKIE, scheme_name="staffSession", auto_error=False)
+
+
 @dataclass(frozen=True)
 class UserSession:
     account_id: str
+    session_id: str
     csrf: str
 
 
-def _user(request: Request, settings: SettingsDep) -> UserSession:
-    data = read_session_cookie(
-        request.app.state.session_secret,
-        USER_SESSION_SALT,
-        request.cookies.get(USER_COOKIE),
-        max_age_seconds=settings.session_max_age_seconds,
-    )
-    if data is None:
+def _user(
+    request: Request, engine: EngineDep, session_id: Annotated[str | None, Depends(user_cookie)]
+) -> UserSession:
+    account_id = None
+    if session_id:
+        with session_scope(engine) as session:
+            account_id = session_subject(
+                session, kind="user", session_id=session_id, now=datetime.now(UTC)
+            )
+    if account_id is None or session_id is None:
         raise HTTPException(
             401,
             "You are not signed in, or your session ended. Open “Data sharing and "
             "personalization” from the app's settings to sign in again.",
         )
-    return UserSession(data.subject, data.csrf)
+    return UserSession(
+        account_id, session_id, csrf_token_for(request.app.state.session_secret, session_id)
+    )
 
 
 UserDep = Annotated[UserSession, Depends(_user)]
@@ -209,6 +261,7 @@ UserDep = Annotated[UserSession, Depends(_user)]
 class StaffSession:
     username: str
     role: str
+    session_id: str
     csrf: str
 
     @property
@@ -220,29 +273,29 @@ class StaffSession:
         return self.role == "admin"
 
 
-def _staff(request: Request, settings: SettingsDep, engine: EngineDep) -> StaffSession:
-    data = read_session_cookie(
-        request.app.state.session_secret,
-        STAFF_SESSION_SALT,
-        request.cookies.get(STAFF_COOKIE),
-        max_age_seconds=settings.session_max_age_seconds,
-    )
-    user = None
-    if data is not None:
+def _staff(
+    request: Request, engine: EngineDep, session_id: Annotated[str | None, Depends(staff_cookie)]
+) -> StaffSession:
+    username = role = None
+    if session_id:
         with session_scope(engine) as session:
-            user = get_staff_user(session, username=data.subject)
-            role = user.role if user else ""
-    if data is None or user is None:
+            username = session_subject(
+                session, kind="staff", session_id=session_id, now=datetime.now(UTC)
+            )
+            user = get_staff_user(session, username=username) if username else None
+            role = user.role if user else None
+    if username is None or role is None or session_id is None:
         raise HTTPException(303, "Sign in first.", headers={"Location": "/admin/login"})
-    return StaffSession(data.subject, role, data.csrf)
+    secret = request.app.state.session_secret
+    return StaffSession(username, role, session_id, csrf_token_for(secret, session_id))
 
 
 StaffDep = Annotated[StaffSession, Depends(_staff)]
 
 
-def require_csrf(session: UserSession | StaffSession | SessionData, submitted: str | None) -> None:
+def require_csrf(session: UserSession | StaffSession, submitted: str | None) -> None:
     """Forms must carry the session's CSRF token; without it the change is refused (403)."""
-    if not csrf_matches(SessionData("", session.csrf), submitted):
+    if not csrf_matches(session.csrf, submitted):
         raise HTTPException(
             403,
             "This form's security token is missing or does not match your session. "

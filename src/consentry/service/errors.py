@@ -1,7 +1,10 @@
 """Errors as answers: JSON ``{"detail", "field", "where"}`` for the APIs, a plain page for people.
 
 Each kind of failure has one status code here; routes raise the project's error types
-(``consentry.errors``) or ``HTTPException`` and never build error responses themselves.
+(``consentry.errors``) or ``HTTPException`` and never build error responses themselves. Nothing
+escapes without that shape: a value the database cannot store is a 422, and any other exception
+a 500 in the same shape (with the security headers, which Starlette's outermost error
+middleware would otherwise skip), its traceback in the server's log and never in the answer.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from consentry.errors import (
@@ -24,6 +28,7 @@ from consentry.errors import (
     NotFound,
     Placed,
 )
+from consentry.service.headers import SECURITY_HEADERS
 
 
 class ErrorBody(BaseModel):
@@ -115,12 +120,28 @@ def _consentry(request: Request, exc: ConsentryError) -> Response:
 
 
 def _http(request: Request, exc: HTTPException) -> Response:
-    if exc.status_code == 405 and wants_html(request):
-        return HTMLResponse("Method not allowed", status_code=405, headers=exc.headers)
     return error_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
+
+
+def _unstorable(request: Request, exc: DataError) -> Response:
+    """The database refused a value (a NUL character, a number out of its column's range)."""
+    reason = str(exc.orig).splitlines()[0] if exc.orig else "a value is out of range"
+    return error_response(request, 422, f"a value in this request cannot be stored: {reason}")
+
+
+def _unexpected(request: Request, exc: Exception) -> Response:
+    return error_response(
+        request,
+        500,
+        "the server failed to answer this request (an internal error, logged for the "
+        "platform's operators); try again, and tell them if it persists",
+        headers={name.decode(): value.decode() for name, value in SECURITY_HEADERS},
+    )
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(ConsentryError, _consentry)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(DataError, _unstorable)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)

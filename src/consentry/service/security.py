@@ -1,7 +1,8 @@
-"""Signed sign-in links, session cookies with CSRF tokens, bad-credential limits.
+"""Signed sign-in links and CSRF tokens.
 
 Every signature is HMAC-SHA256 (itsdangerous); every comparison of secrets is constant-time.
-Secrets at rest (hashed tokens, keys and passwords) are ``store.credentials``'s concern.
+Sessions live in the database (``store.sessions``); secrets at rest (hashed tokens, keys and
+passwords) are ``store.credentials``'s concern.
 """
 
 from __future__ import annotations
@@ -9,16 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer
 
 SIGNIN_SALT = "consentry.signin"
-USER_SESSION_SALT = "consentry.session.user"
-STAFF_SESSION_SALT = "consentry.session.staff"
 SIGNER = {"digest_method": hashlib.sha256}
 
 
@@ -48,13 +45,13 @@ def read_signin_token(
     """The claims of a genuine, unexpired token; SigninRefused with the reason otherwise."""
     try:
         claims = URLSafeSerializer(secret, salt=SIGNIN_SALT, signer_kwargs=SIGNER).loads(token)
-        account_id, exp, nonce = str(claims["sub"]), int(claims["exp"]), str(claims["nonce"])
-    except (BadSignature, KeyError, TypeError, ValueError) as exc:
+        account_id, nonce = str(claims["sub"]), str(claims["nonce"])
+        expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    except (BadSignature, KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
         raise SigninRefused(
             "This sign-in link is not genuine: its signature does not match. "
             "Open the settings again from the app to get a new link."
         ) from exc
-    expires_at = datetime.fromtimestamp(exp, UTC)
     if expires_at <= now:
         raise SigninRefused(
             f"This sign-in link expired at {expires_at:%Y-%m-%d %H:%M:%S} UTC. "
@@ -70,65 +67,12 @@ def read_signin_token(
     return SigninClaims(account_id, nonce, expires_at)
 
 
-@dataclass(frozen=True)
-class SessionData:
-    subject: str
-    """The account id (user sessions) or the staff username."""
-    csrf: str
+def csrf_token_for(secret: str, session_id: str) -> str:
+    """A session's CSRF token: an HMAC of its id under the session secret, so it is never
+    stored, differs per session and cannot be made without the secret. The staff sign-in
+    form's pre-session id gets one the same way."""
+    return hmac.new(secret.encode(), b"csrf:" + session_id.encode(), hashlib.sha256).hexdigest()
 
 
-def make_session_cookie(secret: str, salt: str, subject: str) -> str:
-    """A signed cookie value holding who is signed in and the session's CSRF token."""
-    serializer = URLSafeTimedSerializer(secret, salt=salt, signer_kwargs=SIGNER)
-    return serializer.dumps({"sub": subject, "csrf": secrets.token_urlsafe(24)})
-
-
-def read_session_cookie(
-    secret: str, salt: str, value: str | None, *, max_age_seconds: int
-) -> SessionData | None:
-    if not value:
-        return None
-    serializer = URLSafeTimedSerializer(secret, salt=salt, signer_kwargs=SIGNER)
-    try:
-        data = serializer.loads(value, max_age=max_age_seconds)
-        return SessionData(str(data["sub"]), str(data["csrf"]))
-    except (SignatureExpired, BadSignature, KeyError, TypeError):
-        return None
-
-
-def csrf_matches(session: SessionData, submitted: str | None) -> bool:
-    return bool(submitted) and hmac.compare_digest(session.csrf, str(submitted))
-
-
-class FailureLimiter:
-    """Counts bad credentials per client IP in a fixed window; over the limit, the IP waits.
-
-    Kept in memory per server process: a flood costs no database writes, and with N workers an
-    attacker gets at most N times the limit per window.
-    """
-
-    def __init__(self, limit: int, window_seconds: int) -> None:
-        self.limit, self.window = limit, window_seconds
-        self._failures: dict[str, tuple[float, int]] = {}
-        self._lock = threading.Lock()
-
-    def retry_after(self, client: str) -> int | None:
-        """Seconds the client must wait, or None if it may try."""
-        with self._lock:
-            started, count = self._failures.get(client, (0.0, 0))
-            left = started + self.window - time.monotonic()
-            if count >= self.limit and left > 0:
-                return max(1, int(left + 0.999))
-            return None
-
-    def failed(self, client: str) -> None:
-        with self._lock:
-            now = time.monotonic()
-            started, count = self._failures.get(client, (now, 0))
-            if now - started >= self.window:
-                started, count = now, 0
-            self._failures[client] = (started, count + 1)
-            if len(self._failures) > 100_000:  # bound memory under a spray of addresses
-                self._failures = {
-                    ip: v for ip, v in self._failures.items() if now - v[0] < self.window
-                }
+def csrf_matches(expected: str, submitted: str | None) -> bool:
+    return bool(submitted) and hmac.compare_digest(expected, str(submitted))

@@ -1,13 +1,13 @@
 """Platform service tokens, collaborators' API keys, staff users and spent sign-in nonces.
 
 Secrets are shown once at creation and only their hashes are stored (SHA-256 for random
-credentials, scrypt for passwords); every comparison of secrets is constant-time and every
-change is audited.
+credentials, Argon2 for passwords: ``store.passwords``); every comparison of secrets is
+constant-time and every change is audited. A password or role change ends the staff member's
+sessions.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from consentry.errors import Conflict, InvalidInput, NotFound
 from consentry.store.ledger import append_audit_event
 from consentry.store.models import ApiKey, Collaborator, PlatformToken, SigninNonce, StaffUser
+from consentry.store.passwords import hash_password, verify_password
+from consentry.store.sessions import end_sessions_of
 
 PLATFORM_PREFIX = "cpt"
 API_KEY_PREFIX = "cst"
@@ -49,35 +51,6 @@ def split_credential(prefix: str, credential: str) -> tuple[str, str] | None:
 
 def secret_matches(secret: str, stored_hash: str) -> bool:
     return hmac.compare_digest(sha256_hex(secret), stored_hash)
-
-
-SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **SCRYPT, dklen=32)
-    params = f"{SCRYPT['n']}${SCRYPT['r']}${SCRYPT['p']}"
-    return f"scrypt${params}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
-
-
-def password_matches(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(
-            password.encode(),
-            salt=base64.b64decode(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(expected),
-        )
-    except ValueError:
-        return False
-    return hmac.compare_digest(actual, expected)
 
 
 LIVE_TOKEN = select(PlatformToken.id, PlatformToken.name, PlatformToken.secret_hash).where(
@@ -214,13 +187,24 @@ def record_key_use(key: ApiKey, *, now: datetime) -> None:
         key.last_used_at = now
 
 
+MIN_PASSWORD_CHARS = 12
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InvalidInput(f"expected one of {', '.join(ROLES)}", field="role")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidInput(f"must be at least {MIN_PASSWORD_CHARS} characters", field="password")
+
+
 def add_staff_user(
     session: Session, *, username: str, password: str, role: str, actor: str
 ) -> StaffUser:
-    if role not in ROLES:
-        raise InvalidInput(f"expected one of {', '.join(ROLES)}", field="role")
-    if len(password) < 12:
-        raise InvalidInput("must be at least 12 characters", field="password")
+    _check_role(role)
+    _check_password(password)
     if session.get(StaffUser, username) is not None:
         raise Conflict(f"staff user {username!r} already exists")
     user = StaffUser(
@@ -242,15 +226,62 @@ def add_staff_user(
     return user
 
 
+def _existing_staff_user(session: Session, username: str) -> StaffUser:
+    user = session.get(StaffUser, username)
+    if user is None:
+        raise NotFound("staff user", username, listing="consentry staff add USER")
+    return user
+
+
+def set_staff_password(session: Session, *, username: str, password: str, actor: str) -> int:
+    """Change the password and end the user's sessions; returns how many were ended."""
+    _check_password(password)
+    user = _existing_staff_user(session, username)
+    user.password_hash = hash_password(password)
+    ended = end_sessions_of(session, kind="staff", subject=username)
+    append_audit_event(
+        session,
+        actor=actor,
+        action="staff.password",
+        object_type="staff_user",
+        object_id=username,
+        details={"sessions_ended": ended},
+    )
+    return ended
+
+
+def set_staff_role(session: Session, *, username: str, role: str, actor: str) -> int:
+    """Change the role and end the user's sessions (a cookie never carries an old role on);
+    returns how many were ended."""
+    _check_role(role)
+    user = _existing_staff_user(session, username)
+    previous, user.role = user.role, role
+    ended = end_sessions_of(session, kind="staff", subject=username)
+    append_audit_event(
+        session,
+        actor=actor,
+        action="staff.role",
+        object_type="staff_user",
+        object_id=username,
+        details={"from": previous, "to": role, "sessions_ended": ended},
+    )
+    return ended
+
+
 def get_staff_user(session: Session, *, username: str) -> StaffUser | None:
-    """The staff user, or None (a signed cookie may outlive its user)."""
+    """The staff user, or None (a session may outlive its user)."""
     return session.get(StaffUser, username)
 
 
 def staff_user_for_login(session: Session, *, username: str, password: str) -> StaffUser | None:
+    """The staff user whose password this is, or None. A hash of an older scheme is replaced
+    by the current one here, in the caller's transaction."""
     user = session.get(StaffUser, username)
-    if user is None or not password_matches(password, user.password_hash):
+    valid, upgraded = verify_password(password, user.password_hash if user else None)
+    if user is None or not valid:
         return None
+    if upgraded is not None:
+        user.password_hash = upgraded
     return user
 
 

@@ -282,6 +282,20 @@ class SigninNonce(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class WebSession(Base):
+    """A signed-in user's or staff member's session; only a SHA-256 of its id (the cookie) is
+    kept, so deleting the row ends the session at once (sign-out, password or role change)."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_subject", "kind", "subject"),)
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # user | staff
+    subject: Mapped[str] = mapped_column(String(64))
+    """The account id (user) or the staff username."""
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class ExportJob(Base):
     """An export started from the admin pages; its progress is here so every worker sees it."""
 

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.orm import Session
 
-from consentry.domain import consent_bulk
+from consentry.domain import consent_bulk, consent_snapshot
 from consentry.domain.consent import license_in_force
 from consentry.domain.types import (
     AccountFacts,
@@ -160,8 +160,8 @@ class ConsentInputs:
         as_of: datetime,
         con: duckdb.DuckDBPyConnection | None = None,
     ) -> pa.Table:
-        """``consent_bulk.account_snapshot`` of these inputs for one collaborator and purpose."""
-        return consent_bulk.account_snapshot(
+        """``consent_snapshot.account_snapshot`` of these inputs for one collaborator, purpose."""
+        return consent_snapshot.account_snapshot(
             self.accounts,
             self.events,
             self.reference.policies,
@@ -175,7 +175,7 @@ class ConsentInputs:
 
     def master_snapshot(self, *, purpose: str, cutoff: datetime, as_of: datetime) -> pa.Table:
         """The snapshot of the master switch alone (no per-collaborator event counts)."""
-        return consent_bulk.account_snapshot(
+        return consent_snapshot.account_snapshot(
             self.accounts,
             self.events,
             self.reference.policies,

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from consentry.errors import NotFound
+from consentry.pipeline.manifest import Manifest
 from consentry.service.deps import (
     CollaboratorCaller,
     EngineDep,
@@ -152,7 +153,13 @@ def _binary(description: str, media_type: str) -> dict[int | str, dict[str, Any]
 @router.get(
     "/deliveries/{delivery_id}/manifest",
     response_class=FileResponse,
-    responses=_binary("The signed manifest (JSON).", "application/json"),
+    responses={
+        200: {
+            "description": "The signed manifest, byte for byte as signed.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Manifest"}}},
+            "model": Manifest,
+        }
+    },
 )
 def get_manifest(
     delivery_id: str, engine: EngineDep, settings: SettingsDep, caller: Reader

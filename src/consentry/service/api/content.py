@@ -10,7 +10,14 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from consentry.service.api.schemas import AccountIn, AccountOut, DeletionIn, PostIn, PostOut
+from consentry.service.api.schemas import (
+    AccountIn,
+    AccountOut,
+    DeletionIn,
+    PathId,
+    PostIn,
+    PostOut,
+)
 from consentry.service.deps import EngineDep, PlatformDep, PropagatorDep
 from consentry.service.errors import ERROR_RESPONSES
 from consentry.store import content
@@ -23,7 +30,7 @@ CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "Created."}}
 
 @router.put("/accounts/{account_id}", response_model=AccountOut, responses=CREATED)
 def put_account(
-    account_id: str,
+    account_id: PathId,
     body: AccountIn,
     response: Response,
     engine: EngineDep,
@@ -44,7 +51,7 @@ def put_account(
 
 @router.put("/posts/{post_id}", response_model=PostOut, responses=CREATED)
 def put_post(
-    post_id: str,
+    post_id: PathId,
     body: PostIn,
     response: Response,
     engine: EngineDep,
@@ -65,7 +72,7 @@ def put_post(
 
 @router.post("/accounts/{account_id}/deletion", response_model=AccountOut)
 def delete_account(
-    account_id: str,
+    account_id: PathId,
     body: DeletionIn,
     engine: EngineDep,
     caller: PlatformDep,
@@ -84,7 +91,7 @@ def delete_account(
 
 @router.post("/posts/{post_id}/deletion", response_model=PostOut)
 def delete_post(
-    post_id: str,
+    post_id: PathId,
     body: DeletionIn,
     engine: EngineDep,
     caller: PlatformDep,

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from consentry.errors import NotFound
+from consentry.service.api.schemas import PathId
 from consentry.service.deps import EngineDep, PlatformDep, SettingsDep
 from consentry.service.errors import ERROR_RESPONSES
 from consentry.service.received import SharedRecords, shared_records, shared_records_csv
@@ -44,7 +45,7 @@ def records_response(records: SharedRecords, fmt: Format, *, filename: str) -> R
     "/accounts/{account_id}/shared-records", response_model=SharedRecords, responses=CSV_RESPONSE
 )
 def account_shared_records(
-    account_id: str,
+    account_id: PathId,
     engine: EngineDep,
     settings: SettingsDep,
     caller: PlatformDep,

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine
 
-from consentry.domain import consent_bulk
+from consentry.domain import consent_bulk, consent_snapshot
 from consentry.domain.purposes import TRAIN_AI_SYSTEM
 from consentry.reports import charts
 from consentry.reports.model import Cell, Column, Report, Row, Section
@@ -51,7 +51,7 @@ def consent_over_time(engine: Engine, params: Params) -> Report:
     con = consent_bulk.connect()
     detail: list[Row] = []
     for moment in month_ends(params.now, params.months):
-        snapshot = consent_bulk.account_snapshot(
+        snapshot = consent_snapshot.account_snapshot(
             accounts,
             inputs.events,
             inputs.reference.policies,

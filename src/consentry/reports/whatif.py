@@ -2,7 +2,7 @@
 version, against the current ledger, compared with the versions in force.
 
 The draft joins the published versions as if published at ``min(now, effective)``; both sides
-are judged by the export's own bulk rule (``consent_bulk.account_snapshot`` and
+are judged by the export's own bulk rule (``consent_snapshot.account_snapshot`` and
 ``post_verdicts``) over the one snapshot reader and the posts an export at that cut-off would
 scan, with the cut-off the date asked and the ledger as recorded now. So a full export at that
 cut-off, once the draft is published so, delivers the posts counted here (less any taken back
@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import Engine
 
-from consentry.domain import consent_bulk
+from consentry.domain import consent_bulk, consent_snapshot
 from consentry.domain.consent import license_in_force
 from consentry.domain.jurisdiction import validate_key
 from consentry.domain.types import DefaultRule, PolicyFacts
@@ -89,7 +89,7 @@ def simulate(
             continue
         counts: dict[str, dict[str, tuple[int, int]]] = {}
         for side, policies in (("now", current), ("draft", drafted)):
-            snapshot = consent_bulk.account_snapshot(
+            snapshot = consent_snapshot.account_snapshot(
                 inputs.accounts,
                 inputs.events,
                 policies,

@@ -280,6 +280,19 @@ def posts_by_id(db: Engine | Connection, ids: pa.Array | Sequence[str] | None) -
     return rows_to_table(rows, schema)
 
 
+def public_posts(engine: Engine) -> pa.Table:
+    """Every public post not deleted (``consent_bulk.POST_SCHEMA``), streamed: the pages a
+    crawler can reach, which the rights signals mark."""
+    batches = read_batches(
+        engine,
+        table="posts",
+        schema=consent_bulk.POST_SCHEMA,
+        where="visibility = 'public' AND deleted_at IS NULL",
+        order_by="id",
+    )
+    return pa.Table.from_batches(list(batches), schema=consent_bulk.POST_SCHEMA)
+
+
 def _select(
     conn: Connection,
     table: str,

@@ -2,7 +2,7 @@
 delivery, creators' earnings
 
 Revision ID: 0007
-Revises: 0005 (the lead re-chains it after 0006 at merge)
+Revises: 0006 (the lead re-chains it after 0006 at merge)
 """
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -14,7 +14,7 @@ from babel.numbers import get_currency_precision
 import consentry.store.types
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

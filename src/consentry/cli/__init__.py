@@ -22,6 +22,7 @@ import consentry.cli.report
 import consentry.cli.serve
 import consentry.cli.setup
 import consentry.cli.signals
+import consentry.cli.transparency
 import consentry.cli.verify  # noqa: F401
 from consentry.cli.app import app
 

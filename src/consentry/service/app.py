@@ -20,7 +20,7 @@ from consentry.service.headers import SecurityHeaders
 from consentry.service.limits import BodyLimit, FailureLimiter
 from consentry.service.propagation import BackgroundPropagator
 from consentry.service.readers import reader_for
-from consentry.service.web import admin, receipts, settings_page, signin
+from consentry.service.web import admin, receipts, settings_page, signin, transparency
 from consentry.service.web.render import templates
 from consentry.service.webhooks import WebhookSender
 from consentry.settings import Settings, get_settings
@@ -107,7 +107,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.forwarded_allow_ips)
     errors.install(app)
     routers = (platform, content, records, collaborator, notices, signals, settings_page, signin)
-    for module in (*routers, admin, receipts):
+    for module in (*routers, admin, receipts, transparency):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -102,4 +102,12 @@ def _site_file(name: str) -> Callable[[Engine, ServiceSettings], Awaitable[Respo
 
 
 for _name in MEDIA_TYPES:
-    router.add_api_route(f"/{_name}", _site_file(_name), methods=["GET"])
+    router.add_api_route(
+        f"/{_name}",
+        _site_file(_name),
+        methods=["GET"],
+        name=f"site_file_{_name}",
+        summary=f"/{_name}",
+        response_class=Response,
+        responses={200: {"content": {MEDIA_TYPES[_name].split(";")[0]: {}}}},
+    )

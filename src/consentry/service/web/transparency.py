@@ -43,6 +43,7 @@ async def transparency_json(
 async def transparency_page(
     request: Request, engine: EngineDep, settings: SettingsDep, year: YearQuery = None
 ) -> HTMLResponse:
+    """The transparency report as a page anyone can read (no sign-in)."""
     report = await _report(engine, settings, year)
     first = min((int(p.published[:4]) for p in report.policies), default=report.year)
     page = html(

@@ -25,6 +25,7 @@ from consentry.service.web.render import templates
 from consentry.service.webhooks import WebhookSender
 from consentry.settings import Settings, get_settings
 from consentry.store.db import get_engine
+from consentry.store.group_commit import GroupCommit
 from consentry.store.snapshot import ReferenceCache
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -98,6 +99,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         config.auth_failure_limit, config.auth_failure_window_seconds
     )
     app.state.reference = ReferenceCache()
+    app.state.writes = GroupCommit(app.state.engine)
     app.state.propagator = BackgroundPropagator(app.state.engine, enabled=config.propagation)
     app.state.verified_tokens = {}
     app.state.templates = templates()

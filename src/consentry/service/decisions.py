@@ -18,21 +18,21 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
 from consentry.domain import consent, consent_bulk
 from consentry.domain.types import ConsentBasis, Verdict
 from consentry.errors import NotFound
-from consentry.store.consent import post_facts
-from consentry.store.models import Post
-from consentry.store.snapshot import Reference, consent_inputs, posts_by_id
+from consentry.store.snapshot import (
+    Reference,
+    ReferenceCache,
+    consent_inputs,
+    post_inputs,
+    posts_by_id,
+)
 
 NO_LICENSE = "no_license"
 UNKNOWN_POST = "unknown_post"
-
-POST_BY_ID = select(*(Post.__table__.c[name] for name in consent_bulk.POST_SCHEMA.names)).where(
-    Post.id == bindparam("post_id")
-)
 
 
 @dataclass(frozen=True)
@@ -48,34 +48,34 @@ class Answer:
 
 def may_share(
     conn: Connection,
-    reference: Reference,
+    references: ReferenceCache,
     *,
     post_id: str,
     collaborator_id: str,
     purpose: str,
     now: datetime,
 ) -> Answer:
-    """One question, answered with the reference rule at cut-off = as-of = ``now``."""
-    reference.check(collaborator_id=collaborator_id, purpose=purpose)
-    row = conn.execute(POST_BY_ID, {"post_id": post_id}).first()
-    if row is None:
+    """One question, answered with the reference rule at cut-off = as-of = ``now``.
+
+    The post, its author, the author's events and the reference marker come in one statement
+    (``store.snapshot.post_inputs``); the reference itself from the process's cache."""
+    inputs = post_inputs(conn, post_id=post_id, purpose=purpose)
+    if inputs is None:
+        references.get(conn).check(collaborator_id=collaborator_id, purpose=purpose)
         raise NotFound("post", post_id, listing="PUT /api/platform/posts/{id} sends one")
-    post = post_facts(row)
+    reference = references.get(conn, inputs.reference_marker)
+    reference.check(collaborator_id=collaborator_id, purpose=purpose)
     licenses = reference.licenses_for(collaborator_id, purpose, now)
     if not licenses:
         return Answer(post_id, collaborator_id, purpose, False, NO_LICENSE, None, ConsentBasis())
-    inputs = consent_inputs(
-        conn, purpose=purpose, account_ids=[post.account_id], reference=reference
-    )
-    account, events = inputs.account(post.account_id), inputs.events_of(post.account_id)
     collaborator = reference.collaborator(collaborator_id)
     verdicts: list[tuple[str, Verdict]] = [
         (
             lic.id,
             consent.evaluate(
-                post,
-                account,
-                events,
+                inputs.post,
+                inputs.account,
+                inputs.events,
                 reference.policies,
                 lic,
                 collaborator=collaborator,

@@ -84,7 +84,7 @@ def event_with_external_id(session: Session, external_id: str) -> ConsentEvent:
     return found
 
 
-def post_facts(post: Post | Row[Any]) -> PostFacts:
+def post_facts(post: Post | Row[*tuple[Any, ...]]) -> PostFacts:
     """A post (a model, or a result row of its columns) as the rule reads it."""
     return PostFacts(
         id=post.id,

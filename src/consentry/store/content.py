@@ -16,7 +16,6 @@ bring the account or post back, and one with an earlier time brings the deletion
 from __future__ import annotations
 
 import io
-import json
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -29,12 +28,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from consentry.domain.consent_bulk import TS
 from consentry.domain.types import PostKind, Visibility
 from consentry.errors import InvalidInput, NotFound
+from consentry.store.db import id_list_in
 from consentry.store.ledger import (
     CONSENT_CHAIN,
     CONSENT_FIELDS,
@@ -161,20 +161,15 @@ def existing_ids(
 ) -> pa.Array:
     """Which of ``values`` (strings) are already in ``column``, seen from this transaction.
 
-    One query with the distinct values as one parameter (a JSON array on SQLite, an array on
-    PostgreSQL), however many there are."""
+    One query with the distinct values as one parameter (``store.db.id_list_in``)."""
     unique = pc.unique(values.drop_null()).to_pylist()
     if not unique:
         return pa.array([], pa.string())
     conn = session.connection()
     table, name = column.class_.__tablename__, column.key
-    if conn.dialect.name == "sqlite":
-        sql = f"SELECT {name} FROM {table} WHERE {name} IN (SELECT value FROM json_each(?))"
-        found = conn.exec_driver_sql(sql, (json.dumps(unique),)).scalars().all()
-    else:
-        sql = f"SELECT {name} FROM {table} WHERE {name} = ANY(%(values)s)"
-        found = conn.exec_driver_sql(sql, {"values": unique}).scalars().all()
-    return pa.array(found, pa.string())
+    within, params = id_list_in(conn, unique)
+    found = conn.execute(text(f"SELECT {name} FROM {table} WHERE {name} {within}"), params)
+    return pa.array(found.scalars().all(), pa.string())
 
 
 def sqlite_layout(table: pa.Table) -> pa.Table:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -69,9 +71,14 @@ def connected(db: Engine | Connection) -> Iterator[Connection]:
         yield conn
 
 
-def id_list_in(conn: Connection) -> str:
-    """SQL for ``IN (the ids of JSON array parameter :ids)``: one parameter however many ids
-    (binding thousands of separate parameters costs more than the query)."""
+def id_list_in(conn: Connection, ids: Iterable[str]) -> tuple[str, dict[str, Any]]:
+    """SQL for ``IN`` the given ids and its one parameter ``:ids``, however many ids (binding
+    thousands of separate parameters costs more than the query).
+
+    On PostgreSQL the ids are an array (``= ANY(:ids)``), which the planner sees the size of and
+    answers from the index; a JSON set-returning function is estimated at 100 rows whatever it
+    holds, which made it hash-join a whole table for a single id (7 ms instead of 0.03 ms)."""
+    values = list(ids)
     if conn.dialect.name == "sqlite":
-        return "IN (SELECT value FROM json_each(:ids))"
-    return "IN (SELECT jsonb_array_elements_text(CAST(:ids AS jsonb)))"
+        return "IN (SELECT value FROM json_each(:ids))", {"ids": json.dumps(values)}
+    return "= ANY(:ids)", {"ids": values}

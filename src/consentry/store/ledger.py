@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from consentry.domain.types import ConsentSource, Decision
@@ -56,15 +58,37 @@ def canonical_hash(fields: dict[str, Any], prev_hash: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+HELD = "consentry.ledger_heads_held"
+"""``session.info`` key: the transaction already holds both heads (``hold_heads``)."""
+
+
 def _lock_head(session: Session, chain: str) -> LedgerHead:
-    head = session.scalars(
-        select(LedgerHead).where(LedgerHead.chain == chain).with_for_update()
-    ).one_or_none()
+    if session.info.get(HELD):
+        held = session.get(LedgerHead, chain)  # ours until the commit; no second lock needed
+        if held is not None:
+            return held
+    locking = select(LedgerHead).where(LedgerHead.chain == chain).with_for_update()
+    head = session.scalars(locking).one_or_none()
     if head is None:
-        head = LedgerHead(chain=chain, last_id=0, last_hash=GENESIS)
-        session.add(head)
-        session.flush()
+        # The chain's first append: two processes may both get here, so the head is created
+        # only if still absent (the other's insert waits for this one), then locked.
+        insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+        session.execute(
+            insert(LedgerHead)
+            .values(chain=chain, last_id=0, last_hash=GENESIS)
+            .on_conflict_do_nothing(index_elements=["chain"])
+        )
+        head = session.scalars(locking).one()
     return head
+
+
+def hold_heads(session: Session) -> None:
+    """Lock both chains' heads for the rest of the transaction (consent first, the order every
+    appender takes them in), so that appends in its savepoints take no lock of their own: a lock
+    first taken inside a savepoint would be released if that savepoint were rolled back."""
+    for chain in (CONSENT_CHAIN, AUDIT_CHAIN):
+        _lock_head(session, chain)
+    session.info[HELD] = True
 
 
 lock_head = _lock_head

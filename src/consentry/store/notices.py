@@ -70,9 +70,9 @@ def live_members(db: Engine | Connection, *, account_ids: Sequence[str] | None) 
         )
     # The joins are done in Arrow: the database only walks its account index, and the few
     # deliveries and the accounts' earlier notices come in two small queries.
-    ids = {"ids": json.dumps(list(account_ids))}
     with connected(db) as conn:
-        within = f"WHERE account_id {id_list_in(conn)}"
+        in_ids, ids = id_list_in(conn, account_ids)
+        within = f"WHERE account_id {in_ids}"
         held = _string_columns(
             conn,
             ["delivery_id", "post_id", "account_id", "record_pseudonym"],

@@ -13,16 +13,16 @@ the ids as one JSON parameter.
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, and_, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from consentry.domain import consent_bulk, consent_snapshot
@@ -35,12 +35,22 @@ from consentry.domain.types import (
     Decision,
     LicenseFacts,
     PolicyFacts,
+    PostFacts,
 )
 from consentry.errors import InvalidInput, NotFound
 from consentry.store.arrow_io import read_batches
+from consentry.store.consent import post_facts
 from consentry.store.db import connected, id_list_in
 from consentry.store.ledger import AUDIT_CHAIN
-from consentry.store.models import Collaborator, LedgerHead, License, Purpose
+from consentry.store.models import (
+    Account,
+    Collaborator,
+    ConsentEvent,
+    LedgerHead,
+    License,
+    Post,
+    Purpose,
+)
 from consentry.store.parties import collaborator_facts, license_facts
 from consentry.store.policies import policy_facts
 
@@ -116,6 +126,13 @@ def load_reference(session: Session) -> Reference:
 AUDIT_HEAD = select(LedgerHead.last_id).where(LedgerHead.chain == AUDIT_CHAIN)
 
 
+class Unread:
+    """The type of ``UNREAD``: no marker was given, so the cache reads it."""
+
+
+UNREAD = Unread()
+
+
 class ReferenceCache:
     """A process's ``Reference``, reloaded when the audit chain's head moves.
 
@@ -128,8 +145,11 @@ class ReferenceCache:
         self._marker: int | None = None
         self._reference: Reference | None = None
 
-    def get(self, conn: Connection) -> Reference:
-        marker = conn.scalar(AUDIT_HEAD)
+    def get(self, conn: Connection, marker: int | Unread | None = UNREAD) -> Reference:
+        """The reference as of ``marker`` (the audit head, read now unless the caller read it
+        in its own statement: ``PostInputs.reference_marker``)."""
+        if isinstance(marker, Unread):
+            marker = conn.scalar(AUDIT_HEAD)
         with self._lock:
             if self._reference is not None and marker == self._marker:
                 return self._reference
@@ -191,32 +211,97 @@ class ConsentInputs:
         rows = self.accounts.filter(pc.equal(self.accounts["id"], account_id)).to_pylist()
         if not rows:
             raise NotFound("account", account_id)
-        row = rows[0]
-        return AccountFacts(
-            id=row["id"],
-            jurisdiction=row["jurisdiction"],
-            protected=row["protected"],
-            birth_date=row["birth_date"],
-            is_minor=row["is_minor"],
-            deleted_at=row["deleted_at"],
-        )
+        return account_facts(rows[0])
 
     def events_of(self, account_id: str) -> list[ConsentEventFacts]:
         """One account's events, in ledger order."""
         mine = self.events.filter(pc.equal(self.events["account_id"], account_id))
-        return [
-            ConsentEventFacts(
-                id=row["id"],
-                account_id=row["account_id"],
-                purpose=row["purpose"],
-                collaborator_id=row["collaborator_id"],
-                decision=Decision(row["decision"]),
-                effective_at=row["effective_at"],
-                recorded_at=row["recorded_at"],
-                source=ConsentSource(row["source"]),
-            )
-            for row in mine.to_pylist()
-        ]
+        return [event_facts(row) for row in mine.to_pylist()]
+
+
+def account_facts(row: Mapping[str, Any]) -> AccountFacts:
+    return AccountFacts(
+        id=row["id"],
+        jurisdiction=row["jurisdiction"],
+        protected=row["protected"],
+        birth_date=row["birth_date"],
+        is_minor=row["is_minor"],
+        deleted_at=row["deleted_at"],
+    )
+
+
+def event_facts(row: Mapping[str, Any]) -> ConsentEventFacts:
+    return ConsentEventFacts(
+        id=row["id"],
+        account_id=row["account_id"],
+        purpose=row["purpose"],
+        collaborator_id=row["collaborator_id"],
+        decision=Decision(row["decision"]),
+        effective_at=row["effective_at"],
+        recorded_at=row["recorded_at"],
+        source=ConsentSource(row["source"]),
+    )
+
+
+@dataclass(frozen=True)
+class PostInputs:
+    """What the one-at-a-time rule reads for one post and purpose."""
+
+    post: PostFacts
+    account: AccountFacts
+    events: list[ConsentEventFacts]
+    """The author's events for the purpose, in ledger order."""
+    reference_marker: int | None
+    """The ``ReferenceCache`` marker, read in the same statement."""
+
+
+_POST, _ACCOUNT, _EVENT = (
+    Post.__table__.alias("p"),
+    Account.__table__.alias("a"),
+    (ConsentEvent.__table__.alias("e")),
+)
+_EVENT_COLUMNS = [n for n in consent_bulk.EVENT_SCHEMA.names if n not in ("account_id", "purpose")]
+POST_INPUTS = (
+    select(
+        *(_POST.c[n] for n in consent_bulk.POST_SCHEMA.names),
+        *(_ACCOUNT.c[n].label(f"a_{n}") for n in consent_bulk.ACCOUNT_SCHEMA.names),
+        *(_EVENT.c[n].label(f"e_{n}") for n in _EVENT_COLUMNS),
+        AUDIT_HEAD.scalar_subquery().label("reference_marker"),
+    )
+    .join_from(_POST, _ACCOUNT, _ACCOUNT.c.id == _POST.c.account_id)
+    .outerjoin(
+        _EVENT,
+        and_(_EVENT.c.account_id == _POST.c.account_id, _EVENT.c.purpose == bindparam("purpose")),
+    )
+    .where(_POST.c.id == bindparam("post_id"))
+    .order_by(_EVENT.c.id)
+)
+
+
+def post_inputs(conn: Connection, *, post_id: str, purpose: str) -> PostInputs | None:
+    """One post's inputs to the rule (None for an unknown post) in one indexed statement: the
+    hot "may share?" path pays one round trip, not one per table."""
+    rows = conn.execute(POST_INPUTS, {"post_id": post_id, "purpose": purpose}).all()
+    if not rows:
+        return None
+    first = rows[0]._mapping
+    events = [
+        event_facts(
+            {
+                **{n: row._mapping[f"e_{n}"] for n in _EVENT_COLUMNS},
+                "account_id": first["account_id"],
+                "purpose": purpose,
+            }
+        )
+        for row in rows
+        if row._mapping["e_id"] is not None
+    ]
+    return PostInputs(
+        post=post_facts(rows[0]),
+        account=account_facts({n: first[f"a_{n}"] for n in consent_bulk.ACCOUNT_SCHEMA.names}),
+        events=events,
+        reference_marker=first["reference_marker"],
+    )
 
 
 def consent_inputs(
@@ -247,11 +332,15 @@ def consent_inputs(
         accounts = pa.Table.from_batches(list(account_batches), schema=account_schema)
         events = pa.Table.from_batches(list(event_batches), schema=consent_bulk.EVENT_SCHEMA)
     else:
-        ids = json.dumps(list(account_ids))
         with connected(db) as conn:
-            accounts = _select(conn, "accounts", "id", account_schema, ids)
+            accounts = _select(conn, "accounts", "id", account_schema, account_ids)
             events = _select(
-                conn, "consent_events", "account_id", consent_bulk.EVENT_SCHEMA, ids, purpose
+                conn,
+                "consent_events",
+                "account_id",
+                consent_bulk.EVENT_SCHEMA,
+                account_ids,
+                purpose,
             )
     if reference is None:
         with connected(db) as conn, Session(bind=conn) as session:
@@ -275,8 +364,9 @@ def posts_by_id(db: Engine | Connection, ids: pa.Array | Sequence[str] | None) -
         return pa.Table.from_batches(list(batches), schema=schema)
     values = ids.to_pylist() if isinstance(ids, pa.Array | pa.ChunkedArray) else list(ids)
     with connected(db) as conn:
-        sql = f"SELECT {', '.join(schema.names)} FROM posts WHERE id {id_list_in(conn)}"
-        rows = conn.execute(text(sql), {"ids": json.dumps(values)}).all()
+        within, params = id_list_in(conn, values)
+        sql = f"SELECT {', '.join(schema.names)} FROM posts WHERE id {within}"
+        rows = conn.execute(text(sql), params).all()
     return rows_to_table(rows, schema)
 
 
@@ -298,12 +388,12 @@ def _select(
     table: str,
     key: str,
     schema: pa.Schema,
-    ids: str,
+    ids: Sequence[str],
     purpose: str | None = None,
 ) -> pa.Table:
     """Rows of ``table`` whose ``key`` is among ``ids``, as ``schema``, in id order."""
-    sql = f"SELECT {', '.join(schema.names)} FROM {table} WHERE {key} {id_list_in(conn)}"
-    params = {"ids": ids}
+    within, params = id_list_in(conn, ids)
+    sql = f"SELECT {', '.join(schema.names)} FROM {table} WHERE {key} {within}"
     if purpose is not None:
         sql += " AND purpose = :purpose"
         params["purpose"] = purpose

@@ -9,6 +9,7 @@ import json
 
 import pyarrow as pa
 from fastapi import APIRouter, Request, Response, status
+from sqlalchemy.orm import Session
 
 from consentry.errors import Conflict
 from consentry.service.api.schemas import (
@@ -21,11 +22,11 @@ from consentry.service.api.schemas import (
     MayShareQuestion,
 )
 from consentry.service.decisions import may_share, may_share_bulk
-from consentry.service.deps import EngineDep, PlatformDep, PropagatorDep
+from consentry.service.deps import PlatformDep, PropagatorDep
 from consentry.service.errors import ERROR_RESPONSES
 from consentry.store.consent import event_with_external_id, now, record_consent
 from consentry.store.content import CONSENT_SCHEMA, resent_events
-from consentry.store.db import session_scope
+from consentry.store.group_commit import GroupCommit
 
 router = APIRouter(prefix="/api/platform", tags=["platform"], responses=ERROR_RESPONSES)
 
@@ -34,10 +35,9 @@ router = APIRouter(prefix="/api/platform", tags=["platform"], responses=ERROR_RE
 def check_one(question: MayShareQuestion, request: Request, _caller: PlatformDep) -> MayShareAnswer:
     """May this post be shared with this collaborator for this purpose now?"""
     with request.app.state.reader.connect() as conn:
-        reference = request.app.state.reference.get(conn)
         answer = may_share(
             conn,
-            reference,
+            request.app.state.reference,
             post_id=question.post_id,
             collaborator_id=question.collaborator_id,
             purpose=question.purpose,
@@ -90,8 +90,8 @@ def check_many(questions: BulkQuestions, request: Request, _caller: PlatformDep)
 @router.post("/consent-events", response_model=ConsentEventOut, status_code=status.HTTP_201_CREATED)
 def record_event(
     event: ConsentEventIn,
+    request: Request,
     response: Response,
-    engine: EngineDep,
     caller: PlatformDep,
     propagator: PropagatorDep,
 ) -> ConsentEventOut:
@@ -100,10 +100,12 @@ def record_event(
     Idempotent on ``external_id``: the same event sent again answers 200 with the recorded
     one; other content under a used ``external_id`` answers 409 naming the first field that
     differs (the bulk import's check: ``store.content.resent_events``). An ``effective_at``
-    left out is not compared.
+    left out is not compared. The answer comes once the event is committed (concurrent writes
+    share a commit: ``store.group_commit``).
     """
     fields = event.model_dump(exclude={"external_id"})
-    with session_scope(engine) as session:
+
+    def write(session: Session) -> tuple[int, ConsentEventOut]:
         if event.external_id is not None:
             sent = pa.Table.from_pylist(
                 [{**fields, "external_id": event.external_id}], CONSENT_SCHEMA
@@ -112,12 +114,19 @@ def record_event(
             if resent:
                 raise Conflict(resent[0].message(), field=resent[0].field)
             if known[0].as_py():
-                response.status_code = status.HTTP_200_OK
                 recorded = event_with_external_id(session, event.external_id)
-                return ConsentEventOut.model_validate(recorded, from_attributes=True)
+                return status.HTTP_200_OK, ConsentEventOut.model_validate(
+                    recorded, from_attributes=True
+                )
         recorded = record_consent(
             session, **fields, external_id=event.external_id, actor=caller.actor
         )
-        out = ConsentEventOut.model_validate(recorded, from_attributes=True)
-    propagator.submit([event.account_id])
+        return status.HTTP_201_CREATED, ConsentEventOut.model_validate(
+            recorded, from_attributes=True
+        )
+
+    writes: GroupCommit = request.app.state.writes
+    response.status_code, out = writes.run(write)
+    if response.status_code == status.HTTP_201_CREATED:
+        propagator.submit([event.account_id])
     return out

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint bench bench-export bench-ledger bench-notices bench-service clean
+.PHONY: demo test lint bench bench-export bench-ledger bench-notices bench-service bench-signals clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ bench-notices: $(VENV)/.bench-installed
 bench-service: $(VENV)/.bench-installed
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.service
+
+bench-signals: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.signals
 
 clean:
 	rm -rf .consentry artifacts bench/results

@@ -47,14 +47,11 @@ def _licensable(
     inputs = consent_inputs(
         inputs_db, purpose=TRAIN_AI_SYSTEM, account_ids=account_ids, reference=reference
     )
-    snapshot = inputs.master_snapshot(purpose=TRAIN_AI_SYSTEM, cutoff=now, as_of=now)
+    # The thread's kept connection: opening one costs more than judging a request's pages.
+    con = consent_bulk.thread_connection()
+    snapshot = inputs.master_snapshot(purpose=TRAIN_AI_SYSTEM, cutoff=now, as_of=now, con=con)
     verdicts = consent_bulk.post_verdicts(
-        posts,
-        snapshot,
-        PLATFORM_LICENSE,
-        cutoff=now,
-        as_of=now,
-        con=consent_bulk.thread_connection(),
+        posts, snapshot, PLATFORM_LICENSE, cutoff=now, as_of=now, con=con
     )
     return pa.table({"post_id": verdicts["post_id"], "licensable": pc.is_null(verdicts["reason"])})
 

@@ -193,7 +193,14 @@ class ConsentInputs:
             con=con,
         )
 
-    def master_snapshot(self, *, purpose: str, cutoff: datetime, as_of: datetime) -> pa.Table:
+    def master_snapshot(
+        self,
+        *,
+        purpose: str,
+        cutoff: datetime,
+        as_of: datetime,
+        con: duckdb.DuckDBPyConnection | None = None,
+    ) -> pa.Table:
         """The snapshot of the master switch alone (no per-collaborator event counts)."""
         return consent_snapshot.account_snapshot(
             self.accounts,
@@ -204,6 +211,7 @@ class ConsentInputs:
             listed_at=None,
             cutoff=cutoff,
             as_of=as_of,
+            con=con,
         )
 
     def account(self, account_id: str) -> AccountFacts:

@@ -260,9 +260,12 @@ def write_shards(
     """Execute the plan and write its records into shards, registering each finished shard
     with its members in one transaction (the resume marker)."""
     target = plan.target
-    counting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="count")
-    to_scan = counting.submit(plan.source.count)
-    counting.shutdown(wait=False)
+    # Counting is a scan of its own (the created-time column): only for a progress bar.
+    to_scan = None
+    if progress:
+        counting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="count")
+        to_scan = counting.submit(plan.source.count)
+        counting.shutdown(wait=False)
 
     def shard_finished(shard: FinishedShard) -> None:
         members = shard.members.append_column(
@@ -291,7 +294,7 @@ def write_shards(
     for output in executor.execute(plan):
         counts.append(output.counts)
         writer.write(output.records, output.members)
-        if progress:
+        if progress and to_scan:
             read += rows_read(output.counts)
             progress(read, to_scan.result())
     writer.close()

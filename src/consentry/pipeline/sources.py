@@ -1,11 +1,12 @@
-"""Where an export reads its posts, in post-id byte order: the store's ``posts`` table
-(``StoreSource``, the default) or a table in the platform's lake (``ParquetSource``,
-``DeltaSource``).
+"""Where an export reads its posts: the store's ``posts`` table (``StoreSource``, the default)
+or a table in the platform's lake (``ParquetSource``, ``DeltaSource``).
 
-A source is plain data with a ``batches()`` method yielding Arrow record batches of
-``transform.SCAN_SCHEMA``, id-ordered, of the posts created by the cut-off; ``count()`` says how
-many; ``quoted_originals()`` reads the posts quoted by those (rule 8) from the same table.
-Accounts and the ledger always come from the store.
+A source gives the posts created by the cut-off (``transform.SCAN_SCHEMA``) two ways: as a
+relation registered in a DuckDB connection, in no particular order (``register``: the embedded
+engine judges the whole scan in one query, which sorts by post id), and as Arrow record batches
+in post-id byte order (``batches``: for an engine that runs the per-batch function). ``count()``
+says how many; ``quoted_originals()`` reads the posts quoted by those (rule 8) from the same
+table. Accounts and the ledger always come from the store.
 
 A lake table's columns are mapped onto the post columns (``POST_COLUMNS``) by name: by default
 the canonical names; ``--column text=body`` names another. ``REQUIRED_COLUMNS`` must be there;
@@ -28,6 +29,8 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+from duckdb import DuckDBPyConnection, DuckDBPyRelation
+from duckdb import Error as DuckDBError
 from sqlalchemy import Engine, func, select, text
 
 from consentry.domain import consent_bulk
@@ -39,9 +42,20 @@ from consentry.store.models import Post
 
 
 class Source(Protocol):
-    """Posts created by the cut-off, as Arrow batches of ``SCAN_SCHEMA`` in post-id order."""
+    """Posts created by the cut-off (``SCAN_SCHEMA``), each once."""
 
-    def batches(self) -> Iterator[pa.RecordBatch]: ...
+    @property
+    def where(self) -> str:
+        """What the posts are read from, for error messages."""
+        ...
+
+    def register(self, con: DuckDBPyConnection, name: str) -> None:
+        """Define relation ``name`` in ``con``: the posts, checked, in no particular order."""
+        ...
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The posts as Arrow batches in post-id byte order."""
+        ...
 
     def count(self) -> int:
         """How many posts ``batches`` yields (for the progress bar)."""
@@ -59,19 +73,29 @@ class StoreSource:
     engine: Engine
     cutoff: datetime
     batch_rows: int = 65_536
+    where: str = "the store's posts table"
     _started: list[Iterator[pa.RecordBatch]] = field(
         default_factory=list, repr=False, compare=False
     )
 
     def start(self) -> None:
-        """Start the scan now: on SQLite it runs in its own child process, so it overlaps
-        whatever the caller does next (the consent snapshot); ``batches`` then hands it over."""
+        """Start the unordered scan now: on SQLite it runs in its own child process, so it
+        overlaps whatever the caller does next (the consent snapshot); ``register`` then hands
+        it over."""
         if not self._started:
-            self._started.append(scan_posts(self.engine, self.cutoff, self.batch_rows))
+            self._started.append(scan_posts(self.engine, self.cutoff, self.batch_rows, order=False))
+
+    def register(self, con: DuckDBPyConnection, name: str) -> None:
+        # In table order, not id order: an id-ordered scan walks the primary-key index and
+        # fetches each row from wherever it lies; the judging query sorts anyway.
+        scan = (
+            self._started.pop()
+            if self._started
+            else scan_posts(self.engine, self.cutoff, self.batch_rows, order=False)
+        )
+        con.register(name, pa.RecordBatchReader.from_batches(SCAN_SCHEMA, scan))
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        if self._started:
-            return self._started.pop()
         return scan_posts(self.engine, self.cutoff, self.batch_rows)
 
     def count(self) -> int:
@@ -105,17 +129,60 @@ def cutoff_sql(engine: Engine, cutoff: datetime) -> str:
     return f"created_at <= '{moment.isoformat()}'::timestamptz"
 
 
-def scan_posts(engine: Engine, cutoff: datetime, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """Posts created by the cut-off, in post-id byte order (the same on both databases)."""
-    order = "id" if engine.dialect.name == "sqlite" else 'id COLLATE "C"'
+def scan_posts(
+    engine: Engine, cutoff: datetime, batch_rows: int, *, order: bool = True
+) -> Iterator[pa.RecordBatch]:
+    """Posts created by the cut-off, in post-id byte order (the same on both databases), or
+    in the table's own order."""
+    by_id = "id" if engine.dialect.name == "sqlite" else 'id COLLATE "C"'
     return read_batches(
         engine,
         table="posts",
         schema=SCAN_SCHEMA,
         where=cutoff_sql(engine, cutoff),
-        order_by=order,
+        order_by=by_id if order else "",
         batch_rows=batch_rows,
     )
+
+
+def arrow_stream(relation: DuckDBPyRelation, batch_rows: int) -> pa.RecordBatchReader:
+    # DuckDB >= 1.4 names it to_arrow_reader; fetch_record_batch before (deprecated).
+    stream = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+    reader: pa.RecordBatchReader = stream(batch_rows)
+    return reader
+
+
+def check_ids_ascending(ids: pa.Array | pa.ChunkedArray, last: str | None, where: str) -> str:
+    """Refuse a post id seen twice in an id-ordered stream (``last``: the previous batch's last
+    id); return this batch's last id."""
+    same = pc.equal(ids.slice(1), ids.slice(0, len(ids) - 1))
+    repeated = ids[0].as_py() if last is not None and ids[0].as_py() == last else None
+    if repeated is None and pc.any(same).as_py():
+        repeated = ids.slice(1).filter(same)[0].as_py()
+    if repeated is not None:
+        raise InvalidInput(
+            f"the lake table holds post {repeated!r} more than once; a post must be one row",
+            where=where,
+            field="id",
+        )
+    return str(ids[-1].as_py())
+
+
+_REFUSED = "consentry-refused|"
+"""Marks the message of a lake row refused inside DuckDB (``error()``) as ``|field|message``."""
+
+
+def refused(exc: DuckDBError, where: str) -> Exception:
+    """The InvalidInput for a row a lake relation's check refused; other errors unchanged."""
+    message = str(exc)
+    if _REFUSED not in message:
+        return exc
+    field_name, _, why = message.split(_REFUSED, 1)[1].partition("|")
+    return InvalidInput(why, where=where, field=field_name)
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 # --- Lake sources -------------------------------------------------------------------------------
@@ -198,9 +265,18 @@ class LakeTable:
     where: str
     dataset: ds.Dataset
     columns: dict[str, str | None]
+    parquet_files: tuple[str, ...] | None = None
+    """When set, DuckDB reads these Parquet files itself (parallel, with filter push-down into
+    row groups) instead of scanning ``dataset`` through Arrow; partition directories hive-style."""
 
     @classmethod
-    def check(cls, where: str, dataset: ds.Dataset, mapping: Mapping[str, str]) -> LakeTable:
+    def check(
+        cls,
+        where: str,
+        dataset: ds.Dataset,
+        mapping: Mapping[str, str],
+        parquet_files: tuple[str, ...] | None = None,
+    ) -> LakeTable:
         schema = dataset.schema
         columns: dict[str, str | None] = {}
         for name in POST_COLUMNS:
@@ -239,7 +315,7 @@ class LakeTable:
                 where=where,
                 field="kind",
             )
-        return cls(where, dataset, columns)
+        return cls(where, dataset, columns, parquet_files)
 
     def _filter(self, cutoff: datetime) -> ds.Expression:
         lake = self.columns["created_at"]
@@ -253,12 +329,16 @@ class LakeTable:
     def _lake_columns(self) -> list[str]:
         return sorted({c for c in self.columns.values() if c is not None})
 
+    def _lake(self, column: str) -> str:
+        lake = self.columns[column]
+        assert lake is not None
+        return '"' + lake.replace('"', '""') + '"'
+
     def _select_sql(self) -> str:
         """The post columns over a relation ``lake`` of the lake columns (defaults filled)."""
 
         def q(name: str) -> str | None:
-            lake = self.columns[name]
-            return None if lake is None else '"' + lake.replace('"', '""') + '"'
+            return None if self.columns[name] is None else self._lake(name)
 
         exprs = []
         for name in SCAN_SCHEMA.names:  # the post columns, in the scan's order
@@ -277,67 +357,75 @@ class LakeTable:
             exprs.append(f"{expr} AS {name}")
         return "SELECT " + ", ".join(exprs) + " FROM lake"
 
+    def _cutoff_sql(self, cutoff: datetime) -> str:
+        """``created_at <= cutoff`` on the lake column itself, so DuckDB pushes it into the scan
+        (row-group statistics); a naive lake timestamp is read as UTC."""
+        t = self.dataset.schema.field(self.columns["created_at"]).type
+        moment = cutoff.astimezone(UTC)
+        if t.tz is None:
+            return f"{self._lake('created_at')} <= TIMESTAMP '{moment:%Y-%m-%d %H:%M:%S.%f}'"
+        return f"{self._lake('created_at')} <= TIMESTAMPTZ '{moment.isoformat()}'"
+
+    def _refusals_sql(self) -> str:
+        """A condition that is true for every acceptable row and raises (DuckDB ``error()``,
+        evaluated only for the rows it names) on a post without a required column or with a
+        value the store would not hold."""
+        cases = []
+        for name in REQUIRED_COLUMNS:
+            why = f"a post has no {name} (lake column {self.columns[name]!r}); every post needs one"
+            message = _sql_text(_REFUSED + name + "|" + why)
+            cases.append(f"WHEN {self._lake(name)} IS NULL THEN error({message})")
+        for name, allowed in ALLOWED_VALUES.items():
+            if self.columns[name] is None:
+                continue
+            values = allowed.to_pylist()
+            col = f"CAST({self._lake(name)} AS VARCHAR)"
+            head = _REFUSED + name + "|a post has " + name + " '"
+            tail = (
+                f"' (lake column {self.columns[name]!r}); allowed: {', '.join(values)}. Translate "
+                "the lake's values into these: an unknown visibility is never taken as public"
+            )
+            cases.append(
+                f"WHEN {col} NOT IN ({', '.join(_sql_text(v) for v in values)}) "
+                f"THEN error({_sql_text(head)} || {col} || {_sql_text(tail)})"
+            )
+        return f"(CASE {' '.join(cases)} END) IS NULL"
+
     def count(self, cutoff: datetime) -> int:
         return int(self.dataset.count_rows(filter=self._filter(cutoff)))
 
-    def batches(self, cutoff: datetime, batch_rows: int) -> Iterator[pa.RecordBatch]:
-        scanner = self.dataset.scanner(
-            columns=self._lake_columns(), filter=self._filter(cutoff), batch_size=batch_rows
+    def register(self, con: DuckDBPyConnection, name: str, cutoff: datetime) -> None:
+        if self.parquet_files is not None:
+            hive = "true" if self.dataset.partitioning.schema else "false"
+            files = ", ".join(_sql_text(f) for f in self.parquet_files)
+            lake = f"read_parquet([{files}], hive_partitioning = {hive}, union_by_name = true)"
+        else:
+            con.register(f"{name}_dataset", self.dataset)
+            lake = f"{name}_dataset"
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS WITH lake AS (SELECT * FROM {lake} WHERE "
+            f"{self._cutoff_sql(cutoff)} AND {self._refusals_sql()}) {self._select_sql()}"
         )
+
+    def batches(self, cutoff: datetime, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """The posts sorted by DuckDB (``ORDER BY id``, bytewise VARCHAR order); its external
+        sort spills to a temporary directory past its memory limit, so memory stays bounded."""
         con = consent_bulk.connect()
         spill = tempfile.mkdtemp(prefix="consentry-lake-")
         try:
             con.execute(f"SET temp_directory = '{spill}'")
-            con.execute("SET preserve_insertion_order = false")
-            con.register("lake", scanner.to_reader())
-            sorted_scan = con.sql(f"SELECT * FROM ({self._select_sql()}) ORDER BY id")
-            # DuckDB >= 1.4 names it to_arrow_reader; fetch_record_batch before (deprecated).
-            stream = getattr(sorted_scan, "to_arrow_reader", None) or sorted_scan.fetch_record_batch
-            reader = stream(batch_rows)
+            self.register(con, "posts", cutoff)
             last: str | None = None
-            for batch in reader:
-                if batch.num_rows:
-                    posts = self._checked(batch, last)
-                    last = posts.column(0)[-1].as_py()
-                    yield posts
+            try:
+                for batch in arrow_stream(con.sql("FROM posts ORDER BY id"), batch_rows):
+                    if batch.num_rows:
+                        last = check_ids_ascending(batch.column("id"), last, self.where)
+                        yield pa.Table.from_batches([batch]).cast(SCAN_SCHEMA).to_batches()[0]
+            except DuckDBError as exc:
+                raise refused(exc, self.where) from exc
         finally:
             con.close()
             shutil.rmtree(spill, ignore_errors=True)
-
-    def _checked(self, batch: pa.RecordBatch, last: str | None) -> pa.RecordBatch:
-        for name in REQUIRED_COLUMNS:
-            nulls = batch.column(name).null_count
-            if nulls:
-                raise InvalidInput(
-                    f"{nulls} posts have no {name} (lake column {self.columns[name]!r}); every "
-                    "post needs one",
-                    where=self.where,
-                    field=name,
-                )
-        for name, allowed in ALLOWED_VALUES.items():
-            values = batch.column(name)
-            bad = pc.drop_null(values.filter(pc.invert(pc.is_in(values, value_set=allowed))))
-            if len(bad):
-                raise InvalidInput(
-                    f"{len(bad)} posts have {name} {bad[0].as_py()!r} (lake column "
-                    f"{self.columns[name]!r}); allowed: {', '.join(allowed.to_pylist())}. "
-                    "Translate the lake's values into these: an unknown visibility is never "
-                    "taken as public",
-                    where=self.where,
-                    field=name,
-                )
-        ids = batch.column("id")
-        same = pc.equal(ids.slice(1), ids.slice(0, len(ids) - 1))
-        repeated = ids[0].as_py() if last is not None and ids[0].as_py() == last else None
-        if repeated is None and pc.any(same).as_py():
-            repeated = ids.slice(1).filter(same)[0].as_py()
-        if repeated is not None:
-            raise InvalidInput(
-                f"the lake table holds post {repeated!r} more than once; a post must be one row",
-                where=self.where,
-                field="id",
-            )
-        return pa.Table.from_batches([batch]).cast(SCAN_SCHEMA).to_batches()[0]
 
     def quoted_originals(self, cutoff: datetime) -> pa.Table:
         kind, original = self.columns["kind"], self.columns["original_id"]
@@ -372,11 +460,12 @@ class ParquetSource:
     created by the cut-off is scanned and an out-of-scope one is counted ``out_of_scope``, so a
     lake delivery's counts are the store delivery's counts.
 
-    Order: the export needs post-id byte order, which a lake table need not keep. The scan is
-    sorted by DuckDB (``ORDER BY id`` over the filtered Arrow stream, streamed out with
-    ``fetch_record_batch``); DuckDB's external sort spills to a temporary directory beyond its
-    memory limit, so memory stays bounded whatever the table's size and layout. DuckDB compares
-    VARCHAR bytewise, the order the store reads with ``COLLATE "C"``.
+    DuckDB reads the dataset's files itself (``read_parquet``, in parallel, the cut-off pushed
+    into the row groups). Order: the export needs post-id byte order, which a lake table need
+    not keep; DuckDB sorts (in the embedded engine's judging query, or ``ORDER BY id`` for
+    ``batches``), spilling to a temporary directory beyond its memory limit, so memory stays
+    bounded whatever the table's size and layout. DuckDB compares VARCHAR bytewise, the order
+    the store reads with ``COLLATE "C"``.
     """
 
     path: Path
@@ -405,7 +494,14 @@ class ParquetSource:
             dataset = ds.dataset(self.path, format="parquet", partitioning="hive")
         except (pa.ArrowInvalid, OSError) as exc:
             raise InvalidInput(f"not a readable Parquet dataset: {exc}", where=where) from exc
-        return LakeTable.check(where, dataset, self.columns)
+        return LakeTable.check(where, dataset, self.columns, tuple(dataset.files))
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
+    def register(self, con: DuckDBPyConnection, name: str) -> None:
+        self.table.register(con, name, self.cutoff)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         return self.table.batches(self.cutoff, self.batch_rows)
@@ -422,7 +518,8 @@ class DeltaSource:
     """Posts from a Delta table (its current version), read as
     ``deltalake.DeltaTable(path).to_pyarrow_dataset()``: the same filter push-down (the Delta
     log's file statistics and partition values skip whole files), column mapping and DuckDB sort
-    as ``ParquetSource``."""
+    as ``ParquetSource``; DuckDB scans the Arrow dataset (its files are the Delta log's to
+    pick, not a directory listing)."""
 
     path: Path
     cutoff: datetime
@@ -446,6 +543,13 @@ class DeltaSource:
                 where=where,
             ) from exc
         return LakeTable.check(where, dataset, self.columns)
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
+    def register(self, con: DuckDBPyConnection, name: str) -> None:
+        self.table.register(con, name, self.cutoff)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         return self.table.batches(self.cutoff, self.batch_rows)

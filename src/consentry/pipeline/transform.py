@@ -1,9 +1,12 @@
 """The export's batch transform, engine-neutral: one Arrow batch of posts in, the delivered
 records, their membership and a counts table out (Arrow only).
 
-Consent verdicts, pseudonyms and timestamp coarsening are one relational plan (DuckDB over the
-batch and the account snapshot); redaction and mention replacement are vectorized Arrow kernels.
-The embedded engine runs this on threads; Spark runs the same function in ``mapInArrow``.
+Consent verdicts, pseudonyms and timestamp coarsening are one relational plan, ``judge_sql``
+(DuckDB over a relation ``posts`` and the account snapshot); redaction and mention replacement
+are vectorized Arrow kernels (``finish``). ``BatchJudge`` runs both over one batch: that is what
+Spark runs in ``mapInArrow``. The embedded engine runs the same ``judge_sql`` once over the whole
+scan (the snapshot hashed once, not once per batch) and ``finish`` on each batch it streams out;
+a judged row depends only on its post, so both give the same rows.
 """
 
 from __future__ import annotations
@@ -147,6 +150,26 @@ def register_context(con: duckdb.DuckDBPyConnection, ctx: ExportContext) -> None
     con.register("withdrawn", ctx.withdrawn)
     if ctx.already_delivered is not None:
         con.register("already_delivered", ctx.already_delivered)
+
+
+class BatchJudge:
+    """The per-batch function: a DuckDB connection with the context registered once, then
+    ``judge_sql`` and ``finish`` over each batch of posts (``SCAN_SCHEMA``)."""
+
+    def __init__(self, ctx: ExportContext) -> None:
+        self.ctx = ctx
+        self.con: duckdb.DuckDBPyConnection = consent_bulk.connect(threads=1)
+        register_context(self.con, ctx)
+        self.sql = judge_sql(ctx)
+        self.params = judge_parameters(ctx)
+
+    def __call__(self, batch: pa.RecordBatch) -> BatchOutput:
+        self.con.register("posts", batch)
+        try:
+            judged = self.con.sql(self.sql, params=self.params).to_arrow_table()
+        finally:
+            self.con.unregister("posts")
+        return finish(judged, self.ctx)
 
 
 def finish(judged: pa.Table | pa.RecordBatch, ctx: ExportContext) -> BatchOutput:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from consentry.domain import consent_bulk, consent_snapshot
 from consentry.domain.purposes import TRAIN_AI_SYSTEM
+from consentry.errors import InvalidInput
 from consentry.reports import charts
 from consentry.reports.model import Cell, Column, Report, Row, Section
 from consentry.reports.params import Params, month_ends
@@ -43,6 +44,9 @@ def consent_over_time(engine: Engine, params: Params) -> Report:
     the one snapshot reader), summed per jurisdiction, for one purpose."""
     purpose = params.purpose or TRAIN_AI_SYSTEM
     inputs = consent_inputs(engine, purpose=purpose)
+    if purpose not in inputs.reference.purposes:
+        known = ", ".join(sorted(inputs.reference.purposes))
+        raise InvalidInput(f"unknown purpose {purpose!r}; known: {known}", field="purpose")
     accounts = inputs.accounts
     if params.jurisdiction:
         accounts = accounts.filter(

@@ -20,14 +20,11 @@ from sqlalchemy.orm import Session
 
 from consentry.domain.revenue import creator_pool, estimate_tokens, fee, split
 from consentry.errors import IntegrityFailure
-from consentry.store.arrow_io import read_table
 from consentry.store.db import session_scope
 from consentry.store.deliveries import completed_shards, delivery_directory
-from consentry.store.invoices import unbilled_deliveries
+from consentry.store.invoices import delivered_authors, unbilled_deliveries
 from consentry.store.ledger import append_audit_event
 from consentry.store.models import CreatorEarning, Delivery, InvoiceLine, License
-
-MEMBERS = pa.schema([("record_id", pa.string()), ("account_id", pa.string())])
 
 
 def bill_pending(engine: Engine, *, home: Path, actor: str = "billing") -> list[str]:
@@ -70,14 +67,8 @@ def tokens_per_account(engine: Engine, *, delivery_id: str, home: Path) -> pa.Ta
         shard = pq.read_table(path, columns=[c for c in ("record_id", "text") if c in columns])
         texts = shard["text"] if "text" in columns else pa.nulls(shard.num_rows, pa.string())
         parts.append(pa.table({"record_id": shard["record_id"], "tokens": estimate_tokens(texts)}))
-    quoted = delivery_id.replace("'", "''")
-    members = read_table(
-        engine,
-        table="delivery_members",
-        schema=MEMBERS,
-        columns=["record_pseudonym", "account_id"],
-        where=f"delivery_id = '{quoted}'",
-    )
+    with session_scope(engine) as session:
+        members = delivered_authors(session, delivery_id)
     if not parts:
         return pa.table(
             {"account_id": pa.array([], pa.string()), "tokens": pa.array([], pa.int64())}

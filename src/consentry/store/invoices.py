@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from consentry.errors import NotFound
-from consentry.store.models import CreatorEarning, Delivery, InvoiceLine
+from consentry.store.models import CreatorEarning, Delivery, DeliveryMember, InvoiceLine
 from consentry.store.snapshot import rows_to_table
 
 TS = pa.timestamp("us", tz="UTC")
@@ -156,3 +156,16 @@ def invoice_rows(session: Session) -> list[dict[str, object]]:
         row["issued_at"] = line.issued_at.isoformat()
         rows.append(row)
     return rows
+
+
+AUTHOR_SCHEMA = pa.schema([("record_id", pa.string()), ("account_id", pa.string())])
+
+
+def delivered_authors(session: Session, delivery_id: str) -> pa.Table:
+    """(record_id as delivered, account_id) of every record of a delivery (the membership)."""
+    rows = session.execute(
+        select(DeliveryMember.record_pseudonym, DeliveryMember.account_id).where(
+            DeliveryMember.delivery_id == delivery_id
+        )
+    ).all()
+    return rows_to_table(rows, AUTHOR_SCHEMA)

@@ -5,6 +5,7 @@ Revision ID: 0007
 Revises: 0006 (the lead re-chains it after 0006 at merge)
 """
 
+import logging
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ branch_labels = None
 depends_on = None
 
 UTC_TIME = consentry.store.types.UTCDateTime(timezone=True)
+LOG = logging.getLogger("alembic.runtime.migration")
 
 
 def upgrade() -> None:
@@ -43,9 +45,16 @@ def upgrade() -> None:
         # price per 1,000 tokens (the model that replaces it).
         per_token = row.price_model == "per_token"
         units = Decimal(str(row.price)) * (1000 if per_token else 1)
-        minor = (units * 10 ** get_currency_precision(row.currency)).quantize(
-            Decimal(1), ROUND_HALF_UP
-        )
+        exact = units * 10 ** get_currency_precision(row.currency)
+        minor = exact.quantize(Decimal(1), ROUND_HALF_UP)
+        if minor != exact:
+            LOG.warning(
+                "license %s: price %s %s is not a whole number of minor units; kept as %s",
+                row.id,
+                units,
+                row.currency,
+                minor,
+            )
         conn.execute(
             licenses.update()
             .where(licenses.c.id == row.id)
@@ -101,5 +110,26 @@ def downgrade() -> None:
     op.drop_table("invoice_lines")
     with op.batch_alter_table("licenses") as batch:
         batch.add_column(sa.Column("price", sa.Double(), nullable=False, server_default="0"))
+    licenses = sa.table(
+        "licenses",
+        sa.column("id", sa.String),
+        sa.column("price", sa.Double),
+        sa.column("price_minor", sa.BigInteger),
+        sa.column("price_model", sa.String),
+        sa.column("currency", sa.String),
+    )
+    conn = op.get_bind()
+    for row in conn.execute(sa.select(licenses)).all():
+        per_1k = row.price_model == "per_1k_tokens"
+        units = Decimal(row.price_minor).scaleb(-get_currency_precision(row.currency))
+        conn.execute(
+            licenses.update()
+            .where(licenses.c.id == row.id)
+            .values(
+                price=float(units / 1000 if per_1k else units),
+                price_model="per_token" if per_1k else row.price_model,
+            )
+        )
+    with op.batch_alter_table("licenses") as batch:
         batch.drop_column("creator_share_bp")
         batch.drop_column("price_minor")

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint bench bench-export bench-ledger bench-notices bench-service bench-signals clean
+.PHONY: demo test lint reliability bench bench-export bench-ledger bench-notices bench-service bench-spark bench-signals clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+## The reliability suite at full size (crashes, concurrency, hostile input, isolation, disk
+## full, secrets); figures in bench/results/reliability.json, summarised in RELIABILITY.md.
+reliability: $(STAMP)
+	CONSENTRY_RELIABILITY_SCALE=long CONSENTRY_REQUIRE_POSTGRES=1 \
+	CONSENTRY_RELIABILITY_REPORT=bench/results/reliability.json \
+	$(BIN)/python -m pytest tests/reliability -rxX -p no:cacheprovider
+
 $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $@
@@ -46,6 +53,10 @@ bench-export: $(VENV)/.bench-installed
 
 bench-notices: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.notices
+
+bench-spark: $(VENV)/.bench-installed
+	command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless)
+	$(BIN)/python -m bench.spark
 
 bench-service: $(VENV)/.bench-installed
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

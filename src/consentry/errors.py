@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 class ConsentryError(Exception):
     """Base class: the message says what is wrong and how to fix it."""
@@ -36,6 +38,16 @@ class IntegrityFailure(ConsentryError):
     """A hash chain, signature or checksum does not match."""
 
 
+class MissingDependency(ConsentryError):
+    """An optional dependency is not installed; the message gives the install command."""
+
+    def __init__(self, module: str, extra: str, needed_for: str) -> None:
+        super().__init__(
+            f"{needed_for} needs the Python package {module!r}, which is not installed; "
+            f"install it with: pip install 'consentry[{extra}]'"
+        )
+
+
 class NotAllowed(ConsentryError):
     """The caller is known, but what it asks is not allowed in its present state."""
 
@@ -51,3 +63,16 @@ class CollaboratorNotActive(NotAllowed):
             f"(`consentry collaborator status {collaborator_id} active`)."
         )
         self.collaborator_id, self.status = collaborator_id, status
+
+
+class OutputFailed(ConsentryError):
+    """The filesystem refused a delivery's files (full, read-only, over quota)."""
+
+    def __init__(self, directory: object, exc: OSError) -> None:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        super().__init__(
+            f"writing the delivery in {directory} failed: {reason}. Shards already finished "
+            "are kept and nothing half-written is left; make room (or fix the directory), then "
+            "run the same command with --resume"
+        )
+        self.directory, self.errno = directory, exc.errno

@@ -8,10 +8,12 @@ import re
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
-from consentry.demo.pii import score_spans
+from consentry.demo.pii import labelled_corpus, score_spans
 from consentry.errors import InvalidInput
+from consentry.pipeline import pii_rules as rules
 from consentry.pipeline.redact import (
     PII_TYPES,
     RedactionLists,
@@ -75,6 +77,34 @@ def test_every_occurrence_of_a_found_value_is_redacted() -> None:
     assert _one("Tel.030 12345678") == "Tel.030 12345678"
     # Inside a word it is not the same value.
     assert _one("ip 10.0.0.1 and v10.0.0.1") == "ip [IP] and v10.0.0.1"
+
+
+def test_every_occurrence_is_found_in_a_batch_where_most_texts_have_none() -> None:
+    texts = [f"mail a{i}@web.de, write b{i}@web.de" for i in range(300)]
+    texts[7] = "mail a7@web.de, or again:a7@web.de"  # ":" ends no e-mail a rule may start after
+    texts[299] = "call 030 12345678 (Tel.030 12345678)"
+    redacted = redact(pa.array(texts)).to_pylist()
+    assert redacted[7] == "mail [EMAIL], or again:[EMAIL]"
+    assert redacted[299] == "call [PHONE] (Tel.[PHONE])"
+    assert set(redacted[:7] + redacted[8:299]) == {"mail [EMAIL], write [EMAIL]"}
+
+
+def test_no_match_is_taken_from_inside_an_earlier_one() -> None:
+    # The card rule takes the whole number first; Luhn then refuses it, and the phone-shaped
+    # digits inside it are not a phone of their own.
+    text = "Tracking number 5597 8407 8912 4656 still not moving."
+    assert _one(text) == text
+    assert _one(f"{text} Call 030 12345678") == f"{text} Call [PHONE]"
+
+
+def test_the_address_prefilter_matches_wherever_the_address_rule_does() -> None:
+    posts = [json.loads(line)["text"] for line in EVAL.read_text(encoding="utf-8").splitlines()]
+    texts = pa.array([" " + t for t in posts + [t for t, _ in labelled_corpus(4000, 11)]])
+    rule = f"{rules.BOUNDARY}(?:{rules.RULES['ADDRESS']})|{rules.CJK_LED['ADDRESS']}"
+    by_rule = pc.match_substring_regex(texts, rule).to_numpy(zero_copy_only=False)
+    by_prefilter = pc.match_substring_regex(texts, rules.PREFILTERS["ADDRESS"])
+    assert by_rule.sum() > 500
+    assert not (by_rule & ~by_prefilter.to_numpy(zero_copy_only=False)).any()
 
 
 def test_allowed_values_are_kept_and_denied_values_redacted() -> None:

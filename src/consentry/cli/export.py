@@ -12,6 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly, parse_time
+from consentry.errors import InvalidInput
+from consentry.pipeline.engines import Engine
 from consentry.pipeline.export import ExportResult, run_export
 from consentry.pipeline.sources import SourceSpec
 from consentry.settings import get_settings
@@ -72,9 +74,28 @@ def export(
         help="POST_COLUMN=LAKE_COLUMN for a lake table whose names differ, e.g. "
         "--column text=body --column account_id=author_id (repeatable).",
     ),
+    engine_name: str = typer.Option(
+        "embedded",
+        "--engine",
+        help="embedded (this machine, threads) or spark (pip install 'consentry[spark]').",
+    ),
+    master: str = typer.Option(
+        None,
+        "--master",
+        help="Spark master URL for --engine spark; default the spark-submit one, else local[2].",
+    ),
 ) -> None:
     """Export the posts a license may receive, consent-filtered, redacted and signed."""
     spec = SourceSpec.parse(source, column)
+    executor: Engine | None = None
+    if engine_name == "spark":
+        from consentry.pipeline.engines.spark import SparkEngine
+
+        executor = SparkEngine(master=master)
+    elif engine_name != "embedded":
+        raise InvalidInput(f"expected embedded or spark, got {engine_name!r}", field="--engine")
+    elif master:
+        raise InvalidInput("--master is for --engine spark", field="--master")
     result = export_with_progress(
         license_id=license,
         cutoff=parse_time(cutoff, "--cutoff") if cutoff else None,
@@ -85,6 +106,7 @@ def export(
         shard_rows=shard_rows,
         threads=threads,
         source=spec,
+        executor=executor,
     )
     print_result(result)
 

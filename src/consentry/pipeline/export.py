@@ -30,7 +30,7 @@ from consentry import __version__
 from consentry.domain import consent_bulk
 from consentry.domain.consent import license_in_force
 from consentry.domain.types import LicenseFacts
-from consentry.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
+from consentry.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, OutputFailed
 from consentry.pipeline import engines, keys
 from consentry.pipeline.context import RECORD_COLUMNS, ExportContext
 from consentry.pipeline.counts import manifest_counts, rows_read, total_counts
@@ -145,10 +145,13 @@ def run_export(
         actor=actor,
         source=source,
     )
-    written = write_shards(engine, plan, executor, progress=progress)
-    result = finalize(
-        engine, settings, plan, written, engine_name=executor.name, actor=actor, started=started
-    )
+    try:
+        written = write_shards(engine, plan, executor, progress=progress)
+        result = finalize(
+            engine, settings, plan, written, engine_name=executor.name, actor=actor, started=started
+        )
+    except OSError as exc:  # a full disk: finished shards stay on record for --resume
+        raise OutputFailed(plan.target.out_dir, exc) from exc
     bill(engine, delivery_id=result.delivery_id, home=settings.home, actor=actor)
     return result
 
@@ -291,13 +294,17 @@ def write_shards(
     )
     counts: list[pa.Table] = []
     read = 0
-    for output in executor.execute(plan):
-        counts.append(output.counts)
-        writer.write(output.records, output.members)
-        if progress and to_scan:
-            read += rows_read(output.counts)
-            progress(read, to_scan.result())
-    writer.close()
+    try:
+        for output in executor.execute(plan):
+            counts.append(output.counts)
+            writer.write(output.records, output.members)
+            if progress and to_scan:
+                read += rows_read(output.counts)
+                progress(read, to_scan.result())
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
     return Written(
         counts=total_counts(counts),
         shards=list(writer.shards_written),

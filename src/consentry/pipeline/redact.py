@@ -1,13 +1,16 @@
 """The one redactor: personal data in post texts becomes typed placeholders, over Arrow arrays.
 
 RE2 (``pyarrow.compute``) runs each rule on its own: one alternation of all rules makes RE2's DFA
-blow up, and capture groups force its slow submatch engine. A cheap trigger and one match per
-rule pick the rows to work on; on those, each rule in priority order wraps every match in NUL
-markers after a type code. RE2 has no look-behind, so a match includes the one character before
-it (a text gets a leading space so that there always is one); that character never occurs inside
-another rule's match, so no rule matches within an earlier one. One split then gives alternating
-plain and candidate pieces, validated as flat arrays (Luhn for cards, digit count for phones).
-A value found once is then marked wherever else it occurs in the same text. ``redact`` and
+blow up, and capture groups force its slow submatch engine. Byte counts (numpy), a cheaper
+pattern where a rule has one (``pii_rules.PREFILTERS``) and one match per rule pick the rows to
+work on; on those, each rule in priority order wraps every match in NUL markers after a type
+code. RE2 has no look-behind, so a match includes the one character before it (a text gets a
+leading space so that there always is one). A text's first rule marks it whole; a later rule
+must not match inside an earlier match, so where one did (the text no longer alternates plain
+pieces and marks) that text is marked again in its plain pieces only. One split then gives
+alternating plain and candidate pieces, validated as flat arrays (Luhn for cards, digit count
+for phones). A value found once is then marked wherever else it occurs in the same text (only
+texts that hold every byte pair of a found value are searched). ``redact`` and
 ``redact_with_spans`` share that scan, so their texts are equal by construction.
 """
 
@@ -35,19 +38,25 @@ assert tuple(rules.RULES) == PII_TYPES
 # Type codes: the PII types, then deny-listed values, then protected look-alikes (never redacted).
 _KINDS = (*PII_TYPES, DENIED, "KEEP")
 _DENY, _KEEP = _KINDS.index(DENIED), _KINDS.index("KEEP")
+_IP = PII_TYPES.index("IP")
 _MARK = "\x00"
 _PLACEHOLDER_ARRAY = pa.array([PLACEHOLDERS.get(k, "") for k in _KINDS])
 _TYPE_ARRAY = pa.array(_KINDS)
 _CODES = pa.array([chr(1 + code) for code in range(len(_KINDS))])
 _MIN_LISTED = 3
+# Plain pieces and marks alternating (type code, then at least the character before the match):
+# what a text is after passes none of whose matches began inside another.
+_WELL_MARKED = r"^[^\x00-\x07]*(?:\x00[\x01-\x07][^\x00-\x07]+\x00[^\x00-\x07]*)*$"
+_BITS = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
+_PREFILTERS = {kind: [p for p in [rules.PREFILTERS.get(kind)] if p] for kind in PII_TYPES}
 
 
-def _pass(code: int, pattern: str, led: str | None = None) -> tuple[str, str, str]:
-    """(trigger, marking pattern, replacement) of one rule."""
+def _pass(code: int, pattern: str, led: str | None = None) -> tuple[str, str]:
+    """(marking pattern, replacement) of one rule."""
     marking = f"{rules.BOUNDARY}(?:{pattern})"
     if led is not None:
-        pattern, marking = f"{pattern}|{led}", f"{marking}|{led}"
-    return pattern, marking, f"{_MARK}{chr(1 + code)}\\0{_MARK}"
+        marking = f"{marking}|{led}"
+    return marking, f"{_MARK}{chr(1 + code)}\\0{_MARK}"
 
 
 _RULE_PASSES = [_pass(_KEEP, rules.KEEP)] + [
@@ -123,7 +132,7 @@ class RedactionLists:
     def __bool__(self) -> bool:
         return bool(self.allow or self.deny)
 
-    def passes(self) -> list[tuple[str, str, str]]:
+    def passes(self) -> list[tuple[str, str]]:
         """The rule passes, after one for the deny list if there is one."""
         if not self.deny:
             return _RULE_PASSES
@@ -191,14 +200,14 @@ def _candidates(texts: pa.Array) -> np.ndarray:
     data, bounds = _utf8(texts)
     digits = _digit_counts(data, bounds)
     has = {}
-    for char in "@/:":
+    for char in "@/:.":
         at = np.flatnonzero(data == ord(char))
         has[char] = np.bincount(np.searchsorted(bounds, at, side="right") - 1, minlength=len(texts))
     return np.array(
         [
             has["@"] > 0,  # EMAIL
             has["/"] > 0,  # URL
-            (digits >= 4) | (has[":"] >= 2),  # IP
+            ((digits >= 4) & (has["."] >= 3)) | (has[":"] >= 2),  # IP (v4: 3 dots; v6: "::")
             digits >= 13,  # CARD
             digits >= 8,  # PHONE
             digits > 0,  # ADDRESS
@@ -206,12 +215,17 @@ def _candidates(texts: pa.Array) -> np.ndarray:
     )
 
 
-def _matching(texts: pa.Array, rows: np.ndarray, pattern: str) -> np.ndarray:
-    """Which of ``texts`` (only ``rows`` are tried) ``pattern`` matches somewhere."""
+def _matching(texts: pa.Array, rows: np.ndarray, *patterns: str) -> np.ndarray:
+    """Which of ``texts`` (only ``rows`` are tried) all ``patterns`` match somewhere, each
+    tried on the rows the ones before it matched."""
     hit = np.zeros(len(texts), dtype=bool)
-    if len(rows):
+    for pattern in patterns:
+        if not len(rows):
+            break
         some = texts.take(pa.array(rows))
-        hit[rows] = pc.match_substring_regex(some, pattern).to_numpy(zero_copy_only=False)
+        matched = pc.fill_null(pc.match_substring_regex(some, pattern), False)
+        rows = rows[matched.to_numpy(zero_copy_only=False)]
+    hit[rows] = True
     return hit
 
 
@@ -278,16 +292,74 @@ def _mark_outside(marked: pa.Array, pattern: str, replacement: str) -> pa.Array:
     return pc.binary_join(rebuilt, _MARK)
 
 
+def _bigrams(texts: pa.Array) -> np.ndarray:
+    """Per text, a 64-bit set of the (hashed) pairs of adjacent UTF-8 bytes in it."""
+    data, bounds = _utf8(texts)
+    signature = np.zeros(len(texts), dtype=np.uint64)
+    if len(data) < 2:
+        return signature
+    bits = _BITS[((data[:-1] * np.uint8(31)) ^ data[1:]) & np.uint8(63)]
+    bits[bounds[1:-1] - 1] = 0  # the pair across two texts
+    starts = np.minimum(bounds[:-1], len(bits) - 1)
+    signature = np.bitwise_or.reduceat(bits, starts)
+    signature[bounds[1:] - bounds[:-1] < 2] = 0
+    return signature
+
+
+def _mark_passes(texts: pa.Array, passes: list[tuple[str, str]], hits: np.ndarray) -> pa.Array:
+    """``texts`` after each pass in order has marked the texts it hits (``hits``: passes x
+    texts, every text hit by one at least).
+
+    A text's first pass marks it whole, so all first passes run side by side and one take puts
+    their texts back in order. A later pass (only on the texts more than one pass hits) must
+    mark only plain pieces; it marks the whole text too, and where a match began inside an
+    earlier one (the text no longer alternates plain pieces and marks) that text is marked again
+    piece by piece.
+    """
+    first = hits.argmax(axis=0)
+    parts = [
+        _mark(texts.filter(pa.array(first == k)), pattern, replacement)
+        for k, (pattern, replacement) in enumerate(passes)
+        if (first == k).any()
+    ]
+    position = np.empty(len(texts), dtype=np.int64)
+    position[np.argsort(first, kind="stable")] = np.arange(len(texts))
+    marked = pa.concat_arrays(parts).take(pa.array(position)) if parts else texts
+    multi = hits.sum(axis=0) > 1
+    if multi.any():
+        again = marked.filter(pa.array(multi))
+        for k, (pattern, replacement) in enumerate(passes):
+            rows = hits[k, multi] & (first[multi] < k)
+            if rows.any():
+                some = again.filter(pa.array(rows))
+                done = _mark(some, pattern, replacement)
+                inside = ~pc.match_substring_regex(done, _WELL_MARKED).to_numpy(
+                    zero_copy_only=False
+                )
+                if inside.any():
+                    redone = _mark_outside(some.filter(pa.array(inside)), pattern, replacement)
+                    done = _scatter(done, inside, redone)
+                again = _scatter(again, rows, done)
+        marked = _scatter(marked, multi, again)
+    return marked
+
+
 def _repeated(redacted: pa.Array, rows: np.ndarray, values: pa.Array) -> np.ndarray:
     """Which ``redacted`` texts still hold one of the values found in them (``values``,
     row-aligned with ``rows``).
 
-    Arrow has no element-wise substring test; Python's ``in`` over the pairs takes a third of
-    the time a DuckDB ``contains`` does (most of which is opening a connection per batch).
+    Arrow has no element-wise substring test: a text can hold a value only if it has every
+    byte pair of it, which numpy checks for all pairs at once; Python's ``in`` decides the few
+    pairs that pass.
     """
-    texts = redacted.take(pa.array(rows)).to_pylist()
-    found = [value in text for text, value in zip(texts, values.to_pylist(), strict=True)]
-    return np.unique(rows[np.array(found, dtype=bool)])
+    value_pairs = _bigrams(values)
+    maybe = np.flatnonzero(value_pairs & ~_bigrams(redacted)[rows] == 0)
+    if not len(maybe):
+        return maybe
+    texts = redacted.take(pa.array(rows[maybe])).to_pylist()
+    some = values.take(pa.array(maybe)).to_pylist()
+    found = [value in text for text, value in zip(texts, some, strict=True)]
+    return np.unique(rows[maybe[np.array(found, dtype=bool)]])
 
 
 def _mark_repeats(marked: str, values: dict[str, int]) -> str:
@@ -320,32 +392,33 @@ class _Scan:
         if not _utf8(self.texts)[0].all():  # NUL is the marker, and no text: PostgreSQL refuses it
             self.texts = pc.replace_substring(self.texts, _MARK, "\ufffd")
         passes = lists.passes()
-        rule_passes = passes[-len(PII_TYPES) :]
+        # Each pass runs on the texts its marking pattern matches, after the space every text
+        # gets (so that a match at the start has a character before it). An IP address is
+        # looked for without one: where one might be, look-alikes are protected first.
+        spaced = pc.binary_join_element_wise(" ", self.texts, "")
+        triggers = [pattern for pattern, _ in passes[-len(PII_TYPES) :]]
+        triggers[_IP] = rules.RULES["IP"]
         hits = [
-            _matching(self.texts, np.flatnonzero(could), trigger)
-            for (trigger, _, _), could in zip(rule_passes, _candidates(self.texts), strict=True)
+            _matching(spaced, np.flatnonzero(could), *_PREFILTERS[kind], trigger)
+            for kind, trigger, could in zip(
+                PII_TYPES, triggers, _candidates(self.texts), strict=True
+            )
         ]
-        # Look-alikes need protecting only where an IP address might be found in them.
-        hits.insert(0, _matching(self.texts, np.flatnonzero(hits[2]), rules.KEEP))
+        hits.insert(0, _matching(spaced, np.flatnonzero(hits[_IP]), _RULE_PASSES[0][0]))
         if lists.deny:
-            hits.insert(0, _matching(self.texts, np.arange(len(self.texts)), passes[0][0]))
+            hits.insert(0, _matching(spaced, np.arange(len(spaced)), passes[0][0]))
         matrix = np.array(hits)
         self.rows = np.flatnonzero(matrix.any(axis=0))
-        marked = pc.binary_join_element_wise(" ", self.texts.take(pa.array(self.rows)), "")
-        marks = np.zeros(len(self.rows), dtype=bool)
-        for (_, pattern, replacement), hit in zip(passes, matrix[:, self.rows], strict=True):
-            for rows, mark in ((hit & ~marks, _mark), (hit & marks, _mark_outside)):
-                if rows.any():
-                    done = mark(marked.filter(pa.array(rows)), pattern, replacement)
-                    marked = _scatter(marked, rows, done)
-            marks |= hit
+        marked = spaced.take(pa.array(self.rows))
+        marked = _mark_passes(marked, passes, matrix[:, self.rows])
         self._split(marked, lists)
+        self.joined = self._joined()
         valid = np.flatnonzero(self.codes >= 0)
         if not len(valid):
             return
         parents = self.parents[np.flatnonzero(self.candidate)[valid]]
         values = self.body.take(pa.array(valid))
-        again = _repeated(self._joined(), parents, values)
+        again = _repeated(self.joined, parents, values)
         if len(again):
             found: dict[int, dict[str, int]] = {}
             for row, value, code in zip(
@@ -359,6 +432,7 @@ class _Scan:
             mask = np.zeros(len(marked), dtype=bool)
             mask[again] = True
             self._split(_scatter(marked, mask, pa.array(remarked, pa.string())), lists)
+            self.joined = self._joined()
 
     def _split(self, marked: pa.Array, lists: RedactionLists) -> None:
         lists_ = pc.split_pattern(marked, _MARK)
@@ -383,7 +457,7 @@ class _Scan:
         return pc.binary_join(lists, "")
 
     def redacted(self) -> pa.Array:
-        joined = pc.utf8_slice_codeunits(self._joined(), 1)  # the added space
+        joined = pc.utf8_slice_codeunits(self.joined, 1)  # the added space
         mask = np.zeros(len(self.texts), dtype=bool)
         mask[self.rows] = True
         return _scatter(self.texts, mask, joined).cast(self.type)

@@ -7,6 +7,7 @@ run already finished are skipped (their rows counted, not rewritten).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,6 +81,14 @@ class ShardWriter:
 
     def _room(self) -> int:
         return min(self.row_group_rows, self.shard_rows - self.rows_in_shard)
+
+    def abort(self) -> None:
+        """Drop the shard being written, so a failed run leaves no half-written file."""
+        if self.writer is not None:
+            with contextlib.suppress(OSError):
+                self.writer.close()
+            self.writer = None
+        (self.out_dir / (shard_name(self.index) + PARTIAL_SUFFIX)).unlink(missing_ok=True)
 
     def _emit(self, rows: int) -> None:
         records = pa.concat_tables(self.pending)

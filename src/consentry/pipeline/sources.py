@@ -394,13 +394,32 @@ class LakeTable:
     def count(self, cutoff: datetime) -> int:
         return int(self.dataset.count_rows(filter=self._filter(cutoff)))
 
+    # How the rows are read: a pyarrow dataset here; IcebergTable reads through pyiceberg.
+    def _posts_by(self, cutoff: datetime, batch_rows: int) -> pa.RecordBatchReader:
+        """The lake columns of the posts created by the cut-off, in any order."""
+        return self.dataset.scanner(
+            columns=self._lake_columns(), filter=self._filter(cutoff), batch_size=batch_rows
+        ).to_reader()
+
+    def _quoted_ids(self, cutoff: datetime, kind: str, original: str) -> pa.Array:
+        """The lake's ``original`` of its quotes created by the cut-off."""
+        quotes = self.dataset.to_table(
+            columns=[original], filter=self._filter(cutoff) & (ds.field(kind) == "quote")
+        )
+        return quotes.column(0).combine_chunks()
+
+    def _posts_with_ids(self, id_column: str, ids: pa.Array) -> pa.RecordBatchReader:
+        return self.dataset.scanner(
+            columns=self._lake_columns(), filter=ds.field(id_column).isin(ids)
+        ).to_reader()
+
     def register(self, con: DuckDBPyConnection, name: str, cutoff: datetime) -> None:
         if self.parquet_files is not None:
             hive = "true" if self.dataset.partitioning.schema else "false"
             files = ", ".join(_sql_text(f) for f in self.parquet_files)
             lake = f"read_parquet([{files}], hive_partitioning = {hive}, union_by_name = true)"
-        else:
-            con.register(f"{name}_dataset", self.dataset)
+        else:  # Delta (the log decides the files) or Iceberg (pyiceberg reads them)
+            con.register(f"{name}_dataset", self._posts_by(cutoff, 65_536))
             lake = f"{name}_dataset"
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW {name} AS WITH lake AS (SELECT * FROM {lake} WHERE "
@@ -427,22 +446,38 @@ class LakeTable:
             con.close()
             shutil.rmtree(spill, ignore_errors=True)
 
+    def posts(
+        self, con: DuckDBPyConnection, lake: pa.RecordBatch, last: str | None
+    ) -> pa.RecordBatch:
+        """Lake rows (at least one) already in id order, sorted by someone else (Spark), as
+        checked posts of ``SCAN_SCHEMA``: the same mapping and refusals as ``register``;
+        ``last``: the id before them."""
+        con.register("lake_rows", lake)
+        try:
+            mapped = con.sql(
+                f"WITH lake AS (SELECT * FROM lake_rows WHERE {self._refusals_sql()}) "
+                f"{self._select_sql()}"
+            ).to_arrow_table()
+        except DuckDBError as exc:
+            raise refused(exc, self.where) from exc
+        finally:
+            con.unregister("lake_rows")
+        batch = mapped.cast(SCAN_SCHEMA).combine_chunks().to_batches()[0]
+        check_ids_ascending(batch.column("id"), last, self.where)
+        return batch
+
     def quoted_originals(self, cutoff: datetime) -> pa.Table:
         kind, original = self.columns["kind"], self.columns["original_id"]
         if kind is None or original is None:
             return SCAN_SCHEMA.empty_table()
-        quotes = self.dataset.to_table(
-            columns=[original], filter=self._filter(cutoff) & (ds.field(kind) == "quote")
-        )
-        wanted = pc.unique(pc.drop_null(quotes.column(0).cast(pa.string())))
+        quoted = self._quoted_ids(cutoff, kind, original)
+        wanted = pc.unique(pc.drop_null(quoted.cast(pa.string())))
         id_column = self.columns["id"]
         assert id_column is not None
-        scanner = self.dataset.scanner(
-            columns=self._lake_columns(), filter=ds.field(id_column).isin(wanted)
-        )
+        originals = self._posts_with_ids(id_column, wanted)
         con = consent_bulk.connect()
         try:
-            con.register("lake", scanner.to_reader())
+            con.register("lake", originals)
             table = con.sql(f"{self._select_sql()} ORDER BY id").to_arrow_table()
         finally:
             con.close()
@@ -561,46 +596,66 @@ class DeltaSource:
         return self.table.quoted_originals(self.cutoff)
 
 
-SOURCE_KINDS = ("store", "parquet", "delta")
+class LakeSource(Source, Protocol):
+    @property
+    def table(self) -> LakeTable:
+        """The table, opened (and checked) on first use."""
+        ...
+
+
+SOURCE_KINDS = ("store", "parquet", "delta", "iceberg")
+SOURCE_HELP = "store, parquet:PATH, delta:PATH or iceberg:[CATALOG_URI#]CATALOG.NAMESPACE.TABLE"
 
 
 @dataclass(frozen=True)
 class SourceSpec:
     """Where the posts come from, before the cut-off is known: ``store`` (the default),
-    ``parquet:PATH`` or ``delta:PATH``, with the lake's column mapping."""
+    ``parquet:PATH``, ``delta:PATH`` or ``iceberg:[URI#]CATALOG.NAMESPACE.TABLE``
+    (``pipeline/iceberg.py``), with the lake's column mapping."""
 
     kind: str = "store"
     path: Path | None = None
     columns: Mapping[str, str] = field(default_factory=dict)
+    table: str | None = None
+    """For Iceberg: ``[URI#]CATALOG.NAMESPACE.TABLE``."""
 
     @classmethod
     def parse(cls, spec: str, columns: Sequence[str] = ()) -> SourceSpec:
         kind, _, path = spec.partition(":")
         if kind not in SOURCE_KINDS or (kind == "store") != (not path):
-            raise InvalidInput(
-                f"expected store, parquet:PATH or delta:PATH, got {spec!r}", field="--source"
-            )
+            raise InvalidInput(f"expected {SOURCE_HELP}, got {spec!r}", field="--source")
         mapping = parse_column_mapping(columns)
         if kind == "store" and mapping:
             raise InvalidInput(
                 "--column maps a lake table's columns: use it with "
-                "--source parquet:PATH or delta:PATH",
+                "--source parquet:PATH, delta:PATH or iceberg:...",
                 field="--column",
             )
+        if kind == "iceberg":
+            from consentry.pipeline.iceberg import IcebergLocation
+
+            return cls(kind, None, mapping, str(IcebergLocation.parse(path)))
         return cls(kind, Path(path).expanduser() if path else None, mapping)
 
     def open(self, engine: Engine, cutoff: datetime, batch_rows: int = 65_536) -> Source:
         if self.kind == "store":
             return StoreSource(engine, cutoff, batch_rows)
-        assert self.path is not None
-        lake = ParquetSource if self.kind == "parquet" else DeltaSource
-        source = lake(self.path, cutoff, dict(self.columns), batch_rows)
+        source = self._lake(cutoff, batch_rows)
         source.table  # noqa: B018 -- open it now, before the count and the scan start
         return source
 
     def check(self) -> None:
         """Open a lake table and check its columns now (before a delivery is started)."""
         if self.kind != "store":
-            assert self.path is not None
-            lake = ParquetSource if self.kind == "parquet" else DeltaSource
-            lake(self.path, datetime.now(UTC), dict(self.columns)).table  # noqa: B018
+            self._lake(datetime.now(UTC), 65_536).table  # noqa: B018
+
+    def _lake(self, cutoff: datetime, batch_rows: int) -> LakeSource:
+        if self.kind == "iceberg":
+            from consentry.pipeline.iceberg import IcebergLocation, IcebergSource
+
+            assert self.table is not None
+            location = IcebergLocation.parse(self.table)
+            return IcebergSource(location, cutoff, dict(self.columns), batch_rows)
+        assert self.path is not None
+        lake = ParquetSource if self.kind == "parquet" else DeltaSource
+        return lake(self.path, cutoff, dict(self.columns), batch_rows)

@@ -153,8 +153,10 @@ def register_context(con: duckdb.DuckDBPyConnection, ctx: ExportContext) -> None
 
 
 class BatchJudge:
-    """The per-batch function: a DuckDB connection with the context registered once, then
-    ``judge_sql`` and ``finish`` over each batch of posts (``SCAN_SCHEMA``)."""
+    """The per-batch work of every engine: one DuckDB connection with the export's context
+    registered once, then, per batch of id-ordered posts, ``judge_sql`` and ``finish``.
+
+    The embedded engine keeps one per thread; the Spark engine one per Python worker."""
 
     def __init__(self, ctx: ExportContext) -> None:
         self.ctx = ctx
@@ -163,8 +165,13 @@ class BatchJudge:
         self.sql = judge_sql(ctx)
         self.params = judge_parameters(ctx)
 
-    def __call__(self, batch: pa.RecordBatch) -> BatchOutput:
+    def __call__(self, batch: pa.RecordBatch, snapshot: pa.Table | None = None) -> BatchOutput:
+        """``snapshot``: the snapshot rows of this batch's authors, for an engine that joined
+        them onto the posts instead of shipping the whole snapshot (the context's is used
+        otherwise); the verdicts are the same, since a post only looks up its author."""
         self.con.register("posts", batch)
+        if snapshot is not None:
+            self.con.register("snapshot", snapshot)
         try:
             judged = self.con.sql(self.sql, params=self.params).to_arrow_table()
         finally:

@@ -18,6 +18,7 @@ from consentry.service.api import collaborator, content, notices, platform, reco
 from consentry.service.config import service_settings
 from consentry.service.headers import SecurityHeaders
 from consentry.service.limits import BodyLimit, FailureLimiter
+from consentry.service.logs import hide_signin_tokens_in_access_log
 from consentry.service.propagation import BackgroundPropagator
 from consentry.service.readers import reader_for
 from consentry.service.web import admin, receipts, settings_page, signin, transparency
@@ -123,4 +124,5 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """The uvicorn factory for ``consentry serve`` workers: settings from CONSENTRY_*."""
+    hide_signin_tokens_in_access_log()
     return create_app(get_settings())

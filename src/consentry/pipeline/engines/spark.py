@@ -1,0 +1,305 @@
+"""The Spark engine: the same per-batch function (``transform.BatchJudge``) in ``mapInArrow``
+on Spark executors; the driver writes the shards.
+
+Posts. A Parquet lake (``--source parquet:PATH``) is read by Spark itself, only the lake columns
+and with the cut-off pushed into the Parquet scan; each executor maps its rows onto the post
+columns with the very SQL of the embedded engine (``LakeTable.posts``). The store, a Delta or an
+Iceberg table are read by their own source on the driver (the store's ADBC scan; deltalake and
+pyiceberg, which apply deletion vectors, delete files and schema evolution that Spark would need
+extra jars for) and staged as Parquet for Spark, streamed, so memory stays bounded.
+
+Order. Rows are range-partitioned by post id and sorted within partitions, so partition 0, 1,
+... holds the posts in post-id byte order (Spark compares strings bytewise, as the store's
+``COLLATE "C"``). The judged output of each batch is three Arrow tables (records, members,
+counts) serialized as Arrow IPC into three binary columns of one row: one Arrow schema out of
+``mapInArrow``. It is persisted on the executors, then the driver reads it partition by
+partition in order (``toLocalIterator``: one partition in driver memory at a time) and writes
+shards with the same ``ShardWriter`` as the embedded engine. So both engines deliver the same
+files, and a resumed run skips the finished shards the same way.
+
+The consent snapshot travels in the broadcast context when it is at most ``broadcast_limit``
+bytes; above that it is joined onto the posts by author (a shuffle join) and each batch is judged
+against the snapshot rows of its own authors, which gives the same verdicts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import os
+import re
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from consentry.domain import consent_bulk
+from consentry.errors import InvalidInput, MissingDependency
+from consentry.pipeline.plan import ExportPlan
+from consentry.pipeline.sources import LakeTable, ParquetSource
+from consentry.pipeline.transform import SCAN_SCHEMA, BatchJudge, BatchOutput
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+NAME = "spark"
+DEFAULT_MASTER = "local[2]"
+TASK_ATTEMPTS = 4
+"""A task whose Python worker died (or that failed otherwise) is tried this many times."""
+DEFAULT_BROADCAST_LIMIT = 256 * 2**20
+"""Snapshots up to this many bytes are broadcast; larger ones are joined onto the posts."""
+ROWS_PER_PARTITION = 500_000
+STAGED_FILE_ROWS = 1_048_576
+SNAPSHOT_PREFIX = "__snapshot_"
+OUTPUT_SCHEMA = "records binary, members binary, counts binary"
+
+
+def with_retries(master: str) -> str:
+    """Spark's local mode ignores ``spark.task.maxFailures``; ``local[N,F]`` sets it."""
+    if master == "local":
+        return f"local[1,{TASK_ATTEMPTS}]"
+    found = re.fullmatch(r"local\[(\d+|\*)\]", master)
+    return f"local[{found.group(1)},{TASK_ATTEMPTS}]" if found else master
+
+
+def spark_session(master: str | None = None, conf: Mapping[str, str] | None = None) -> SparkSession:
+    """The active session (spark-submit's, a notebook's, a test's), or a new one on ``master``
+    (default ``local[2]``) whose Python workers run this interpreter."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise MissingDependency("pyspark", "spark", "--engine spark") from exc
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName("consentry-export")
+    if master or "PYSPARK_GATEWAY_PORT" not in os.environ:  # spark-submit chose one already
+        builder = builder.master(with_retries(master or DEFAULT_MASTER))
+    settings = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.task.maxFailures": str(TASK_ATTEMPTS),
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "65536",
+        **(conf or {}),
+    }
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+@dataclass(frozen=True)
+class SparkEngine:
+    """Executes a plan on Spark: ``master`` (default: the active session's, else
+    ``local[2]``), extra Spark ``conf``, a snapshot ``broadcast_limit`` in bytes, the number of
+    range ``partitions`` (default: by the posts to scan), a ``staging`` directory for sources
+    Spark does not read itself (on a cluster: shared storage every executor can read)."""
+
+    master: str | None = None
+    conf: Mapping[str, str] = field(default_factory=dict)
+    broadcast_limit: int = DEFAULT_BROADCAST_LIMIT
+    partitions: int | None = None
+    staging: Path | None = None
+    name: str = NAME
+
+    def execute(self, plan: ExportPlan) -> Iterator[BatchOutput]:
+        from pyspark import StorageLevel
+        from pyspark.errors import PythonException
+
+        spark = spark_session(self.master, self.conf)
+        with tempfile.TemporaryDirectory(prefix="consentry-spark-", dir=self.staging) as staging:
+            posts, lake = _posts(spark, plan, Path(staging))
+            ctx = plan.context
+            joined: pa.Schema | None = None
+            if ctx.snapshot.nbytes > self.broadcast_limit:
+                joined = ctx.snapshot.schema
+                posts = _join_snapshot(spark, posts, ctx.snapshot, lake)
+                ctx = dataclasses.replace(ctx, snapshot=ctx.snapshot.schema.empty_table())
+            id_column = lake.columns["id"] if lake else "id"
+            assert id_column is not None
+            partitions = self.partitions or max(
+                2 * spark.sparkContext.defaultParallelism,
+                math.ceil(plan.source.count() / ROWS_PER_PARTITION),
+            )
+            ordered = posts.repartitionByRange(partitions, id_column).sortWithinPartitions(
+                id_column
+            )
+            judge = functools.partial(
+                judge_partition,
+                key=uuid.uuid4().hex,
+                context=spark.sparkContext.broadcast(ctx),
+                lake=(lake.where, lake.dataset.schema, lake.columns) if lake else None,
+                joined=joined,
+            )
+            judged = ordered.mapInArrow(judge, OUTPUT_SCHEMA).persist(StorageLevel.MEMORY_AND_DISK)
+            try:
+                try:
+                    judged.count()  # every partition judged in parallel, kept on the executors
+                except PythonException as exc:
+                    invalid = _invalid_input(exc)
+                    if invalid is None:
+                        raise
+                    raise invalid from exc
+                for row in judged.toLocalIterator(prefetchPartitions=True):
+                    yield BatchOutput(
+                        records=_table(row.records),
+                        members=_table(row.members),
+                        counts=_table(row.counts),
+                    )
+            finally:
+                judged.unpersist()
+
+
+def _posts(
+    spark: SparkSession, plan: ExportPlan, staging: Path
+) -> tuple[DataFrame, LakeTable | None]:
+    """The posts created by the cut-off as a DataFrame: a Parquet lake's own columns (mapped on
+    the executors), or the source's posts staged as Parquet."""
+    source = plan.source
+    if isinstance(source, ParquetSource):
+        table = source.table
+        lake_columns = sorted({c for c in table.columns.values() if c is not None})
+        created = table.columns["created_at"]
+        assert created is not None
+        frame = spark.read.parquet(str(source.path)).select(*lake_columns)
+        return frame.where(_created_by(frame, created, plan)), table
+    writer: pq.ParquetWriter | None = None
+    rows = files = 0
+    try:
+        for batch in source.batches():
+            if writer is None or rows >= STAGED_FILE_ROWS:
+                if writer is not None:
+                    writer.close()
+                writer = pq.ParquetWriter(staging / f"posts-{files:05d}.parquet", SCAN_SCHEMA)
+                rows, files = 0, files + 1
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        pq.write_table(SCAN_SCHEMA.empty_table(), staging / "posts-00000.parquet")
+    return spark.read.parquet(str(staging)), None
+
+
+def _created_by(frame: DataFrame, column: str, plan: ExportPlan) -> Any:
+    """``column <= cut-off``, a literal of the column's own type, so Spark pushes it into the
+    Parquet scan (a naive lake timestamp is UTC, as in the embedded engine)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import TimestampNTZType
+
+    moment = plan.cutoff.astimezone(UTC)
+    if isinstance(frame.schema[column].dataType, TimestampNTZType):
+        return F.col(column) <= F.lit(moment.replace(tzinfo=None)).cast("timestamp_ntz")
+    return F.col(column) <= F.lit(moment)
+
+
+def _join_snapshot(
+    spark: SparkSession, posts: DataFrame, snapshot: pa.Table, lake: LakeTable | None
+) -> DataFrame:
+    """The posts with their author's snapshot row (columns prefixed), for a snapshot too large
+    to broadcast."""
+    renamed = snapshot.rename_columns([SNAPSHOT_PREFIX + n for n in snapshot.column_names])
+    account = lake.columns["account_id"] if lake else "account_id"
+    assert account is not None
+    frame = spark.createDataFrame(renamed)
+    return posts.join(frame, posts[account] == frame[SNAPSHOT_PREFIX + "account_id"], "left")
+
+
+# --- On the executors ----------------------------------------------------------------------------
+
+_judges: dict[str, BatchJudge] = {}
+"""One judge per Python worker and execution (``key``); a reused worker keeps it across
+tasks."""
+
+
+def _judge_for(key: str, context: Any) -> BatchJudge:
+    judge = _judges.get(key)
+    if judge is None:
+        _judges.clear()
+        judge = _judges[key] = BatchJudge(context.value)
+    return judge
+
+
+def judge_partition(
+    batches: Iterable[pa.RecordBatch],
+    *,
+    key: str,
+    context: Any,
+    lake: tuple[str, pa.Schema, dict[str, str | None]] | None,
+    joined: pa.Schema | None,
+) -> Iterator[pa.RecordBatch]:
+    """``mapInArrow``'s function: one partition's id-ordered batches in, per batch one row of
+    the judged output (records, members, counts as Arrow IPC) out."""
+    judge = _judge_for(key, context)
+    table = LakeTable(lake[0], ds.dataset(lake[1].empty_table()), lake[2]) if lake else None
+    con = consent_bulk.connect(threads=1)
+    last: str | None = None
+    try:
+        for batch in batches:
+            if not batch.num_rows:
+                continue
+            snapshot = None
+            if joined is not None:
+                batch, snapshot = _split(batch, joined)
+            if table is not None:
+                posts = table.posts(con, batch, last)
+            else:
+                posts = pa.Table.from_batches([batch]).cast(SCAN_SCHEMA).combine_chunks()
+            last = posts.column(0)[-1].as_py()
+            output = judge(posts, snapshot)
+            yield pa.record_batch(
+                [
+                    pa.array([_ipc(t)], pa.binary())
+                    for t in (output.records, output.members, output.counts)
+                ],
+                names=["records", "members", "counts"],
+            )
+    finally:
+        con.close()
+
+
+def _split(batch: pa.RecordBatch, snapshot_schema: pa.Schema) -> tuple[pa.RecordBatch, pa.Table]:
+    """A joined batch -> its posts and the distinct snapshot rows of its authors."""
+    names = batch.schema.names
+    own = [n for n in names if not n.startswith(SNAPSHOT_PREFIX)]
+    rows = pa.Table.from_batches([batch]).select(
+        [SNAPSHOT_PREFIX + n for n in snapshot_schema.names]
+    )
+    rows = rows.rename_columns(snapshot_schema.names)
+    rows = rows.filter(pc.is_valid(rows["account_id"]))
+    first = pc.index_in(pc.unique(rows["account_id"]), value_set=rows["account_id"])
+    return batch.select(own), rows.take(first).cast(snapshot_schema)
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _table(data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(data).read_all()
+
+
+def _invalid_input(exc: Exception) -> InvalidInput | None:
+    """An executor's InvalidInput (a bad lake row) as the driver's own, with its message."""
+    found = re.search(r"consentry\.errors\.InvalidInput: (.+)", str(exc))
+    return InvalidInput(found.group(1).strip()) if found else None
+
+
+__all__ = ["NAME", "SparkEngine", "judge_partition", "spark_session", "with_retries"]

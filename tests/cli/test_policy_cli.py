@@ -99,3 +99,20 @@ def test_the_notice_period_is_stored_listed_and_shown(cli: Run) -> None:
         "policy", "draft", "v2", "--summary", "s", "--purpose", "x", "--notice-days", "-1", ok=False
     )
     assert negative.exit_code == 2 and "--notice-days" in negative.output
+
+
+def test_a_version_carries_its_full_text_from_a_markdown_file(cli: Run, tmp_path) -> None:
+    text = tmp_path / "v1.md"
+    text.write_text("# How we use your posts\n\nOnly with your **yes**.\n", encoding="utf-8")
+    cli("policy", "draft", "v1", "--summary", "AI.", "--purpose", "train_ai_system",
+        "--text-file", str(text))  # fmt: skip
+    with session_scope(_engine()) as session:
+        assert get_policy(session, "v1").full_text == text.read_text(encoding="utf-8")
+        [draft] = audit_events(session, action="policy.draft")
+    assert len(draft.details["full_text_sha256"]) == 64
+
+    latin1 = tmp_path / "v2.md"
+    latin1.write_bytes("Caf\xe9".encode("latin-1"))
+    refused = cli("policy", "draft", "v2", "--summary", "AI.", "--purpose", "train_ai_system",
+                  "--text-file", str(latin1), ok=False)  # fmt: skip
+    assert "is not UTF-8 text (byte 3); save it as UTF-8 Markdown" in refused.output

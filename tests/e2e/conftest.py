@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -99,3 +100,39 @@ NAMELESS_CONTROLS = """
 def unlabelled_controls(page: object) -> list[str]:
     """Controls a screen reader could not name (every control needs a label or text)."""
     return page.evaluate(NAMELESS_CONTROLS)  # type: ignore[attr-defined]
+
+
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def shoot_both(shoot: Any) -> object:
+    """Screenshots of the page at laptop (1280 px) and phone (390 px) width: NAME-laptop.png
+    and NAME-phone.png; at phone width the page must not scroll sideways."""
+
+    def take(page: Any, name: str) -> None:
+        page.set_viewport_size(LAPTOP)
+        shoot(page, f"{name}-laptop")
+        page.set_viewport_size(PHONE)
+        assert fits_the_screen(page), f"{name}: wider than the 390 px screen"
+        shoot(page, f"{name}-phone")
+        page.set_viewport_size(LAPTOP)
+
+    return take
+
+
+def fits_the_screen(page: Any) -> bool:
+    """No sideways scroll: the document is no wider than the viewport."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def axe_violations(page: Any) -> list[str]:
+    """axe-core's violations on the page as it is now, one line each (id, impact, where)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): {', '.join(str(n['target']) for n in v['nodes'][:3])}"
+        for v in found
+    ]

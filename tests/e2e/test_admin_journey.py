@@ -51,7 +51,10 @@ def test_an_admin_publishes_policy_v3_effective_next_month_and_the_user_sees_the
             actor="test",
         )
     effective = next_month()
-    page = browser.new_page()
+    day = datetime.fromisoformat(effective)
+    on_the_day = f"{day.day} {day:%B %Y}"
+    context = browser.new_context(locale="en-GB")  # the date format of the browser's language
+    page = context.new_page()
     page.goto(f"{site.url}/admin/login")
     shoot(page, "10-admin-login")
     sign_in_as_staff(page, site, "alice")
@@ -83,18 +86,19 @@ def test_an_admin_publishes_policy_v3_effective_next_month_and_the_user_sees_the
     page.get_by_label("I have read the impact summary").check()
     page.get_by_role("button", name="Publish v3").click()
     page.wait_for_url(f"{site.url}/admin/policies/v3")
-    assert f"effective {effective} 00:00 UTC" in page.locator("main").inner_text()
+    assert f"effective {on_the_day} at 00:00 UTC" in page.locator("main").inner_text()
     shoot(page, "13-admin-policy-published-with-diff")
     page.close()
 
-    user = browser.new_page()
+    user = context.new_page()
     user.goto(f"{site.url}/auth/signin?token={make_signin_token(PLATFORM_SECRET, 'bob')}")
-    banner = user.get_by_role("region", name=f"Policy change on {effective}")
-    assert "version v3" in banner.inner_text()
-    assert "changes from “on unless you switch it off (opt-out)”" in banner.inner_text()
-    assert "You have not chosen" in banner.inner_text()
+    banner = user.get_by_role("region", name=f"Our policy changes on {on_the_day} (version v3)")
+    assert "goes from “on unless you switch it off” to “off unless you switch it on”" in (
+        banner.inner_text()
+    )
+    assert f"All collaborators: on until {on_the_day}, then off" in banner.inner_text()
     shoot(user, "14-data-sharing-policy-banner")
-    user.close()
+    context.close()
     with session_scope(site.engine) as session:
         kinds = session.scalars(
             select(NoticeServed.kind).where(

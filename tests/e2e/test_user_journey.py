@@ -29,7 +29,9 @@ def signin_link(site: Service, account_id: str) -> str:
 def test_a_user_switches_ai_training_off_and_the_next_export_leaves_their_posts_out(
     browser, site: Service, shoot, tmp_path: Path
 ) -> None:
-    context = browser.new_context(java_script_enabled=False)  # the page needs no JavaScript
+    context = browser.new_context(
+        java_script_enabled=False, locale="en-GB"
+    )  # the page needs no JavaScript
     page = context.new_page()
     page.goto(signin_link(site, "bob"))
     assert page.url == f"{site.url}/me/data-sharing"
@@ -122,7 +124,7 @@ def test_a_replayed_sign_in_link_shows_why_it_is_refused(browser, site: Service,
 def test_a_collaborator_listed_after_the_users_yes_is_marked_new_and_switched_on_alone(
     browser, site: Service, shoot
 ) -> None:
-    context = browser.new_context(java_script_enabled=False)
+    context = browser.new_context(java_script_enabled=False, locale="en-GB")
     page = context.new_page()
     page.goto(signin_link(site, "ada"))  # DE: opt-in
     page.get_by_role("button", name=f"Switch on: {MASTER}").click()
@@ -155,7 +157,7 @@ def test_every_purpose_a_policy_covers_has_its_own_section_and_switches(
     browser, site: Service, shoot
 ) -> None:
     publish_every_purpose(site.engine)
-    context = browser.new_context(java_script_enabled=False)
+    context = browser.new_context(java_script_enabled=False, locale="en-GB")
     page = context.new_page()
     page.goto(signin_link(site, "bob"))
     for heading in (
@@ -187,7 +189,7 @@ def test_after_a_withdrawal_the_user_sees_what_happened_to_each_shared_post(
     training off, propagation tells Acme AI to delete them, and the page says so post by post."""
     from consentry.pipeline.export import run_export
     from consentry.pipeline.propagate import propagate
-    from consentry.service.plain import plain_date
+    from consentry.service.web.times import UTC_VIEWER
 
     run_export(
         site.engine,
@@ -196,7 +198,9 @@ def test_after_a_withdrawal_the_user_sees_what_happened_to_each_shared_post(
         cutoff=datetime.now(UTC),
         out_dir=tmp_path / "delivery",
     )
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    context = browser.new_context(
+        java_script_enabled=False, locale="en-GB", viewport={"width": 390, "height": 844}
+    )
     page = context.new_page()
     page.goto(signin_link(site, "cy"))
     acme = page.get_by_role("region", name="Acme AI")
@@ -214,8 +218,8 @@ def test_after_a_withdrawal_the_user_sees_what_happened_to_each_shared_post(
     page.goto(f"{site.url}/me/data-sharing#received")
     today = datetime.now(UTC)
     told = (
-        f"Withdrawn: we told Acme AI on {plain_date(today)} to delete it "
-        f"(by {plain_date(today + timedelta(days=30))})."
+        f"Withdrawn: we told Acme AI on {UTC_VIEWER.date(today)} to delete it "
+        f"(by {UTC_VIEWER.date(today + timedelta(days=30))})."
     )
     for post in ("cy-1", "cy-2"):
         row = acme.get_by_role("row", name=f"Post {post}")

@@ -217,13 +217,13 @@ def test_a_published_future_policy_is_announced_and_the_announcement_recorded(
         view = bob.get("/api/me/data-sharing").json()
     [change] = view["changes"]
     assert change["version"] == "v2"
-    assert change["what_changes"] == (
-        "For your region, the default for using your posts to train AI models changes from "
-        "“on unless you switch it off (opt-out)” to “off unless you switch it on (opt-in)”."
-    )
-    assert change["your_choice"].startswith("You have not chosen")
-    assert f"Our policy changes on {effective:%Y-%m-%d} (version v2)" in page
-    assert change["what_changes"] in page
+    assert change["what_changes"] == [
+        "Using their posts to train AI models goes from “on unless you switch it off” to "
+        "“off unless you switch it on”."
+    ]
+    assert change["changes_for_you"] is True
+    assert f"Our policy changes on {effective:%-d %B %Y} (version v2)" in page
+    assert change["what_changes"][0] in page
     with session_scope(engine) as session:
         shown = session.execute(
             select(NoticeServed.policy_version, NoticeServed.kind, NoticeServed.surface).where(

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 from consentry.pipeline.propagate import propagate
 from consentry.service.app import create_app
 from consentry.service.background import running
-from consentry.service.plain import plain_date
+from consentry.service.web.times import UTC_VIEWER
 from consentry.settings import Settings
 from consentry.store.consent import record_consent
 from consentry.store.db import session_scope
@@ -86,8 +86,8 @@ def test_a_shared_post_is_still_shared_then_withdrawn_then_deleted_by_the_collab
     assert before[("Acme AI", "cy-1")]["post_url"] == "/posts/cy-1"
     today = datetime.now(UTC)
     told = (
-        f"Withdrawn: we told Acme AI on {plain_date(today)} to delete it "
-        f"(by {plain_date(today + timedelta(days=30))})."
+        f"Withdrawn: we told Acme AI on {UTC_VIEWER.date(today)} to delete it "
+        f"(by {UTC_VIEWER.date(today + timedelta(days=30))})."
     )
     assert after[("Acme AI", "cy-1")]["status"] == "withdrawn"
     assert after[("Acme AI", "cy-1")]["what_happened"] == told
@@ -97,7 +97,7 @@ def test_a_shared_post_is_still_shared_then_withdrawn_then_deleted_by_the_collab
 
     deleted = acknowledged[("Acme AI", "cy-1")]
     assert deleted["status"] == "deleted"
-    assert deleted["what_happened"].startswith(f"Deleted by Acme AI on {plain_date(today)}.")
+    assert deleted["what_happened"].startswith(f"Deleted by Acme AI on {UTC_VIEWER.date(today)}.")
     assert deleted["deleted_at"] is not None
     assert acknowledged[("Bolt Labs", "cy-2")]["status"] == "withdrawn"  # not acknowledged yet
 

@@ -1,24 +1,71 @@
-"""Times in the viewer's zone with the UTC time on hover; UTC when the zone is unknown."""
+"""Times people read: their zone (the sign-in link's, else the browser's cookie, else UTC, said
+so), their language's date format, and the exact UTC time kept at hand."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
-from consentry.service.web.times import local_time, viewer_zone
+import pytest
+from babel import Locale
+from starlette.requests import Request
 
-MOMENT = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+from consentry.service.security import make_signin_token, read_signin_token
+from consentry.service.web.times import Viewer, locale_for, viewer_of
+
+MOMENT = datetime(2024, 11, 15, 14, 5, 7, tzinfo=UTC)
 
 
-def test_a_time_is_shown_in_the_viewers_zone_with_utc_on_hover() -> None:
-    shown = str(local_time(MOMENT, viewer_zone("Europe/Berlin")))
-    assert shown == (
-        '<time datetime="2025-03-01T09:30:00Z" title="2025-03-01 09:30 UTC">'
-        "2025-03-01 10:30 CET</time>"
+def request(cookie: str = "", accept_language: str = "") -> Request:
+    headers = [(b"cookie", cookie.encode()), (b"accept-language", accept_language.encode())]
+    return Request({"type": "http", "headers": headers})
+
+
+@pytest.mark.parametrize(
+    ("header", "shown"),
+    [
+        ("", "15 November 2024 at 14:05 UTC"),
+        ("en-GB,en;q=0.8", "15 November 2024 at 14:05 UTC"),
+        ("de-DE,de;q=0.9,en;q=0.5", "15. November 2024 at 14:05 UTC"),
+        ("xx-YY, fr;q=0.4, en-US;q=0.7", "November 15, 2024 at 2:05\u202fPM UTC"),
+        ("*;q=0.1, nonsense;q=abc", "15 November 2024 at 14:05 UTC"),
+    ],
+)
+def test_the_date_format_follows_accept_language(header: str, shown: str) -> None:
+    assert viewer_of(request(accept_language=header)).time(MOMENT) == shown
+
+
+def test_the_sessions_zone_comes_first_then_the_cookie_then_utc() -> None:
+    cookie = request(cookie="tz=America/New_York")
+    assert viewer_of(cookie, session_zone="Europe/Berlin").zone.key == "Europe/Berlin"
+    assert viewer_of(cookie, session_zone="Mars/Olympus").zone.key == "America/New_York"
+    assert viewer_of(request(cookie="tz=nowhere")).zone.key == "UTC"
+
+
+def test_the_exact_utc_time_is_the_title_and_the_attribute() -> None:
+    html = Viewer(ZoneInfo("Asia/Kolkata"), Locale("en", "GB")).html(MOMENT)
+    assert html == (
+        '<time datetime="2024-11-15T14:05:07Z" title="2024-11-15 14:05:07 UTC">'
+        "15 November 2024 at 19:35 IST</time>"
+    )
+    assert Viewer(ZoneInfo("Asia/Dubai")).time(MOMENT).endswith("18:05 UTC+04")
+
+
+def test_a_day_is_the_viewers_day() -> None:
+    assert Viewer(ZoneInfo("Pacific/Auckland")).date(datetime(2024, 11, 15, 12, tzinfo=UTC)) == (
+        "16 November 2024"
     )
 
 
-def test_without_a_known_zone_times_are_in_utc_and_say_so() -> None:
-    for cookie in (None, "", "Mars/Olympus", "../../etc/passwd"):
-        assert viewer_zone(cookie).key == "UTC"
-    assert ">2025-03-01 09:30 UTC</time>" in str(local_time(MOMENT, viewer_zone(None)))
-    assert str(local_time(None, viewer_zone(None))) == ""
+def test_the_sign_in_link_carries_a_real_zone_or_none() -> None:
+    secret = "s" * 40
+    claims = read_signin_token(
+        secret,
+        make_signin_token(secret, "bob", zone="Europe/Berlin"),
+        now=datetime.now(UTC),
+        max_age_seconds=900,
+    )
+    assert claims.zone == "Europe/Berlin"
+    with pytest.raises(ValueError, match="not an IANA time zone name"):
+        make_signin_token(secret, "bob", zone="CEST")
+    assert locale_for("") == Locale("en", "GB")

@@ -58,10 +58,16 @@ def signin_link(
     account: str,
     base_url: str = typer.Option("http://127.0.0.1:8000", help="Where the service runs."),
     ttl: int = typer.Option(300, help="Seconds the link stays valid."),
+    zone: str = typer.Option(
+        None, help="The user's IANA time zone, e.g. Europe/Berlin: their pages show times in it."
+    ),
 ) -> None:
     """Print a one-time sign-in link for an account, as the platform would make it."""
     secret = service_settings(get_settings()).secret("platform_secret")
-    token = make_signin_token(secret, account, ttl_seconds=ttl)
+    try:
+        token = make_signin_token(secret, account, ttl_seconds=ttl, zone=zone)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--zone") from exc
     console.print(f"{base_url.rstrip('/')}/auth/signin?token={token}", markup=False)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly, parse_time
+from consentry.errors import InvalidInput
 from consentry.store.db import session_scope
 from consentry.store.policies import (
     NOTICE_DAYS,
@@ -38,6 +40,13 @@ def draft(
     default: list[str] = typer.Option(
         None, "--default", help="PURPOSE:JURISDICTION=opt_in|opt_out|never (repeatable)."
     ),
+    text_file: Path = typer.Option(
+        None,
+        "--text-file",
+        exists=True,
+        dir_okay=False,
+        help="The policy in full, as users read it: a Markdown file (UTF-8).",
+    ),
     notice_days: int = typer.Option(
         NOTICE_DAYS,
         min=0,
@@ -55,10 +64,21 @@ def draft(
             purposes=purpose or [],
             defaults=parse_defaults(default or [], field="--default"),
             notice_days=notice_days,
+            full_text=_text(text_file) if text_file else "",
             actor=CLI_ACTOR,
         )
         covered = ", ".join(policy.purposes)
     console.print(f"drafted policy {version} ({covered}; notice {notice_days} days)")
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 Markdown",
+            field="--text-file",
+        ) from exc
 
 
 @policy_app.command("publish")

@@ -44,6 +44,7 @@ def _ensure_policies(session: Session, actor: str) -> list[str]:
                 version=policy.version,
                 summary=policy.summary,
                 defaults=policy.defaults,
+                full_text=policy.full_text,
                 actor=actor,
             )
             added.append(policy.version)

@@ -35,6 +35,8 @@ class DemoPolicy:
     """purpose -> jurisdiction key -> opt_in | opt_out | never."""
     published_at: datetime
     effective_at: datetime
+    full_text: str = ""
+    """The policy in full, in Markdown, as users read it."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,50 @@ class DemoCollaborator:
     """When users were first shown it (rule 6)."""
 
 
+V1_TEXT = """\
+# How we use your posts
+
+## Personalising your timeline
+We use your posts and what you do on the platform to choose what your timeline shows you
+first. This is **on unless you switch it off** in Settings, under *Data sharing and
+personalization*.
+
+## What we never do
+- We never sell your direct messages, and we never use them for any of this.
+- We never use the posts of protected (private) accounts, or of anyone under 18.
+
+## Your choices
+You can switch any of this off or on at any time. A change counts from the moment you make it.
+"""
+
+V2_TEXT = """\
+# How we use your posts
+
+## Personalising your timeline
+We use your posts and what you do on the platform to choose what your timeline shows you
+first. This is **on unless you switch it off**.
+
+## Licensing public posts for AI training
+We may license your **public** posts to selected companies ("collaborators") that train AI
+models. Each collaborator is named on your settings page before it gets any posts.
+
+| Where you live | Unless you choose |
+|---|---|
+| United States | shared unless you switch it off |
+| European Union, EEA, United Kingdom, everywhere else | shared only if you switch it on |
+
+Before posts are shared we remove email addresses, phone numbers, street addresses, card
+numbers and personal links, and we replace your name and handle with a code.
+
+## If you change your mind
+Switch it off at any time, for all collaborators or for one. Collaborators get none of your
+posts from then on, and those that already have some are told to delete them.
+
+## What we never do
+- We never share direct messages.
+- We never share the posts of protected (private) accounts, or of anyone under 18.
+"""
+
 POLICIES: tuple[DemoPolicy, ...] = (
     DemoPolicy(
         version="v1",
@@ -56,13 +102,14 @@ POLICIES: tuple[DemoPolicy, ...] = (
         defaults={PERSONALIZE: {"*": "opt_out"}},
         published_at=V1_PUBLISHED,
         effective_at=V1_EFFECTIVE,
+        full_text=V1_TEXT,
     ),
     DemoPolicy(
         version="v2",
-        summary="New: we may license your public posts to selected partners to train AI "
-        "models. In the US this is on unless you switch it off; in the EU and the UK (and "
-        "everywhere else) only if you switch it on. Direct messages, protected accounts and "
-        "minors are never included.",
+        summary="We may license your public posts to selected companies to train AI models. "
+        "In the US this is on unless you switch it off; in the EU and the UK (and everywhere "
+        "else) only if you switch it on. Direct messages, protected accounts and under-18s are "
+        "never included.",
         defaults={
             PERSONALIZE: {"*": "opt_out"},
             TRAIN_AI_SYSTEM: {
@@ -75,6 +122,7 @@ POLICIES: tuple[DemoPolicy, ...] = (
         },
         published_at=V2_PUBLISHED,
         effective_at=V2_EFFECTIVE,
+        full_text=V2_TEXT,
     ),
 )
 

@@ -303,3 +303,49 @@ def evaluate(
 
 def _deleted_by(deleted_at: datetime | None, as_of: datetime) -> bool:
     return deleted_at is not None and deleted_at <= as_of
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """One switch of one account across a published version that is not yet in effect."""
+
+    before: ConsentState
+    """Just before the version takes effect: what is in force then (for the second of two
+    pending versions, the first one), with the ledger as recorded."""
+    after: ConsentState
+    """From the version's effective time, nothing else changed."""
+
+
+def pending_change(
+    account: AccountFacts,
+    events: Iterable[ConsentEventFacts],
+    policies: Sequence[PolicyFacts],
+    *,
+    version: str,
+    purpose: str,
+    collaborator_id: str,
+    listed_at: datetime | None,
+    as_of: datetime,
+) -> PendingChange:
+    """Rules 2, 3 and 6 at the version's effective time, with and without the version: what it
+    changes for exactly this account and switch (their choices, their region, the listing)."""
+    facts = [p for p in policies if p.version == version and purpose in p.purposes]
+    if not facts:
+        raise ValueError(f"version {version!r} does not cover {purpose!r}")
+    moment = facts[0].effective_at
+    events = list(events)
+    without = [p for p in policies if p.version != version]
+    states = [
+        consent_state_at(
+            account,
+            events,
+            side,
+            purpose=purpose,
+            collaborator_id=collaborator_id,
+            listed_at=listed_at,
+            moment=moment,
+            as_of=as_of,
+        )
+        for side in (without, policies)
+    ]
+    return PendingChange(before=states[0], after=states[1])

@@ -50,8 +50,18 @@ def bars(
 
 
 def svg(chart_spec: dict[str, Any], *, element_id: str) -> str:
-    """The spec as an SVG element, with ``role="img"``, a ``<title>`` and a ``<desc>``."""
-    rendered = vl_convert.vegalite_to_svg(chart_spec)
+    """The spec as an SVG element, with ``role="img"``, a ``<title>`` and a ``<desc>``. The
+    marks get no ARIA roles of their own (Vega's ``aria: false``): the figure is one image,
+    described by its title, its description and the table that follows it."""
+    quiet = {"aria": False}
+    config = {
+        **chart_spec.get("config", {}),
+        **quiet,
+        "mark": quiet,
+        "axis": quiet,
+        "legend": quiet,
+    }
+    rendered = vl_convert.vegalite_to_svg({**chart_spec, "config": config})
     title = _text(chart_spec.get("title"))
     description = str(chart_spec.get("description") or "")
     head = re.match(r"<svg\b[^>]*>", rendered)

@@ -36,7 +36,7 @@ from consentry.store.credentials import (
 )
 from consentry.store.db import session_scope
 from consentry.store.parties import get_collaborator
-from consentry.store.sessions import session_subject
+from consentry.store.sessions import live_session
 
 USER_COOKIE = "consentry_user"
 STAFF_COOKIE = "consentry_staff"
@@ -232,26 +232,25 @@ class UserSession:
     account_id: str
     session_id: str
     csrf: str
+    zone: str | None = None
+    """The time zone the sign-in link named (``web.times`` shows times in it)."""
 
 
 def _user(
     request: Request, engine: EngineDep, session_id: Annotated[str | None, Depends(user_cookie)]
 ) -> UserSession:
-    account_id = None
+    live = None
     if session_id:
         with session_scope(engine) as session:
-            account_id = session_subject(
-                session, kind="user", session_id=session_id, now=datetime.now(UTC)
-            )
-    if account_id is None or session_id is None:
+            live = live_session(session, kind="user", session_id=session_id, now=datetime.now(UTC))
+    if live is None or session_id is None:
         raise HTTPException(
             401,
             "You are not signed in, or your session ended. Open “Data sharing and "
             "personalization” from the app's settings to sign in again.",
         )
-    return UserSession(
-        account_id, session_id, csrf_token_for(request.app.state.session_secret, session_id)
-    )
+    csrf = csrf_token_for(request.app.state.session_secret, session_id)
+    return UserSession(live.subject, session_id, csrf, live.zone)
 
 
 UserDep = Annotated[UserSession, Depends(_user)]
@@ -279,9 +278,8 @@ def _staff(
     username = role = None
     if session_id:
         with session_scope(engine) as session:
-            username = session_subject(
-                session, kind="staff", session_id=session_id, now=datetime.now(UTC)
-            )
+            live = live_session(session, kind="staff", session_id=session_id, now=datetime.now(UTC))
+            username = live.subject if live else None
             user = get_staff_user(session, username=username) if username else None
             role = user.role if user else None
     if username is None or role is None or session_id is None:

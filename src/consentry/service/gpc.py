@@ -100,8 +100,7 @@ def apply_gpc(
             honoured=True,
             recorded_at=last_gpc.recorded_at,
             message="Your browser sends a Global Privacy Control signal, which we recorded as "
-            f"“off” on {last_gpc.recorded_at:%Y-%m-%d}. You switched sharing on again "
-            "afterwards, and that later choice stands.",
+            "“off”. You switched sharing on again afterwards, and that later choice stands.",
         )
     event = record_consent(
         session,

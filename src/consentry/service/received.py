@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from consentry.domain.notices import NoticeReason
 from consentry.errors import InvalidInput
 from consentry.pipeline.manifest import read_manifest
-from consentry.service.plain import plain_date
+from consentry.service.web.times import Viewer
 from consentry.store.deliveries import (
     completed_shards,
     deliveries_of_account,
@@ -120,8 +120,10 @@ def received(
     home: Path,
     now: datetime,
     post_url: Callable[[str], str],
+    viewer: Viewer,
 ) -> list[ReceivedView]:
-    """Completed deliveries holding the account's posts, newest first, with each post's fate."""
+    """Completed deliveries holding the account's posts, newest first, with each post's fate
+    (its dates as ``viewer`` reads them)."""
     members: dict[str, list[tuple[str, str]]] = {}
     for member in members_of_account(session, account_id=account_id):
         members.setdefault(member.delivery_id, []).append((member.post_id, member.record_pseudonym))
@@ -144,6 +146,7 @@ def received(
                 noticed.get((delivery.delivery_id, post_id)),
                 who,
                 now,
+                viewer,
             )
             for post_id, record_id in members.get(delivery.delivery_id, [])
         ]
@@ -162,29 +165,29 @@ def received(
 
 
 def _shared_post(
-    shared: SharedPost, notice: DeletionNotice | None, who: str, now: datetime
+    shared: SharedPost, notice: DeletionNotice | None, who: str, now: datetime, viewer: Viewer
 ) -> SharedPost:
     """The post's fate in plain words: the notice that took it back, if any, decides."""
     if notice is None:
         return shared
     why = WHY_TAKEN_BACK.get(NoticeReason(notice.reason), "Taken back").format(collaborator=who)
-    told = f"we told {who} on {plain_date(notice.issued_at)} to delete it"
+    told = f"we told {who} on {viewer.date(notice.issued_at)} to delete it"
     status: Fate
     if notice.status == "acknowledged" and notice.acknowledged_at is not None:
         status = "deleted"
         words = (
-            f"Deleted by {who} on {plain_date(notice.acknowledged_at)}. "
-            f"{why}: {told} (by {plain_date(notice.due_at)})."
+            f"Deleted by {who} on {viewer.date(notice.acknowledged_at)}. "
+            f"{why}: {told} (by {viewer.date(notice.due_at)})."
         )
     elif notice.due_at < now:
         status = "overdue"
         words = (
-            f"{why}: {told} by {plain_date(notice.due_at)}. Overdue: {who} has not yet "
+            f"{why}: {told} by {viewer.date(notice.due_at)}. Overdue: {who} has not yet "
             "confirmed deleting it, and we are following this up."
         )
     else:
         status = "withdrawn"
-        words = f"{why}: {told} (by {plain_date(notice.due_at)})."
+        words = f"{why}: {told} (by {viewer.date(notice.due_at)})."
     return shared.model_copy(
         update=dict(
             status=status,
@@ -222,12 +225,15 @@ def shared_records(
     home: Path,
     now: datetime,
     post_url: Callable[[str], str],
+    viewer: Viewer,
 ) -> SharedRecords:
     """Everything of the account's that was delivered, per delivery, each record as delivered
     (read back from the delivery's shards, filtered on the account's pseudonyms)."""
     deliveries = []
     by_id = {d.delivery_id: d for d in deliveries_of_account(session, account_id=account_id)}
-    for view in received(session, account_id=account_id, home=home, now=now, post_url=post_url):
+    for view in received(
+        session, account_id=account_id, home=home, now=now, post_url=post_url, viewer=viewer
+    ):
         shards = [s.name for s in completed_shards(session, view.delivery_id)]
         directory = delivery_directory(by_id[view.delivery_id].path, home)
         rows = _records(directory, shards, [p.record_id for p in view.shared_posts])

@@ -25,16 +25,18 @@ from consentry.domain.types import (
 from consentry.errors import NotFound
 from consentry.revenue.money import money
 from consentry.service.gpc import GpcView
-from consentry.service.plain import plain_date, plain_time
+from consentry.service.policy_changes import (
+    PolicyChangeView,
+    PolicyView,
+    Switch,
+    pending_changes,
+    versions_in_force,
+)
 from consentry.service.received import ReceivedView, received
+from consentry.service.web.times import Viewer
 from consentry.settings import Settings
 from consentry.store.invoices import earnings_of
-from consentry.store.models import (
-    Account,
-    Collaborator,
-    NoticeServed,
-    PolicyVersion,
-)
+from consentry.store.models import Account, Collaborator, NoticeServed
 from consentry.store.snapshot import Reference, consent_inputs
 
 SOURCE_WORDS = {
@@ -44,11 +46,6 @@ SOURCE_WORDS = {
     "default": "default",
     "import": "imported from the platform",
     "admin": "platform staff",
-}
-DEFAULT_WORDS = {
-    DefaultRule.OPT_IN: "off unless you switch it on (opt-in)",
-    DefaultRule.OPT_OUT: "on unless you switch it off (opt-out)",
-    DefaultRule.NEVER: "off unless you switch it on (never shared by default)",
 }
 NOT_COVERED = "Your choice for all collaborators does not cover it"
 
@@ -83,18 +80,6 @@ class PurposeView(BaseModel):
     """The version in force for this purpose now (None: only announced, not yet in force)."""
     master: SwitchView
     collaborators: list[SwitchView]
-
-
-class PolicyView(BaseModel):
-    version: str
-    summary: str
-    published_at: datetime | None
-    effective_at: datetime | None
-
-
-class PolicyChangeView(PolicyView):
-    what_changes: str
-    your_choice: str
 
 
 class HistoryEntry(BaseModel):
@@ -145,29 +130,45 @@ def data_sharing(
     now: datetime,
     gpc: GpcView,
     settings: Settings,
+    viewer: Viewer,
 ) -> DataSharingView:
-    """Everything the page shows, computed once for the HTML page and the JSON twin alike."""
+    """Everything the page shows, computed once for the HTML page and the JSON twin alike;
+    dates in sentences are in the ``viewer``'s zone and format."""
     account = session.get(Account, account_id)
     if account is None:
         raise NotFound("account", account_id)
     inputs = consent_inputs(session.connection(), account_ids=[account_id], reference=reference)
     events = inputs.events_of(account_id)
     names = {c.id: c for c in session.scalars(select(Collaborator))}
-    state_of = _StateOf(inputs.account(account_id), events, reference, now)
+    facts = inputs.account(account_id)
+    state_of = _StateOf(facts, events, reference, now, viewer)
     licensed = _licensed(names, reference, now)
     purposes = [
         state_of.purpose(purpose, [c for c, licensed_for in licensed if licensed_for == purpose])
         for purpose in _shown_purposes(reference.policies, now)
+    ]
+    switches = [
+        Switch(s.purpose, s.collaborator_id, s.collaborator_name, s.listed_at)
+        for p in purposes
+        for s in (p.master, *p.collaborators)
     ]
     return DataSharingView(
         account_id=account.id,
         handle=account.handle,
         jurisdiction=account.jurisdiction,
         generated_at=now,
-        blocked=_blocked(inputs.account(account_id), now),
+        blocked=_blocked(facts, now),
         purposes=purposes,
-        policies=_in_force(session, purposes),
-        changes=_changes(session, reference.policies, account.jurisdiction, purposes, now),
+        policies=versions_in_force(
+            session,
+            reference.policies,
+            [p.policy_version for p in purposes if p.policy_version],
+            jurisdiction=account.jurisdiction,
+            now=now,
+        ),
+        changes=pending_changes(
+            session, facts, events, reference.policies, switches, viewer=viewer, now=now
+        ),
         gpc=gpc,
         history=[_history(e, names) for e in reversed(events)],
         received=received(
@@ -176,6 +177,7 @@ def data_sharing(
             home=settings.home,
             now=now,
             post_url=settings.post_url,
+            viewer=viewer,
         ),
         earned=[
             EarnedView(year=now.year, currency=c, amount_minor=a, amount=money(a, c))
@@ -200,8 +202,9 @@ class _StateOf:
         events: list[ConsentEventFacts],
         reference: Reference,
         now: datetime,
+        viewer: Viewer,
     ) -> None:
-        self.facts, self.reference, self.now = account, reference, now
+        self.facts, self.reference, self.now, self.viewer = account, reference, now, viewer
         self.events = {e.id: e for e in events}
         self.event_facts = events
 
@@ -271,14 +274,18 @@ class _StateOf:
             as_of=self.now,
         )
         if event is not None:
-            explanation = _explain_choice(event, per_collaborator=collaborator is not None)
+            explanation = _explain_choice(
+                event, per_collaborator=collaborator is not None, viewer=self.viewer
+            )
             if event.decision == "allow" and newer:
                 explanation += (
                     f" It does not cover {_and(newer)}, added since: choose for "
                     f"{'it' if len(newer) == 1 else 'each'} below."
                 )
         else:
-            explanation = _explain_default(state, default, listed_at=listed_at, new=new)
+            explanation = _explain_default(
+                state, default, listed_at=listed_at, new=new, viewer=self.viewer
+            )
         return SwitchView(
             purpose=purpose,
             collaborator_id=collaborator.id if collaborator else None,
@@ -323,20 +330,20 @@ def _and(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def _explain_choice(event: ConsentEventFacts, *, per_collaborator: bool) -> str:
+def _explain_choice(event: ConsentEventFacts, *, per_collaborator: bool, viewer: Viewer) -> str:
     word = "on" if event.decision == "allow" else "off"
     via = SOURCE_WORDS.get(event.source, event.source)
     if per_collaborator and event.collaborator_id is None:
         return (
             f"{word.capitalize()} because of your choice for all collaborators "
-            f"({via}, {plain_date(event.recorded_at)})."
+            f"({via}, {viewer.date(event.recorded_at)})."
         )
     if event.source == "gpc":
         return (
             "Switched off by Global Privacy Control from your browser on "
-            f"{plain_date(event.recorded_at)}."
+            f"{viewer.date(event.recorded_at)}."
         )
-    return f"You switched this {word} ({via}, {plain_time(event.recorded_at)})."
+    return f"You switched this {word} ({via}, {viewer.time(event.recorded_at)})."
 
 
 def _explain_default(
@@ -345,6 +352,7 @@ def _explain_default(
     *,
     listed_at: datetime | None,
     new: bool,
+    viewer: Viewer,
 ) -> str:
     """A default applies: say which, and for a collaborator listed after the user's choice for
     all collaborators, that this choice does not cover it (rule 6)."""
@@ -354,7 +362,7 @@ def _explain_default(
         # Rule 3: ``never`` is what applies to someone who made no choice; a yes still counts.
         return "Off in your region unless you switch it on: nothing is shared by default."
     added = (
-        f"Added on {plain_date(listed_at)}, after you chose for all collaborators. {NOT_COVERED}"
+        f"Added on {viewer.date(listed_at)}, after you chose for all collaborators. {NOT_COVERED}"
         if new and listed_at is not None
         else ""
     )
@@ -367,20 +375,20 @@ def _explain_default(
     if state.reason is not None and listed_at is not None and starts is not None:
         if added:
             return (
-                f"{added}: it starts receiving your posts on {plain_date(starts)}, as for people "
+                f"{added}: it starts receiving your posts on {viewer.date(starts)}, as for people "
                 "who did not choose, unless you switch it off."
             )
         return (
-            f"Added on {plain_date(listed_at)}. Starts receiving posts of people who did not "
-            f"choose from {plain_date(starts)}, unless you switch it off."
+            f"Added on {viewer.date(listed_at)}. Starts receiving posts of people who did not "
+            f"choose from {viewer.date(starts)}, unless you switch it off."
         )
     since = max(d for d in (default.opt_out_since, starts) if d is not None)
     if added:
         return (
-            f"{added}: it gets your posts by default since {plain_date(since)} (opt-out), as for "
+            f"{added}: it gets your posts by default since {viewer.date(since)} (opt-out), as for "
             "people who did not choose; you can switch it off."
         )
-    return f"On by default since {plain_date(since)} (opt-out); you can switch it off."
+    return f"On by default since {viewer.date(since)} (opt-out); you can switch it off."
 
 
 def _licensed(
@@ -402,86 +410,6 @@ def _blocked(account: AccountFacts, now: datetime) -> str | None:
             "whatever the switches say."
         )
     return None
-
-
-def _version_row(session: Session, version: str) -> PolicyVersion | None:
-    """The version's summary for people; which versions apply comes from the facts."""
-    return session.scalars(select(PolicyVersion).where(PolicyVersion.version == version)).first()
-
-
-def _policy_view(row: PolicyVersion) -> PolicyView:
-    return PolicyView(
-        version=row.version,
-        summary=row.summary,
-        published_at=row.published_at,
-        effective_at=row.effective_at,
-    )
-
-
-def _in_force(session: Session, purposes: list[PurposeView]) -> list[PolicyView]:
-    versions = dict.fromkeys(p.policy_version for p in purposes if p.policy_version)
-    rows = [_version_row(session, version) for version in versions]
-    return [_policy_view(row) for row in rows if row is not None]
-
-
-def _default_words(
-    policies: list[PolicyFacts], purpose: str, jurisdiction: str, moment: datetime, now: datetime
-) -> str:
-    found = consent.policy_default_at(
-        policies, purpose=purpose, jurisdiction=jurisdiction, moment=moment, as_of=now
-    )
-    return DEFAULT_WORDS[found.default] if found else "off (no policy allows sharing)"
-
-
-def _changes(
-    session: Session,
-    policies: list[PolicyFacts],
-    jurisdiction: str,
-    purposes: list[PurposeView],
-    now: datetime,
-) -> list[PolicyChangeView]:
-    """Published versions not yet in effect: what changes for this user, purpose by purpose,
-    and from when."""
-    shown = {p.purpose: p for p in purposes}
-    pending = sorted(
-        (p for p in policies if p.published_at <= now < p.effective_at),
-        key=lambda p: (p.effective_at, p.version),
-    )
-    changes = []
-    for version in pending:
-        row = _version_row(session, version.version)
-        if row is None:
-            continue
-        what, choice = [], []
-        for purpose in sorted(version.purposes, key=page_order):
-            use = plain_words(purpose).use
-            before = _default_words(policies, purpose, jurisdiction, now, now)
-            after = _default_words(policies, purpose, jurisdiction, version.effective_at, now)
-            what.append(
-                f"For your region, the default for using your posts to {use} stays: {after}."
-                if before == after
-                else f"For your region, the default for using your posts to {use} changes "
-                f"from “{before}” to “{after}”."
-            )
-            master = shown[purpose].master
-            if master.changed_at is not None:
-                choice.append(
-                    f"Your choice on using your posts to {use} stays as you set it: "
-                    f"{'on' if master.on else 'off'} (since {plain_date(master.changed_at)})."
-                )
-            else:
-                choice.append(
-                    f"You have not chosen whether your posts may be used to {use}; from "
-                    f"{plain_date(version.effective_at)} this is {after}."
-                )
-        changes.append(
-            PolicyChangeView(
-                **_policy_view(row).model_dump(),
-                what_changes=" ".join(what),
-                your_choice=" ".join(choice),
-            )
-        )
-    return changes
 
 
 def _history(event: ConsentEventFacts, collaborators: dict[str, Collaborator]) -> HistoryEntry:

@@ -84,6 +84,8 @@ class PolicyVersion(Base):
     version: Mapped[str] = mapped_column(String(32), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | published
     summary: Mapped[str] = mapped_column(Text, default="")
+    full_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """The policy as users read it in full, in Markdown (rendered with HTML disabled)."""
     purposes: Mapped[list[str]]
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None]
@@ -294,6 +296,8 @@ class WebSession(Base):
     """The account id (user) or the staff username."""
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    zone: Mapped[str | None] = mapped_column(String(64))
+    """The IANA time zone the platform's sign-in link named, for times on the user's pages."""
 
 
 class ExportJob(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 
@@ -78,6 +79,7 @@ def draft_policy(
     defaults: dict[str, dict[str, str]],
     purposes: Collection[str] = (),
     notice_days: int = 0,
+    full_text: str = "",
     actor: str,
 ) -> PolicyVersion:
     """A draft version covering ``purposes`` and every purpose named in ``defaults``.
@@ -85,7 +87,8 @@ def draft_policy(
     ``defaults`` maps purpose -> jurisdiction key -> opt_in|opt_out|never; a covered purpose
     with no default for a jurisdiction is ``opt_in`` there, so a first policy may cover AI
     training with no defaults at all. ``notice_days``: how long users are told of a newly
-    listed collaborator before an ``opt_out`` default covers it (DESIGN rule 6).
+    listed collaborator before an ``opt_out`` default covers it (DESIGN rule 6). ``full_text``:
+    the policy as users read it in full, in Markdown.
     """
     if session.scalars(select(PolicyVersion).where(PolicyVersion.version == version)).first():
         raise Conflict(f"policy version {version!r} already exists")
@@ -105,6 +108,7 @@ def draft_policy(
         version=version,
         status="draft",
         summary=summary,
+        full_text=full_text,
         purposes=covered,
         created_at=datetime.now(UTC),
         notice_days=notice_days,
@@ -138,6 +142,7 @@ def draft_policy(
             "purposes": covered,
             "defaults": defaults,
             "notice_days": notice_days,
+            "full_text_sha256": hashlib.sha256(full_text.encode()).hexdigest(),
         },
     )
     return policy

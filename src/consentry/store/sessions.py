@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -20,8 +21,22 @@ def _id_hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class LiveSession:
+    subject: str
+    """The account id (user) or the staff username."""
+    zone: str | None
+    """The time zone the sign-in link named (users only), if it named one."""
+
+
 def open_session(
-    session: Session, *, kind: SessionKind, subject: str, now: datetime, lifetime: timedelta
+    session: Session,
+    *,
+    kind: SessionKind,
+    subject: str,
+    now: datetime,
+    lifetime: timedelta,
+    zone: str | None = None,
 ) -> str:
     """A new session for ``subject``; returns its id (for the cookie, never stored as is).
     Expired sessions are dropped here, so the table holds only live ones."""
@@ -34,22 +49,24 @@ def open_session(
             subject=subject,
             created_at=now,
             expires_at=now + lifetime,
+            zone=zone,
         )
     )
     return session_id
 
 
-def session_subject(
+def live_session(
     session: Session, *, kind: SessionKind, session_id: str, now: datetime
-) -> str | None:
-    """Who the live session ``session_id`` belongs to, or None (unknown, ended or expired)."""
-    return session.scalar(
-        select(WebSession.subject).where(
+) -> LiveSession | None:
+    """Whose the live session ``session_id`` is, or None (unknown, ended or expired)."""
+    row = session.execute(
+        select(WebSession.subject, WebSession.zone).where(
             WebSession.id_hash == _id_hash(session_id),
             WebSession.kind == kind,
             WebSession.expires_at > now,
         )
-    )
+    ).first()
+    return LiveSession(row.subject, row.zone) if row is not None else None
 
 
 def end_session(session: Session, *, session_id: str) -> None:

@@ -16,6 +16,7 @@ from consentry.service.api.schemas import PathId
 from consentry.service.deps import EngineDep, PlatformDep, SettingsDep
 from consentry.service.errors import ERROR_RESPONSES
 from consentry.service.received import SharedRecords, shared_records, shared_records_csv
+from consentry.service.web.times import UTC_VIEWER
 from consentry.store.consent import now
 from consentry.store.db import session_scope
 from consentry.store.ledger import append_audit_event
@@ -62,6 +63,7 @@ def account_shared_records(
             home=settings.home,
             now=now(),
             post_url=settings.post_url,
+            viewer=UTC_VIEWER,
         )
         append_audit_event(
             session,

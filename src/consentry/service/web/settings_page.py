@@ -18,20 +18,21 @@ from consentry.service.api.records import CSV_RESPONSE, Format, records_response
 from consentry.service.deps import EngineDep, SettingsDep, UserDep, UserSession, require_csrf
 from consentry.service.errors import ERROR_RESPONSES
 from consentry.service.gpc import apply_gpc
+from consentry.service.policy_changes import PolicyView, policy_versions
 from consentry.service.received import SharedRecords, shared_records
-from consentry.service.sharing import (
-    DataSharingView,
-    data_sharing,
-    plain_date,
-    plain_time,
-    record_notices,
-)
+from consentry.service.sharing import DataSharingView, data_sharing, record_notices
+from consentry.service.web.times import Viewer, viewer_of
 from consentry.store.consent import now, record_consent
 from consentry.store.db import session_scope
 from consentry.store.models import Account
 
 router = APIRouter()
 PAGE = "/me/data-sharing"
+POLICIES = "/me/policies"
+
+
+def _viewer(request: Request, user: UserSession) -> Viewer:
+    return viewer_of(request, session_zone=user.zone)
 
 
 def _view(request: Request, engine: EngineDep, user: UserSession, surface: str) -> DataSharingView:
@@ -57,6 +58,7 @@ def _view(request: Request, engine: EngineDep, user: UserSession, surface: str) 
             now=now(),
             gpc=gpc,
             settings=request.app.state.settings,
+            viewer=_viewer(request, user),
         )
         record_notices(session, view, surface=surface)
     if gpc.recorded_now:
@@ -75,8 +77,7 @@ def page(request: Request, engine: EngineDep, user: UserDep, saved: int | None =
             "view": view,
             "csrf": user.csrf,
             "saved": saved_entry,
-            "plain_date": plain_date,
-            "plain_time": plain_time,
+            "viewer": _viewer(request, user),
         },
         headers={"Cache-Control": "no-store"},
     )
@@ -132,7 +133,11 @@ def change(
     responses={**ERROR_RESPONSES, **CSV_RESPONSE},
 )
 def download(
-    engine: EngineDep, settings: SettingsDep, user: UserDep, format: Format = "json"
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    user: UserDep,
+    format: Format = "json",
 ) -> Response:
     """Everything of yours that was delivered to collaborators, as they received it, how it was
     changed and what happened to it after (JSON, or CSV with ``format=csv``)."""
@@ -143,11 +148,53 @@ def download(
             home=settings.home,
             now=now(),
             post_url=settings.post_url,
+            viewer=_viewer(request, user),
         )
     return records_response(records, format, filename="my-shared-posts")
 
 
 @router.get("/api/me/shared-records.csv", tags=["user"], responses=ERROR_RESPONSES)
-def download_csv(engine: EngineDep, settings: SettingsDep, user: UserDep) -> Response:
+def download_csv(
+    request: Request, engine: EngineDep, settings: SettingsDep, user: UserDep
+) -> Response:
     """The same download as CSV, at an address that says so (one row per delivered post)."""
-    return download(engine, settings, user, format="csv")
+    return download(request, engine, settings, user, format="csv")
+
+
+def _versions(request: Request, engine: EngineDep, user: UserSession) -> list[PolicyView]:
+    with session_scope(engine) as session:
+        account = session.get(Account, user.account_id)
+        if account is None:
+            raise NotFound("account", user.account_id)
+        reference = request.app.state.reference.get(session.connection())
+        return policy_versions(
+            session, reference.policies, jurisdiction=account.jurisdiction, now=now()
+        )
+
+
+@router.get(POLICIES, response_class=HTMLResponse, include_in_schema=False)
+def versions_page(request: Request, engine: EngineDep, user: UserDep) -> Response:
+    """Every version of the policy ever published, newest first, each in full."""
+    return request.app.state.templates.TemplateResponse(
+        request,
+        "policies.html",
+        {
+            "versions": _versions(request, engine, user),
+            "viewer": _viewer(request, user),
+            "now": now(),
+            "csrf": user.csrf,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get(
+    "/api/me/policies",
+    response_model=list[PolicyView],
+    tags=["user"],
+    responses=ERROR_RESPONSES,
+)
+def versions_as_json(request: Request, engine: EngineDep, user: UserDep) -> list[PolicyView]:
+    """Every published version of the policy, newest first, with its full text (Markdown) and
+    what it changed from the one before for the user's region."""
+    return _versions(request, engine, user)

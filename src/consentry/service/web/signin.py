@@ -41,7 +41,7 @@ def signin(request: Request, engine: EngineDep, settings: SettingsDep, token: st
     from any address; an invalid one counts against the address (429 past the limit)."""
     try:
         if not token:
-            raise SigninRefused("This sign-in link has no token. Open the settings from the app.")
+            raise SigninRefused("This address is not a complete sign-in link.")
         claims = read_signin_token(
             request.app.state.platform_secret,
             token,
@@ -76,10 +76,7 @@ def signin(request: Request, engine: EngineDep, settings: SettingsDep, token: st
 def _use_once(engine: EngineDep, claims: SigninClaims, lifetime_seconds: int) -> str:
     """Spend the link's nonce and open the session (its id); a nonce seen before means the
     link was used before."""
-    replayed = SigninRefused(
-        "This sign-in link was already used. Links work once; open the settings from the app "
-        "again to get a new one."
-    )
+    replayed = SigninRefused("This sign-in link was already used: each link works only once.")
     now = datetime.now(UTC)
     try:
         with session_scope(engine) as session:
@@ -99,6 +96,7 @@ def _use_once(engine: EngineDep, claims: SigninClaims, lifetime_seconds: int) ->
                 subject=claims.account_id,
                 now=now,
                 lifetime=timedelta(seconds=lifetime_seconds),
+                zone=claims.zone,
             )
     except IntegrityError as exc:  # the same link used twice at the same moment
         raise replayed from exc

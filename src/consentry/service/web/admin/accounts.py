@@ -14,6 +14,7 @@ from consentry.revenue.money import money
 from consentry.service.deps import EngineDep, SettingsDep, StaffDep
 from consentry.service.received import received
 from consentry.service.web.admin.common import back_to, render
+from consentry.service.web.times import viewer_of
 from consentry.store.db import session_scope
 from consentry.store.deliveries import members_of_account
 from consentry.store.invoices import earnings_of
@@ -57,7 +58,12 @@ def account_page(
             )
         events = events_of_account(session, account_id=account_id)
         deliveries = received(
-            session, account_id=account_id, home=settings.home, now=now, post_url=settings.post_url
+            session,
+            account_id=account_id,
+            home=settings.home,
+            now=now,
+            post_url=settings.post_url,
+            viewer=viewer_of(request),
         )
         basis = {
             (m.delivery_id, m.post_id): m

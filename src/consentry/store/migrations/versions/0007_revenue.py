@@ -2,7 +2,7 @@
 delivery, creators' earnings
 
 Revision ID: 0007
-Revises: 0006 (the lead re-chains it after 0006 at merge)
+Revises: 0006
 """
 
 import logging

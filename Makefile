@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint reliability bench bench-export bench-ledger bench-notices bench-service bench-spark clean
+.PHONY: demo test lint reliability bench bench-export bench-ledger bench-notices bench-service bench-spark bench-signals clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,9 @@ bench-spark: $(VENV)/.bench-installed
 bench-service: $(VENV)/.bench-installed
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.service
+
+bench-signals: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.signals
 
 clean:
 	rm -rf .consentry artifacts bench/results

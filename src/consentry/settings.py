@@ -29,6 +29,42 @@ class Settings(BaseSettings):
         "own record links each shared post there.",
     )
 
+    site_url: str = Field(
+        default="http://localhost:8000",
+        description="The platform's public site (scheme and host) where crawlers read "
+        "robots.txt: the rights signals' absolute links (License:, tdm-policy) point there.",
+    )
+    licensing_contact: str = Field(
+        default="licensing@example.com",
+        description="Who a crawler or AI developer asks for a license to train on the "
+        "platform's posts (an email address or a URL): named in the RSL document and the "
+        "TDMRep policy.",
+    )
+    licensing_terms_url: str | None = Field(
+        default=None,
+        description="The platform's licensing terms (a URL) named by the RSL document and the "
+        "TDMRep policy; default <site_url>/terms/ai-licensing.",
+    )
+    transparency_threshold: int = Field(
+        default=10,
+        ge=1,
+        description="The public transparency report shows no count below this; such a count "
+        "reads 'fewer than N' so that no individual can be singled out.",
+    )
+
+    @field_validator("site_url")
+    @classmethod
+    def _is_a_site(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or value.rstrip("/").count("/") > 2:
+            raise ValueError(
+                "must be the site's scheme and host without a path, e.g. https://social.example"
+            )
+        return value.rstrip("/")
+
+    @property
+    def terms_url(self) -> str:
+        return self.licensing_terms_url or f"{self.site_url}/terms/ai-licensing"
+
     @field_validator("post_url_template")
     @classmethod
     def _names_the_post(cls, value: str) -> str:

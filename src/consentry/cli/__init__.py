@@ -21,6 +21,8 @@ import consentry.cli.redact
 import consentry.cli.report
 import consentry.cli.serve
 import consentry.cli.setup
+import consentry.cli.signals
+import consentry.cli.transparency
 import consentry.cli.verify  # noqa: F401
 from consentry.cli.app import app
 

@@ -14,14 +14,14 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from consentry import __version__
 from consentry.service import errors
-from consentry.service.api import collaborator, content, notices, platform, records
+from consentry.service.api import collaborator, content, notices, platform, records, signals
 from consentry.service.config import service_settings
 from consentry.service.headers import SecurityHeaders
 from consentry.service.limits import BodyLimit, FailureLimiter
 from consentry.service.logs import hide_signin_tokens_in_access_log
 from consentry.service.propagation import BackgroundPropagator
 from consentry.service.readers import reader_for
-from consentry.service.web import admin, receipts, settings_page, signin
+from consentry.service.web import admin, receipts, settings_page, signin, transparency
 from consentry.service.web.render import templates
 from consentry.service.webhooks import WebhookSender
 from consentry.settings import Settings, get_settings
@@ -53,6 +53,12 @@ TAGS = [
         "collaborator's status).",
     },
     {"name": "user", "description": "The signed-in user's own data (session cookie)."},
+    {
+        "name": "signals",
+        "description": "Rights signals for crawlers: robots.txt, the RSL license, TDMRep (public), "
+        "and the headers for each page (`/api/signals`, service token).",
+    },
+    {"name": "public", "description": "The public transparency report (no credentials)."},
 ]
 
 
@@ -103,8 +109,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     if config.forwarded_allow_ips:  # outermost: every layer sees the forwarded client
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.forwarded_allow_ips)
     errors.install(app)
-    routers = (platform, content, records, collaborator, notices, settings_page, signin)
-    for module in (*routers, admin, receipts):
+    routers = (platform, content, records, collaborator, notices, signals, settings_page, signin)
+    for module in (*routers, admin, receipts, transparency):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

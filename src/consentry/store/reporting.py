@@ -15,6 +15,7 @@ from consentry.store.models import (
     DeletionNotice,
     DeletionNoticeRecord,
     Delivery,
+    DeliveryMember,
     NoticeServed,
     Post,
 )
@@ -170,3 +171,18 @@ def post_languages(session: Session, *, limit: int = 200) -> list[str]:
         )
         if lang
     ]
+
+
+DELIVERED_ACCOUNT_SCHEMA = pa.schema([("cutoff", TS), ("account_id", pa.string())])
+
+
+def delivered_accounts(session: Session) -> pa.Table:
+    """Each complete delivery's cut-off with each account it carried posts of (once per
+    delivery): what "accounts whose posts were shared, per month" counts."""
+    rows = session.execute(
+        select(Delivery.cutoff, DeliveryMember.account_id)
+        .join(DeliveryMember, DeliveryMember.delivery_id == Delivery.id)
+        .where(Delivery.status == "complete")
+        .distinct()
+    ).all()
+    return rows_to_table(rows, DELIVERED_ACCOUNT_SCHEMA)

@@ -193,7 +193,14 @@ class ConsentInputs:
             con=con,
         )
 
-    def master_snapshot(self, *, purpose: str, cutoff: datetime, as_of: datetime) -> pa.Table:
+    def master_snapshot(
+        self,
+        *,
+        purpose: str,
+        cutoff: datetime,
+        as_of: datetime,
+        con: duckdb.DuckDBPyConnection | None = None,
+    ) -> pa.Table:
         """The snapshot of the master switch alone (no per-collaborator event counts)."""
         return consent_snapshot.account_snapshot(
             self.accounts,
@@ -204,6 +211,7 @@ class ConsentInputs:
             listed_at=None,
             cutoff=cutoff,
             as_of=as_of,
+            con=con,
         )
 
     def account(self, account_id: str) -> AccountFacts:
@@ -368,6 +376,19 @@ def posts_by_id(db: Engine | Connection, ids: pa.Array | Sequence[str] | None) -
         sql = f"SELECT {', '.join(schema.names)} FROM posts WHERE id {within}"
         rows = conn.execute(text(sql), params).all()
     return rows_to_table(rows, schema)
+
+
+def public_posts(engine: Engine) -> pa.Table:
+    """Every public post not deleted (``consent_bulk.POST_SCHEMA``), streamed: the pages a
+    crawler can reach, which the rights signals mark."""
+    batches = read_batches(
+        engine,
+        table="posts",
+        schema=consent_bulk.POST_SCHEMA,
+        where="visibility = 'public' AND deleted_at IS NULL",
+        order_by="id",
+    )
+    return pa.Table.from_batches(list(batches), schema=consent_bulk.POST_SCHEMA)
 
 
 def _select(

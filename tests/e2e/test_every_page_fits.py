@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from consentry.store.consent import record_consent
 from consentry.store.db import session_scope
 from consentry.store.jobs import request_export
 from consentry.store.models import DeletionNotice, DeliveryMember
+from consentry.store.policies import draft_policy
 from e2e.conftest import PHONE, axe_violations, fits_the_screen
 from e2e.test_admin_journey import sign_in_as_staff
 from service.world import PLATFORM_SECRET, Service
@@ -79,17 +80,30 @@ def world_values(site: Service, tmp_path: Path) -> dict[str, list[str]]:
             session, license_id="lic-bolt", cutoff=None, delta=False, actor="staff:alice"
         )
         assert notice is not None and member is not None
+        draft_policy(  # a draft, so that its preview page (publishing's first step) renders
+            session,
+            version="v9",
+            summary="Nothing changes but the wording.",
+            defaults={},
+            purposes=["train_ai_system"],
+            full_text="# Our policy\n\nNothing changes but the wording.",
+            actor="staff:alice",
+        )
         values = {
-            "version": ["v1"],
+            "version": ["v9"],
             "collaborator_id": ["acme"],
             "job_id": [job.id],
             "delivery_id": [result.delivery_id],
             "notice_id": [str(notice.id)],
             "record": [member.post_id],
             "name": sorted(REPORTS),
+            "account_id": ["cy"],
         }
     site.app.state.propagator.wait_idle()
     return values
+
+
+PREVIEW_EFFECTIVE = (datetime.now(UTC) + timedelta(days=40)).date().isoformat()
 
 
 def expand(path: str, values: dict[str, list[str]]) -> list[str]:
@@ -99,6 +113,8 @@ def expand(path: str, values: dict[str, list[str]]) -> list[str]:
     paths = [path]
     for name in names:
         paths = [p.replace(f"{{{name}}}", v) for p in paths for v in values[name]]
+    if path.endswith("/preview"):  # publishing's preview asks for the effective date
+        paths = [f"{p}?effective={PREVIEW_EFFECTIVE}" for p in paths]
     return paths
 
 

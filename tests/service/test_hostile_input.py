@@ -157,6 +157,7 @@ def test_the_openapi_document_says_what_the_server_accepts(service: Service) -> 
     )
     expected = {
         "/api/platform/": "platformToken",
+        "/api/signals": "platformToken",
         "/api/collaborator/": "collaboratorKey",
         "/api/me/": "userSession",
     }

@@ -25,7 +25,9 @@ def to_minor(amount: str, currency: str, field: str = "price") -> int:
         value = Decimal(amount.strip().replace(",", ""))
     except InvalidOperation as exc:
         raise InvalidInput(f"expected an amount like 12.50, got {amount!r}", field=field) from exc
-    if not value.is_finite() or value < 0:
+    if not value.is_finite():
+        raise InvalidInput(f"expected a finite number like 12.50, got {amount!r}", field=field)
+    if value < 0:
         raise InvalidInput(f"a price cannot be negative, got {amount!r}", field=field)
     digits = get_currency_precision(currency)
     minor = value.scaleb(digits)

@@ -16,7 +16,7 @@ mapping, checks, defaults and the id sort are ``LakeTable``'s, as for Parquet an
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -24,10 +24,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-from duckdb import DuckDBPyConnection
 
 from consentry.errors import InvalidInput
-from consentry.pipeline.sources import LakeTable
+from consentry.pipeline.sources import LakeTable, LakeTableReads
 
 SPEC_HELP = "iceberg:CATALOG.NAMESPACE.TABLE or iceberg:CATALOG_URI#CATALOG.NAMESPACE.TABLE"
 
@@ -132,7 +131,7 @@ class IcebergTable(LakeTable):
 
 
 @dataclass(frozen=True)
-class IcebergSource:
+class IcebergSource(LakeTableReads):
     """Posts from an Iceberg table (see the module's docstring)."""
 
     location: IcebergLocation
@@ -158,15 +157,3 @@ class IcebergSource:
     @property
     def where(self) -> str:
         return str(self.location)
-
-    def register(self, con: DuckDBPyConnection, name: str) -> None:
-        self.table.register(con, name, self.cutoff)
-
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        return self.table.batches(self.cutoff, self.batch_rows)
-
-    def count(self) -> int:
-        return self.table.count(self.cutoff)
-
-    def quoted_originals(self) -> pa.Table:
-        return self.table.quoted_originals(self.cutoff)

@@ -484,8 +484,32 @@ class LakeTable:
         return table.cast(SCAN_SCHEMA)
 
 
+class LakeTableReads:
+    """The ``Source`` reads of a lake source, each its ``LakeTable``'s at the source's cut-off
+    (Parquet, Delta, Iceberg differ only in how they open the table)."""
+
+    cutoff: datetime
+    batch_rows: int
+
+    @property
+    def table(self) -> LakeTable:
+        raise NotImplementedError
+
+    def register(self, con: DuckDBPyConnection, name: str) -> None:
+        self.table.register(con, name, self.cutoff)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        return self.table.batches(self.cutoff, self.batch_rows)
+
+    def count(self) -> int:
+        return self.table.count(self.cutoff)
+
+    def quoted_originals(self) -> pa.Table:
+        return self.table.quoted_originals(self.cutoff)
+
+
 @dataclass(frozen=True)
-class ParquetSource:
+class ParquetSource(LakeTableReads):
     """Posts from a Parquet file or a directory of them (a ``pyarrow.dataset``; hive-style
     partition directories are read as columns).
 
@@ -535,21 +559,9 @@ class ParquetSource:
     def where(self) -> str:
         return str(self.path)
 
-    def register(self, con: DuckDBPyConnection, name: str) -> None:
-        self.table.register(con, name, self.cutoff)
-
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        return self.table.batches(self.cutoff, self.batch_rows)
-
-    def count(self) -> int:
-        return self.table.count(self.cutoff)
-
-    def quoted_originals(self) -> pa.Table:
-        return self.table.quoted_originals(self.cutoff)
-
 
 @dataclass(frozen=True)
-class DeltaSource:
+class DeltaSource(LakeTableReads):
     """Posts from a Delta table (its current version), read as
     ``deltalake.DeltaTable(path).to_pyarrow_dataset()``: the same filter push-down (the Delta
     log's file statistics and partition values skip whole files), column mapping and DuckDB sort
@@ -582,18 +594,6 @@ class DeltaSource:
     @property
     def where(self) -> str:
         return str(self.path)
-
-    def register(self, con: DuckDBPyConnection, name: str) -> None:
-        self.table.register(con, name, self.cutoff)
-
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        return self.table.batches(self.cutoff, self.batch_rows)
-
-    def count(self) -> int:
-        return self.table.count(self.cutoff)
-
-    def quoted_originals(self) -> pa.Table:
-        return self.table.quoted_originals(self.cutoff)
 
 
 class LakeSource(Source, Protocol):

@@ -4,9 +4,8 @@ meets a member path that climbs out of the archive and a highly compressed zip. 
 succeeds or fails with the project's error naming the file, and then has changed nothing; a zip
 bomb is refused in a child process whose memory stays bounded.
 
-Known failures (issue 10, "found" item 8: invalid UTF-8 is stored, some inputs end in a Python
-traceback, nothing bounds a zip member's decompressed size) are marked xfail, not strict, so a
-fix shows as XPASS.
+The single cases found when the importers were first tried this way (issue 10, item 8) have
+tests of their own in ``tests/ingest/test_hostile_cases.py``.
 """
 
 from __future__ import annotations
@@ -35,12 +34,7 @@ from exports import mastodon_export, x_archive
 from platform_files import fresh_sqlite, snapshot, write
 
 KINDS = ("accounts", "posts", "consent")
-ITEM_8 = "issue 10 item 8: importers under hostile input (invalid UTF-8, tracebacks, zip size)"
-FORMATS = (
-    pytest.param("jsonl", marks=pytest.mark.xfail(reason=ITEM_8, strict=False)),
-    pytest.param("csv", marks=pytest.mark.xfail(reason=ITEM_8, strict=False)),
-    "parquet",
-)
+FORMATS = ("jsonl", "csv", "parquet")
 MEMORY_LIMIT = 1 << 30
 """The address space a child import may use (1 GiB): a zip bomb must be refused within it."""
 
@@ -136,7 +130,6 @@ def _limited() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason=ITEM_8, strict=False)
 @pytest.mark.parametrize("archive", sorted(ARCHIVES))
 def test_a_zip_bomb_is_refused_with_bounded_memory(
     archive: str, tmp_path: Path, figures: dict[str, Any]

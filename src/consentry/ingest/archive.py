@@ -13,6 +13,10 @@ from pathlib import Path
 from consentry.errors import InvalidInput
 from consentry.store.content import valid_jurisdiction
 
+MAX_MEMBER_BYTES = 256 << 20
+"""The largest member read, decompressed: a few hundred thousand posts. A member is parsed whole,
+so a highly compressed one (a zip bomb) must be refused before it is inflated."""
+
 
 class Archive:
     """Read members of an export, whether unpacked or zipped (with or without a top folder)."""
@@ -42,10 +46,41 @@ class Archive:
                 return member
         raise InvalidInput(f"the export has no {name}", where=str(self.path))
 
+    def text(self, member: str) -> str:
+        """The member as UTF-8 text (exports are JSON or JavaScript); an error naming the member
+        and line when it is not UTF-8."""
+        data = self.read(member)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise InvalidInput(
+                f"not UTF-8 text (byte {data[exc.start]:#04x} on line {line})",
+                where=self.label(member),
+            ) from None
+
     def read(self, member: str) -> bytes:
-        if self._zip is not None:
-            return self._zip.read(member)
-        return (self.path / member).read_bytes()
+        """The member's bytes; an error naming it when it is larger than ``MAX_MEMBER_BYTES``
+        (the zip's stated size is checked first, then no more than that is inflated)."""
+        if self._zip is None:
+            path = self.path / member
+            if path.stat().st_size > MAX_MEMBER_BYTES:
+                raise self._too_large(member)
+            return path.read_bytes()
+        if self._zip.getinfo(member).file_size > MAX_MEMBER_BYTES:
+            raise self._too_large(member)
+        with self._zip.open(member) as stream:
+            data = stream.read(MAX_MEMBER_BYTES + 1)
+        if len(data) > MAX_MEMBER_BYTES:
+            raise self._too_large(member)
+        return data
+
+    def _too_large(self, member: str) -> InvalidInput:
+        return InvalidInput(
+            f"larger than {MAX_MEMBER_BYTES >> 20} MiB once decompressed; split the export or "
+            "import its posts as a JSONL or Parquet file",
+            where=self.label(member),
+        )
 
     def label(self, member: str) -> str:
         """How errors name a member: ``export.zip:data/tweets.js``, ``export/data/tweets.js``."""

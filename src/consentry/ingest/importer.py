@@ -110,6 +110,8 @@ def import_source(
     "aside and import the rest",
 ) -> ImportReport:
     """Check and load ``source`` inside the caller's transaction; ``hint`` ends a rejection."""
+    if quarantine is not None:
+        _check_quarantine_path(quarantine, source)
     checked = check(kind, source, datetime.now(UTC))
     _check_references(session, kind, checked)
     conflicts = _check_resent(session, kind, checked)
@@ -254,6 +256,21 @@ def _write_quarantine(path: Path, source: Source, problems: list[tuple[Problem, 
             }
             out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
     os.replace(partial, path)
+
+
+def _check_quarantine_path(path: Path, source: Source) -> None:
+    """Refuse, before anything is read or written, a quarantine that would overwrite the input
+    or cannot be a file."""
+    if path.is_dir():
+        raise InvalidInput(
+            "is a folder; give the quarantine a file name, e.g. bad-rows.jsonl",
+            where=f"--quarantine {path}",
+        )
+    if path.exists() and Path(source.name).exists() and path.samefile(source.name):
+        raise InvalidInput(
+            "is the file being imported; give the quarantine another name",
+            where=f"--quarantine {path}",
+        )
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def html_to_text(content: str) -> str:
 def _json(archive: Archive, name: str) -> tuple[str, dict[str, Any]]:
     member = archive.find(name)
     try:
-        document = json.loads(archive.read(member))
+        document = json.loads(archive.text(member))
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             f"not valid JSON ({exc.msg}, line {exc.lineno})", where=archive.label(member)

@@ -116,6 +116,8 @@ def record_lines(data: bytes, *, quoted: bool) -> np.ndarray:
 
 def read_jsonl(path: Path, kind: Kind) -> Source:
     data = path.read_bytes()
+    if not _is_utf8(data):  # Arrow's reader would store the bad bytes; name each bad line
+        return _jsonl_line_by_line(data, str(path), kind)
     options = pj.ParseOptions(explicit_schema=json_schema(kind), unexpected_field_behavior="infer")
     try:
         table = pj.read_json(
@@ -129,6 +131,14 @@ def read_jsonl(path: Path, kind: Kind) -> Source:
     if lines.size != table.num_rows:  # lines of blanks only, which Arrow skips as well
         return _jsonl_line_by_line(data, str(path), kind)
     return Source(str(path), "line", table, lines, unset=_unset_keys(data, table, lines, kind))
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _unset_keys(
@@ -154,6 +164,8 @@ def _unset_keys(
     return unset
 
 
+MAX_COUNT = 10**18
+"""Counts have at most 18 digits (they are stored as 64-bit integers)."""
 _JSON_KIND = {"bool": (bool,), "int": (int,)}
 _JSON_NAME = {"bool": "true or false", "int": "a whole number"}
 
@@ -171,7 +183,9 @@ def _type_problems(obj: dict[str, Any], kind: Kind, line: int) -> list[Problem]:
             continue
         expected = _JSON_KIND.get(f.kind, (str,))
         ok = isinstance(value, expected) and not (f.kind == "int" and isinstance(value, bool))
-        if not ok:
+        if ok and f.kind == "int" and abs(value) >= MAX_COUNT:
+            problems.append(Problem(line, f.name, f"is larger than {MAX_COUNT - 1:,}"))
+        elif not ok:
             wanted = _JSON_NAME.get(f.kind, "a string")
             problems.append(Problem(line, f.name, f"expected {wanted}, got {_json_type(value)}"))
     return problems
@@ -186,6 +200,12 @@ def _jsonl_line_by_line(data: bytes, name: str, kind: Kind) -> Source:
         if not raw.strip():
             continue
         text = raw.decode("utf-8", errors="replace")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problem = Problem(number, None, f"not UTF-8 text (byte {exc.start + 1} of the line)")
+            rejected.append((problem, text))
+            continue
         try:
             obj = json.loads(raw)
         except json.JSONDecodeError as exc:
@@ -216,8 +236,22 @@ def _jsonl_line_by_line(data: bytes, name: str, kind: Kind) -> Source:
     return Source(name, "line", table, np.array(positions, dtype=np.int64), rejected, unset=unset)
 
 
+def _csv_block(data: bytes) -> int:
+    return min(max(len(data) + 1, 1 << 20), (1 << 31) - 1)
+
+
 def read_csv(path: Path, kind: Kind) -> Source:
     data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InvalidInput(
+            f"not UTF-8 text (byte {data[exc.start]:#04x} at column {column}); "
+            "save the file as UTF-8",
+            where=f"{path}, line {line}",
+        ) from None
     invalid: list[Any] = []
 
     def on_invalid(row: Any) -> str:
@@ -227,7 +261,9 @@ def read_csv(path: Path, kind: Kind) -> Source:
     try:
         table = pcsv.read_csv(
             io.BytesIO(data),
-            read_options=pcsv.ReadOptions(use_threads=False),
+            # One block for the whole file (it is in memory already): a long quoted value
+            # cannot straddle two blocks.
+            read_options=pcsv.ReadOptions(use_threads=False, block_size=_csv_block(data)),
             parse_options=pcsv.ParseOptions(
                 newlines_in_values=True, invalid_row_handler=on_invalid
             ),

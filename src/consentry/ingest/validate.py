@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from consentry.domain.purposes import validate_purpose
 from consentry.errors import InvalidInput
 from consentry.ingest.fields import Field, Kind
-from consentry.ingest.readers import Source
+from consentry.ingest.readers import MAX_COUNT, Source
 from consentry.store.content import CLOCK_SKEW, ORIGINAL_KINDS, TS, valid_jurisdiction
 
 _ISO = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
@@ -39,13 +39,24 @@ class Problems:
         """``template`` may use ``{value!r}``: the offending value of each row."""
         flags = pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
         for i in np.flatnonzero(flags):
-            value = values[int(i)].as_py() if values is not None else None
+            value = _shown(values[int(i)].as_py()) if values is not None else None
             self.rows[int(i)].append((name, template.format(value=value)))
 
     def bad_rows(self, n: int) -> pa.Array:
         mask = np.zeros(n, dtype=bool)
         mask[list(self.rows)] = True
         return pa.array(mask)
+
+
+SHOWN_CHARACTERS = 80
+"""How much of a bad value an error repeats."""
+
+
+def _shown(value: object) -> object:
+    """``value``, or the start of it when it is long text (an error must stay readable)."""
+    if isinstance(value, str) and len(value) > SHOWN_CHARACTERS:
+        return f"{value[:SHOWN_CHARACTERS]}... ({len(value):,} characters)"
+    return value
 
 
 @dataclass
@@ -139,7 +150,8 @@ def _jurisdiction(
     def problem(code: str) -> str | None:
         if valid_jurisdiction(code):
             return None
-        return f"{code!r} is not an ISO 3166 country or subdivision code (e.g. 'DE', 'US-CA')"
+        shown = _shown(code)
+        return f"{shown!r} is not an ISO 3166 country or subdivision code (e.g. 'DE', 'US-CA')"
 
     return _by_distinct_value(codes, f, problems, problem), blank
 
@@ -148,6 +160,8 @@ def _purpose(raw: pa.Array, f: Field, where: str, problems: Problems) -> tuple[p
     text, blank = _strings(raw, f, where)
 
     def problem(key: str) -> str | None:
+        if len(key) > SHOWN_CHARACTERS:
+            return f"{_shown(key)!r} is not a purpose (fideslang data uses are short keys)"
         try:
             validate_purpose(key)
         except ValueError as exc:
@@ -168,7 +182,8 @@ def _timestamp(
                 where=where,
                 field=f.name,
             )
-        return raw.cast(TS, safe=False), raw.is_null()
+        values = raw.cast(TS, safe=False)
+        return _in_years(values, f, problems, None), raw.is_null()
     text, blank = _strings(raw, f, where)
     text = pc.utf8_trim_whitespace(text)
     shaped = pc.match_substring_regex(text, f"^{_ISO}{_ZONE}?$")
@@ -188,7 +203,22 @@ def _timestamp(
     micros = pc.replace_substring_regex(text, r"(\.\d{6})\d+", r"\1")
     values, failed = _cast(pc.if_else(zoned, micros, None), TS)
     problems.add(failed, f.name, "{value!r} is not a valid time", text)
-    return values, blank
+    return _in_years(values, f, problems, text), blank
+
+
+_FIRST_TIME = pa.scalar(datetime(1, 1, 1, tzinfo=UTC), TS)
+_LAST_TIME = pa.scalar(datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), TS)
+
+
+def _in_years(values: pa.Array, f: Field, problems: Problems, text: pa.Array | None) -> pa.Array:
+    """``values`` with those outside the years 1 to 9999 (which no reader of the store can
+    represent) reported and nulled."""
+    outside = pc.or_(pc.less(values, _FIRST_TIME), pc.greater(values, _LAST_TIME))
+    if not pc.any(outside).as_py():
+        return values
+    shown = "{value!r} " if text is not None else ""
+    problems.add(outside, f.name, shown + "is outside the years 1 to 9999", text)
+    return pc.if_else(outside, None, values)
 
 
 def _date(raw: pa.Array, f: Field, where: str, problems: Problems) -> tuple[pa.Array, pa.Array]:
@@ -223,7 +253,9 @@ def _bool(raw: pa.Array, f: Field, where: str, problems: Problems) -> tuple[pa.A
 
 def _int(raw: pa.Array, f: Field, where: str, problems: Problems) -> tuple[pa.Array, pa.Array]:
     if pa.types.is_integer(raw.type):
-        values, blank = raw.cast(pa.int64()), raw.is_null()
+        too_large = pc.greater_equal(raw, MAX_COUNT)
+        problems.add(too_large, f.name, f"is larger than {MAX_COUNT - 1:,}")
+        values, blank = pc.if_else(too_large, None, raw).cast(pa.int64()), raw.is_null()
     elif pa.types.is_floating(raw.type):
         raise _column_error(raw, f, where, "whole numbers")
     else:
@@ -290,6 +322,11 @@ def check(kind: Kind, source: Source, now: datetime) -> Checked:
     """Every column of ``kind`` typed and checked; the file's bad rows in ``problems``."""
     table = source.table
     expected = [f.name for f in kind.fields]
+    twice = sorted({n for n in table.column_names if table.column_names.count(n) > 1})
+    if twice:
+        raise InvalidInput(
+            "the column appears twice; keep one of them", where=source.name, field=twice[0]
+        )
     unknown = sorted(set(table.column_names) - set(expected))
     if unknown:
         raise InvalidInput(

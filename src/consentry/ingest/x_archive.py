@@ -35,7 +35,7 @@ from consentry.ingest.archive import Archive, checked_jurisdiction
 from consentry.ingest.importer import ArchiveReport, import_sources
 from consentry.ingest.readers import Source
 
-_YTD = re.compile(rb"^\s*window\.YTD\.\w+\.part\d+\s*=\s*")
+_YTD = re.compile(r"^\s*window\.YTD\.\w+\.part\d+\s*=\s*")
 _TWEET_FILES = re.compile(r"(?:.*/)?data/tweets?(?:-part(\d+))?\.js")
 _TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
 _STATUS_URL = re.compile(r"https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/\w+/status(?:es)?/(\d+)")
@@ -45,14 +45,14 @@ log = logging.getLogger(__name__)
 
 def ytd_items(archive: Archive, member: str) -> list[Any]:
     """The array assigned in a ``window.YTD.<name>.partN = [...]`` file."""
-    data = archive.read(member)
+    data = archive.text(member)
     prefix = _YTD.match(data)
     if prefix is None:
         raise InvalidInput(
             "expected 'window.YTD.<name>.part0 = [...]'", where=archive.label(member)
         )
     try:
-        items = json.loads(data[prefix.end() :].strip().rstrip(b";"))
+        items = json.loads(data[prefix.end() :].strip().rstrip(";"))
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             f"not valid JSON after 'window.YTD...=' ({exc.msg}, line {exc.lineno})",

@@ -38,14 +38,17 @@ class Scale:
     writers: int
     events_per_writer: int
     api_examples: int
-    """Hypothesis examples per API operation and credential kind (schemathesis)."""
+    """Hypothesis examples per API operation and credential kind in one schemathesis run."""
+    api_requests: int
+    """Requests per credential kind at the least: schemathesis runs again, with the next seed,
+    until its answers add up to this many."""
     file_examples: int
     """Hypothesis examples per importer format."""
 
 
 SCALES = {
-    "quick": Scale("quick", 300, 3_000, 2, 1, 4, 100, 4, 15),
-    "long": Scale("long", 1_000, 10_000, 20, 5, 8, 2_000, 60, 200),
+    "quick": Scale("quick", 300, 3_000, 2, 1, 4, 100, 25, 2_000, 15),
+    "long": Scale("long", 1_000, 10_000, 20, 5, 8, 2_000, 60, 10_000, 200),
 }
 
 

@@ -63,10 +63,18 @@ def test_bad_feed_parameters_are_422_naming_the_field(acme: httpx.Client) -> Non
         ({"limit": 0}, "limit"),
         ({"limit": 1001}, "limit"),
         ({"after": -1}, "after"),
+        ({"after": 2**100}, "after"),  # found by schemathesis: was a 500 (integer overflow)
     ):
         response = acme.get("/api/collaborator/notices", params=params)
         assert response.status_code == 422
         assert response.json()["field"] == field
+
+
+def test_a_notice_number_too_large_for_the_database_is_422(acme: httpx.Client) -> None:
+    for path in (f"/api/collaborator/notices/{2**64}", f"/api/collaborator/notices/{2**64}/ack"):
+        answer = acme.post(path, json={"shards": []}) if path.endswith("ack") else acme.get(path)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["field"] == "notice_id"
 
 
 def test_a_withdrawal_propagates_to_a_notice_in_the_feed(

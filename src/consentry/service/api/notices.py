@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from consentry.service.api.schemas import MAX_ROW_NUMBER, RowNumber
 from consentry.service.deps import CollaboratorCaller, EngineDep, collaborator_with
 from consentry.service.errors import ERROR_RESPONSES
 from consentry.service.notices import Acknowledgement, Notice, NoticeFeed, acknowledge, notice_view
@@ -27,7 +28,9 @@ Acknowledger = Annotated[CollaboratorCaller, Depends(collaborator_with("notices:
 def notice_feed(
     engine: EngineDep,
     caller: Reader,
-    after: Annotated[int, Query(ge=0, description="Return notices with an id above this.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_ROW_NUMBER, description="Return notices with an id above this.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> NoticeFeed:
     """Your deletion notices after the cursor ``after``, oldest first: a compliance event
@@ -43,7 +46,7 @@ def notice_feed(
 
 
 @router.get("/notices/{notice_id}", response_model=Notice)
-def get_notice(notice_id: int, engine: EngineDep, caller: Reader) -> Notice:
+def get_notice(notice_id: RowNumber, engine: EngineDep, caller: Reader) -> Notice:
     """One of your notices, with the records (delivery, ``record_id``) to delete."""
     with session_scope(engine) as session:
         notice = notices.get_notice(session, notice_id, collaborator_id=caller.collaborator_id)
@@ -52,7 +55,7 @@ def get_notice(notice_id: int, engine: EngineDep, caller: Reader) -> Notice:
 
 @router.post("/notices/{notice_id}/ack", response_model=Notice)
 def acknowledge_notice(
-    notice_id: int, body: Acknowledgement, engine: EngineDep, caller: Acknowledger
+    notice_id: RowNumber, body: Acknowledgement, engine: EngineDep, caller: Acknowledger
 ) -> Notice:
     """Say you deleted the notice's records, with the SHA-256 of every shard you rewrote.
     Once only: a second acknowledgement is 409."""

@@ -23,6 +23,10 @@ MAX_COUNT = 2**31 - 1
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL)]
 """An account's or post's id in a path, held to the rules of ``Id``."""
+MAX_ROW_NUMBER = 2**63 - 1
+"""The largest row number (a notice's, a consent event's) the database's BIGINT holds."""
+RowNumber = Annotated[int, Path(ge=1, le=MAX_ROW_NUMBER)]
+"""A notice's or consent event's number in a path."""
 
 
 def _not_a_number(value: object) -> object:

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from consentry.pipeline.keys import signing_key
 from consentry.pipeline.manifest import canonical_json
 from consentry.receipts import records
+from consentry.service.api.schemas import RowNumber
 from consentry.service.deps import EngineDep, SettingsDep, UserDep
 from consentry.service.errors import ERROR_RESPONSES
 from consentry.store.db import session_scope
@@ -65,7 +66,7 @@ def _base(request: Request) -> str:
 
 
 def _record(
-    request: Request, engine: EngineDep, settings: SettingsDep, user: UserDep, event_id: int
+    request: Request, engine: EngineDep, settings: SettingsDep, user: UserDep, event_id: RowNumber
 ) -> dict[str, Any]:
     with session_scope(engine) as session:
         return records.consent_record(
@@ -109,7 +110,7 @@ def list_receipts(request: Request, engine: EngineDep, user: UserDep) -> Receipt
     response_class=JSONResponse,
 )
 def receipt_jsonld(
-    request: Request, event_id: int, engine: EngineDep, settings: SettingsDep, user: UserDep
+    request: Request, event_id: RowNumber, engine: EngineDep, settings: SettingsDep, user: UserDep
 ) -> Response:
     """The consent record alone (JSON-LD, context inline), exactly the signed bytes."""
     record = _record(request, engine, settings, user, event_id)
@@ -130,7 +131,7 @@ def receipt_jsonld(
     response_class=PlainTextResponse,
 )
 def receipt_signature(
-    request: Request, event_id: int, engine: EngineDep, settings: SettingsDep, user: UserDep
+    request: Request, event_id: RowNumber, engine: EngineDep, settings: SettingsDep, user: UserDep
 ) -> Response:
     """The detached Ed25519 signature of the ``.jsonld`` record, base64."""
     record = _record(request, engine, settings, user, event_id)
@@ -151,7 +152,7 @@ def receipt_signature(
     responses=ERROR_RESPONSES,
 )
 def receipt(
-    request: Request, event_id: int, engine: EngineDep, settings: SettingsDep, user: UserDep
+    request: Request, event_id: RowNumber, engine: EngineDep, settings: SettingsDep, user: UserDep
 ) -> JSONResponse:
     """One of your consent decisions as a signed ISO/IEC TS 27560 record (DPV JSON-LD)."""
     record = _record(request, engine, settings, user, event_id)

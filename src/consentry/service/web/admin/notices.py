@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from consentry.errors import Conflict, InvalidInput
+from consentry.service.api.schemas import RowNumber
 from consentry.service.deps import EngineDep, StaffDep
 from consentry.service.notices import Acknowledgement, ShardHash, acknowledge
 from consentry.service.web.admin.common import back_to, may_write, render
@@ -81,7 +82,9 @@ def _notice_page(
 
 
 @router.get("/notices/{notice_id}", response_class=HTMLResponse)
-def notice_detail(request: Request, notice_id: int, engine: EngineDep, staff: StaffDep) -> Response:
+def notice_detail(
+    request: Request, notice_id: RowNumber, engine: EngineDep, staff: StaffDep
+) -> Response:
     return _notice_page(request, engine, staff, notice_id)
 
 
@@ -108,7 +111,7 @@ def _shards(text: str) -> list[ShardHash]:
 @router.post("/notices/{notice_id}/ack", response_class=HTMLResponse)
 def acknowledge_on_behalf(
     request: Request,
-    notice_id: int,
+    notice_id: RowNumber,
     engine: EngineDep,
     staff: StaffDep,
     note: Annotated[str, Form()] = "",

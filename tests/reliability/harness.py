@@ -34,6 +34,8 @@ class Scale:
     accounts: int
     posts: int
     export_crash_runs: int
+    export_engines: tuple[str, ...]
+    """The engines whose exports are killed (CI kills Spark's in the equivalence tests)."""
     write_crash_runs: int
     writers: int
     events_per_writer: int
@@ -47,8 +49,8 @@ class Scale:
 
 
 SCALES = {
-    "quick": Scale("quick", 300, 3_000, 2, 1, 4, 100, 25, 2_000, 15),
-    "long": Scale("long", 1_000, 10_000, 20, 5, 8, 2_000, 60, 10_000, 200),
+    "quick": Scale("quick", 300, 3_000, 2, ("embedded",), 1, 4, 100, 25, 2_000, 15),
+    "long": Scale("long", 1_000, 10_000, 20, ("embedded", "spark"), 5, 8, 2_000, 60, 10_000, 200),
 }
 
 

@@ -3,7 +3,9 @@ recovery as an operator would do it (``--resume``, or a fresh start if the deliv
 committed); the result holds exactly the records and members of an uninterrupted run, and its
 manifest verifies (``consentry verify``).
 
-Engines are a parameter: each entry of ``ENGINES`` gives the CLI options that select it.
+Engines are a parameter: each entry of ``ENGINES`` gives the CLI options that select it, and the
+scale says which run (Spark's only in the long run: CI kills a Spark export in
+``tests/pipeline/test_engine_equivalence.py``).
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ from sqlalchemy import create_engine
 
 from consentry.store.db import session_scope
 from consentry.store.deliveries import members_of, running_delivery_at
-from reliability.harness import LICENSE, Scale, cli_env, consentry, seed_platform
+from reliability.harness import LICENSE, Scale, cli_env, consentry, current_scale, seed_platform
 
-ENGINES: dict[str, list[str]] = {"embedded": []}
+ENGINES: dict[str, list[str]] = {
+    "embedded": [],
+    "spark": ["--engine", "spark", "--master", "local[1]"],
+}
 CUTOFF = "2025-01-01T00:00:00+00:00"
 SHARD_ROWS = 64
 SEED = 20261202
@@ -100,7 +105,7 @@ def _recover(env: dict[str, str], out: Path, engine: str) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", sorted(ENGINES))
+@pytest.mark.parametrize("engine", current_scale().export_engines)
 def test_an_export_killed_anywhere_and_resumed_equals_an_uninterrupted_one(
     engine: str, tmp_path: Path, scale: Scale, figures: dict[str, Any]
 ) -> None:

@@ -106,6 +106,7 @@ def test_no_server_error_and_no_stack_trace_under_schemathesis(
             capture_output=True, text=True, cwd=tmp_path,
         )  # fmt: skip
         assert har.exists(), done.stdout[-4000:] + done.stderr[-2000:]
+        (tmp_path / f"schemathesis-{runs}.txt").write_text(done.stdout)
         entries += json.loads(har.read_text())["log"]["entries"]
         runs += 1
     statuses = [e["response"]["status"] for e in entries]

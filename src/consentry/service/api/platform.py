@@ -87,7 +87,12 @@ def check_many(questions: BulkQuestions, request: Request, _caller: PlatformDep)
     return Response(json.dumps(body), media_type="application/json")
 
 
-@router.post("/consent-events", response_model=ConsentEventOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/consent-events",
+    response_model=ConsentEventOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": ConsentEventOut, "description": "Sent before: the recorded event."}},
+)
 def record_event(
     event: ConsentEventIn,
     request: Request,

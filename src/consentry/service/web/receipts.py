@@ -106,8 +106,11 @@ def list_receipts(request: Request, engine: EngineDep, user: UserDep) -> Receipt
 @router.get(
     records.RECEIPTS_PATH + "/{event_id}.jsonld",
     tags=["user"],
-    responses=ERROR_RESPONSES,
-    response_class=JSONResponse,
+    responses={
+        **ERROR_RESPONSES,
+        200: {"content": {JSONLD: {}}, "description": "The signed JSON-LD record's bytes."},
+    },
+    response_class=Response,
 )
 def receipt_jsonld(
     request: Request, event_id: RowNumber, engine: EngineDep, settings: SettingsDep, user: UserDep

@@ -153,7 +153,15 @@ def download(
     return records_response(records, format, filename="my-shared-posts")
 
 
-@router.get("/api/me/shared-records.csv", tags=["user"], responses=ERROR_RESPONSES)
+@router.get(
+    "/api/me/shared-records.csv",
+    tags=["user"],
+    responses={
+        **ERROR_RESPONSES,
+        200: {"content": {"text/csv": {}}, "description": "One row per delivered post."},
+    },
+    response_class=Response,
+)
 def download_csv(
     request: Request, engine: EngineDep, settings: SettingsDep, user: UserDep
 ) -> Response:

@@ -74,7 +74,8 @@ def test_a_platform_token_and_a_staff_user_are_stored_hashed(consentry_home: Pat
 
 def test_a_signin_link_carries_a_token_the_service_accepts(consentry_home: Path) -> None:
     output = run("platform", "signin-link", "bob", "--base-url", "http://example.test/")
-    url = "".join(output.split())
+    url = output.removesuffix("\n")
+    assert len(url) > 80 and "\n" not in url and " " not in url  # one line when piped (80 cols)
     assert url.startswith("http://example.test/auth/signin?token=")
     secret = service_settings(get_settings()).secret("platform_secret")
     claims = read_signin_token(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly
+from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly, print_value
 from consentry.cli.parties import collaborator_app
 from consentry.service.config import service_settings
 from consentry.service.security import make_signin_token
@@ -40,7 +40,7 @@ def token_create(name: str) -> None:
     with session_scope(engine()) as session:
         _, credential = create_platform_token(session, name=name, actor=CLI_ACTOR)
     console.print("Service token (shown once; keep it secret):")
-    console.print(credential, markup=False, highlight=False)
+    print_value(credential)
 
 
 @token_app.command("revoke")
@@ -68,7 +68,7 @@ def signin_link(
         token = make_signin_token(secret, account, ttl_seconds=ttl, zone=zone)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--zone") from exc
-    console.print(f"{base_url.rstrip('/')}/auth/signin?token={token}", markup=False)
+    print_value(f"{base_url.rstrip('/')}/auth/signin?token={token}")
 
 
 @staff_app.command("add")
@@ -124,7 +124,7 @@ def key_create(
         )
         scopes = ", ".join(key.scopes)
     console.print(f"API key for {collaborator} ({scopes}); shown once, keep it secret:")
-    console.print(credential, markup=False, highlight=False)
+    print_value(credential)
 
 
 @key_app.command("revoke")

@@ -28,6 +28,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 CLI_ACTOR = "cli"
 
 
+def print_value(value: str) -> None:
+    """Print what a script reads (a link, a key, a secret) on a line of its own: never wrapped
+    at the terminal's width, never styled."""
+    console.print(value, soft_wrap=True, markup=False, highlight=False)
+
+
 def engine():  # type: ignore[no-untyped-def]
     return get_engine(get_settings())
 

@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly
+from consentry.cli.app import CLI_ACTOR, app, console, engine, fails_cleanly, print_value
 from consentry.cli.parties import collaborator_app
 from consentry.errors import InvalidInput
 from consentry.pipeline.keys import webhook_cipher
@@ -201,7 +201,7 @@ def webhook_add(collaborator: str, url: str) -> None:
         f"webhook endpoint {endpoint_id} for {collaborator}; its signing secret (shown once; "
         "verify events with standardwebhooks.Webhook(secret).verify):"
     )
-    console.print(secret, markup=False, highlight=False)
+    print_value(secret)
 
 
 @webhook_app.command("list")

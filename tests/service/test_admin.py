@@ -65,6 +65,15 @@ def test_a_viewer_reads_but_cannot_change(service: Service, engine: Engine) -> N
         assert session.get(Collaborator, "x") is None
 
 
+def test_a_viewers_change_is_refused_before_its_form_is_read(service: Service) -> None:
+    """A form with fields missing or wrong is 403 to a viewer, not 422: the role is checked
+    first, so a viewer learns nothing of a form's rules (found by the isolation matrix)."""
+    with staff_signed_in(service, "victor") as victor:
+        for action in ("/admin/collaborators", "/admin/licenses", "/admin/policies"):
+            refused = victor.post(action, data={})
+            assert refused.status_code == 403, (action, refused.status_code)
+
+
 def test_a_change_without_the_csrf_token_is_refused(service: Service) -> None:
     with staff_signed_in(service, "alice") as alice:
         response = alice.post(

@@ -291,6 +291,16 @@ def _staff(
 StaffDep = Annotated[StaffSession, Depends(_staff)]
 
 
+def _admin(staff: StaffDep) -> StaffSession:
+    """A staff member with the admin role, checked before the form is read: a viewer's change
+    is refused (403) whatever it sends."""
+    require_admin(staff)
+    return staff
+
+
+AdminDep = Annotated[StaffSession, Depends(_admin)]
+
+
 def require_csrf(session: UserSession | StaffSession, submitted: str | None) -> None:
     """Forms must carry the session's CSRF token; without it the change is refused (403)."""
     if not csrf_matches(session.csrf, submitted):

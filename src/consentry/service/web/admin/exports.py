@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from consentry.pipeline.metadata import EXCLUSION_REASON_TEXT
 from consentry.service import exports
-from consentry.service.deps import EngineDep, SettingsDep, StaffDep
+from consentry.service.deps import AdminDep, EngineDep, SettingsDep, StaffDep
 from consentry.service.web.admin.common import back_to, may_write, optional_day, render
 from consentry.store import deliveries as store_deliveries
 from consentry.store import jobs
@@ -31,7 +31,7 @@ def exports_page(request: Request, engine: EngineDep, staff: StaffDep) -> Respon
 def start_export(
     engine: EngineDep,
     settings: SettingsDep,
-    staff: StaffDep,
+    staff: AdminDep,
     license_id: Annotated[str, Form()],
     cutoff: Annotated[str, Form()] = "",
     delta: Annotated[bool, Form()] = False,

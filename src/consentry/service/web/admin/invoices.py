@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from consentry.domain.revenue import PRICE_MODELS
 from consentry.revenue.billing import bill_pending
-from consentry.service.deps import EngineDep, SettingsDep, StaffDep
+from consentry.service.deps import AdminDep, EngineDep, SettingsDep, StaffDep
 from consentry.service.web.admin.common import back_to, may_write, render
 from consentry.store.db import session_scope
 from consentry.store.invoices import (
@@ -56,7 +56,7 @@ def invoices_csv(engine: EngineDep, staff: StaffDep) -> Response:
 def bill(
     engine: EngineDep,
     settings: SettingsDep,
-    staff: StaffDep,
+    staff: AdminDep,
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
     may_write(staff, csrf_token)

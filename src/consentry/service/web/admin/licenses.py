@@ -15,7 +15,7 @@ from consentry.domain.revenue import PRICE_MODELS
 from consentry.errors import Conflict, InvalidInput, NotFound
 from consentry.pipeline.context import RECORD_COLUMNS
 from consentry.revenue.money import check_currency, percent_to_bp, to_minor
-from consentry.service.deps import EngineDep, StaffDep
+from consentry.service.deps import AdminDep, EngineDep, StaffDep
 from consentry.service.web.admin.common import back_to, day_start, may_write, optional_day, render
 from consentry.store.db import session_scope
 from consentry.store.parties import (
@@ -139,7 +139,7 @@ def _checked(errors: dict[str, str], field: str, parse: Callable[[], Any]) -> An
 
 @router.post("", response_class=HTMLResponse)
 def create_license(
-    request: Request, engine: EngineDep, staff: StaffDep, form: Annotated[LicenseForm, Form()]
+    request: Request, engine: EngineDep, staff: AdminDep, form: Annotated[LicenseForm, Form()]
 ) -> Response:
     may_write(staff, form.csrf_token)
     errors: dict[str, str] = {}

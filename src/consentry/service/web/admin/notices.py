@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from consentry.errors import Conflict, InvalidInput
 from consentry.service.api.schemas import RowNumber
-from consentry.service.deps import EngineDep, StaffDep
+from consentry.service.deps import AdminDep, EngineDep, StaffDep
 from consentry.service.notices import Acknowledgement, ShardHash, acknowledge
 from consentry.service.web.admin.common import back_to, may_write, render
 from consentry.store import notices, webhooks
@@ -113,7 +113,7 @@ def acknowledge_on_behalf(
     request: Request,
     notice_id: RowNumber,
     engine: EngineDep,
-    staff: StaffDep,
+    staff: AdminDep,
     note: Annotated[str, Form()] = "",
     shards: Annotated[str, Form()] = "",
     csrf_token: Annotated[str | None, Form()] = None,

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from consentry.errors import Conflict, InvalidInput
 from consentry.pipeline.keys import webhook_cipher
-from consentry.service.deps import EngineDep, SettingsDep, StaffDep
+from consentry.service.deps import AdminDep, EngineDep, SettingsDep, StaffDep
 from consentry.service.web.admin.common import (
     back_to,
     may_write,
@@ -58,7 +58,7 @@ def collaborators(request: Request, engine: EngineDep, staff: StaffDep) -> Respo
 def create_collaborator(
     request: Request,
     engine: EngineDep,
-    staff: StaffDep,
+    staff: AdminDep,
     id: Annotated[str, Form()],
     name: Annotated[str, Form()],
     country: Annotated[str, Form()],
@@ -139,7 +139,7 @@ def _collaborator_page(
 def change_status(
     collaborator_id: str,
     engine: EngineDep,
-    staff: StaffDep,
+    staff: AdminDep,
     status: Annotated[str, Form()],
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
@@ -154,7 +154,7 @@ def create_key(
     request: Request,
     collaborator_id: str,
     engine: EngineDep,
-    staff: StaffDep,
+    staff: AdminDep,
     scopes: Annotated[list[str] | None, Form()] = None,
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
@@ -172,7 +172,7 @@ def revoke_key(
     collaborator_id: str,
     key_id: str,
     engine: EngineDep,
-    staff: StaffDep,
+    staff: AdminDep,
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
     may_write(staff, csrf_token)
@@ -187,7 +187,7 @@ def add_webhook(
     collaborator_id: str,
     engine: EngineDep,
     settings: SettingsDep,
-    staff: StaffDep,
+    staff: AdminDep,
     url: Annotated[str, Form()],
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
@@ -217,7 +217,7 @@ def disable_webhook(
     collaborator_id: str,
     endpoint_id: str,
     engine: EngineDep,
-    staff: StaffDep,
+    staff: AdminDep,
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
     may_write(staff, csrf_token)

@@ -16,7 +16,7 @@ from consentry.domain.types import DefaultRule
 from consentry.errors import Conflict, InvalidInput
 from consentry.reports.render import chart_svgs
 from consentry.reports.whatif import DraftPolicy, simulate
-from consentry.service.deps import EngineDep, StaffDep
+from consentry.service.deps import AdminDep, EngineDep, StaffDep
 from consentry.service.policy_diff import diff_defaults
 from consentry.service.web.admin.common import back_to, day_start, may_write, parse_int, render
 from consentry.store.db import session_scope
@@ -147,7 +147,7 @@ def _defaults(form: PolicyForm, errors: dict[str, str]) -> dict[str, dict[str, s
 
 @router.post("", response_class=HTMLResponse)
 def create_policy(
-    request: Request, engine: EngineDep, staff: StaffDep, form: Annotated[PolicyForm, Form()]
+    request: Request, engine: EngineDep, staff: AdminDep, form: Annotated[PolicyForm, Form()]
 ) -> Response:
     may_write(staff, form.csrf_token)
     errors: dict[str, str] = {}
@@ -273,7 +273,7 @@ def publish(
     request: Request,
     version: str,
     engine: EngineDep,
-    staff: StaffDep,
+    staff: AdminDep,
     effective: Annotated[str, Form()],
     confirm: Annotated[str, Form()] = "",
     csrf_token: Annotated[str | None, Form()] = None,

@@ -34,7 +34,7 @@ lint: $(STAMP)
 reliability: $(STAMP)
 	CONSENTRY_RELIABILITY_SCALE=long CONSENTRY_REQUIRE_POSTGRES=1 \
 	CONSENTRY_RELIABILITY_REPORT=bench/results/reliability.json \
-	$(BIN)/python -m pytest tests/reliability -rxX -p no:cacheprovider
+	$(BIN)/python -m pytest tests/reliability -rxX -p no:cacheprovider --timeout 5400
 
 $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

@@ -54,18 +54,18 @@ def consent_over_time(engine: Engine, params: Params) -> Report:
         )
     con = consent_bulk.connect()
     detail: list[Row] = []
-    for moment in month_ends(params.now, params.months):
-        snapshot = consent_snapshot.account_snapshot(
-            accounts,
-            inputs.events,
-            inputs.reference.policies,
-            purpose=purpose,
-            collaborator_id=consent_bulk.MASTER_SWITCH_ONLY,
-            listed_at=None,
-            cutoff=moment,
-            as_of=moment,
-            con=con,
-        )
+    moments = month_ends(params.now, params.months)
+    snapshots = consent_snapshot.snapshots_over_time(
+        accounts,
+        inputs.events,
+        inputs.reference.policies,
+        purpose=purpose,
+        collaborator_id=consent_bulk.MASTER_SWITCH_ONLY,
+        listed_at=None,
+        moments=moments,
+        con=con,
+    )
+    for moment, snapshot in zip(moments, snapshots, strict=True):
         con.register("snapshot", snapshot)
         counts: pa.Table = con.sql(_COUNT_SQL).to_arrow_table()
         con.unregister("snapshot")

@@ -9,7 +9,9 @@ report, the median of ``--repeat`` runs of what its admin page does (the data fu
 charts rendered to SVG, the HTML), and, as the baseline in the same run, the plain SQL count
 the report summarises (one ``SELECT count(*) ... GROUP BY`` over the same rows). The charts'
 renderer is warmed up first (its first call starts a JavaScript engine). Writes
-``bench/results/reports.json``.
+``bench/results/reports.json``. On PostgreSQL: ``CONSENTRY_DATABASE_URL`` names the database
+(with ``?options=-csearch_path%3DSCHEMA`` for a schema of its own), and ``--home`` another
+directory, as the marker of a prepared platform lives there.
 """
 
 from __future__ import annotations

@@ -6,15 +6,17 @@ decide ties, come up often. The run is derandomized so CI sees the same 200 ledg
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from bulk_form import evaluate_in_bulk
+from bulk_form import account_table, evaluate_in_bulk, event_table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from consentry.domain import consent_snapshot
 from consentry.domain.consent import consent_state_at, evaluate, is_minor_at
+from consentry.domain.consent_bulk import MASTER_SWITCH_ONLY
 from consentry.domain.purposes import TRAIN_AI_SYSTEM
 from consentry.domain.types import (
     AccountFacts,
@@ -173,7 +175,7 @@ def snapshot_row_of(ledger: Ledger, account: AccountFacts) -> dict[str, object]:
             ledger.events,
             ledger.policies,
             purpose=U,
-            collaborator_id=C,
+            collaborator_id=ledger.collaborator.id,
             listed_at=ledger.collaborator.listed_at,
             moment=moment,
             as_of=ledger.as_of,
@@ -222,6 +224,33 @@ def test_bulk_verdict_and_basis_equal_one_at_a_time_for_every_post(ledger: Ledge
     assert got == expected
     rows = sorted(snap.to_pylist(), key=lambda r: r["account_id"])
     assert rows == [snapshot_row_of(ledger, a) for a in ledger.accounts]
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(ledgers())
+def test_snapshots_over_time_equal_one_at_a_time_at_each_moment(ledger: Ledger) -> None:
+    """The consent report's path: the events matched once, then a snapshot at each moment
+    (cut-off and ledger both at it), for one collaborator and for the master switch alone."""
+    moments = sorted({*GRID, ledger.cutoff, ledger.as_of})
+    for collaborator in (ledger.collaborator, CollaboratorFacts(MASTER_SWITCH_ONLY, None)):
+        snapshots = consent_snapshot.snapshots_over_time(
+            account_table(ledger.accounts),
+            event_table(ledger.events),
+            ledger.policies,
+            purpose=U,
+            collaborator_id=collaborator.id,
+            listed_at=collaborator.listed_at,
+            moments=moments,
+        )
+        for moment, snapshot in zip(moments, snapshots, strict=True):
+            at = replace(ledger, cutoff=moment, as_of=moment, collaborator=collaborator)
+            assert snapshot.to_pylist() == [snapshot_row_of(at, a) for a in ledger.accounts]
 
 
 def _one_post_ledger(scope: LicenseScope, account: AccountFacts, cutoff: datetime) -> Ledger:

@@ -10,9 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from consentry.domain.consent import consent_state_at, is_minor_at
+from consentry.domain.consent_bulk import MASTER_SWITCH_ONLY
+from consentry.domain.purposes import TRAIN_AI_SYSTEM
+from consentry.domain.types import AccountFacts, ConsentEventFacts, ExclusionReason, PolicyFacts
 from consentry.reports import REPORTS, build_report
 from consentry.reports.charts import svg
-from consentry.reports.params import Params
+from consentry.reports.params import Params, month_ends
+from consentry.store.snapshot import consent_inputs
 from reports.world import seed_reporting_world
 
 
@@ -49,6 +54,61 @@ def test_consent_over_time_counts_each_state_at_each_month_end(platform: Engine)
     assert per_place["DE"]["default_deny"] == 1 and per_place["US-CA"]["default_allow"] == 1
     only_us = build_report(platform, "consent", Params(months=3, jurisdiction="US"))
     assert only_us.section("over_time").rows[-1]["default_deny"] == 0  # ada is not in the US
+
+
+def state_by_the_rule(
+    account: AccountFacts,
+    events: list[ConsentEventFacts],
+    policies: list[PolicyFacts],
+    moment: datetime,
+) -> str:
+    """The consent report's state of one account at one month-end, judged one at a time."""
+    deleted = account.deleted_at is not None and account.deleted_at <= moment
+    if deleted or is_minor_at(account, moment) or account.protected:
+        return "not_shareable"
+    state = consent_state_at(
+        account,
+        events,
+        policies,
+        purpose=TRAIN_AI_SYSTEM,
+        collaborator_id=MASTER_SWITCH_ONLY,
+        listed_at=None,
+        moment=moment,
+        as_of=moment,
+    )
+    if state.reason == ExclusionReason.DENIED:
+        return "deny"
+    if state.reason is not None:
+        return "default_deny"
+    return "allow" if state.basis.event_id is not None else "default_allow"
+
+
+def test_consent_over_time_is_the_rule_judging_every_account_at_every_month_end(
+    platform: Engine,
+) -> None:
+    params = Params(months=40)
+    report = build_report(platform, "consent", params)
+    inputs = consent_inputs(platform, purpose=TRAIN_AI_SYSTEM)
+    accounts = [inputs.account(i) for i in inputs.accounts.column("id").to_pylist()]
+    moments = month_ends(params.now, params.months)
+    detail = report.section("by_jurisdiction").rows
+    for moment, row in zip(moments, report.section("over_time").rows, strict=True):
+        expected: dict[tuple[str, str], int] = {}
+        for account in accounts:
+            state = state_by_the_rule(
+                account, inputs.events_of(account.id), inputs.reference.policies, moment
+            )
+            expected[account.jurisdiction, state] = (
+                expected.get((account.jurisdiction, state), 0) + 1
+            )
+        got = {
+            (r["jurisdiction"], state): r[state]
+            for r in detail
+            if r["date"] == row["date"]
+            for state in ("allow", "deny", "default_allow", "default_deny", "not_shareable")
+            if r[state]
+        }
+        assert got == expected, row["date"]
 
 
 def test_gpc_signals_and_proof_of_notice(platform: Engine) -> None:

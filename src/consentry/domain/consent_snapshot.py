@@ -15,7 +15,8 @@ the accounts table as it is or a ``take`` from the few rows of per-jurisdiction 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -109,6 +110,7 @@ _BEFORE_LISTING = (
 RELEVANT_EVENTS_SQL = f"""
 SELECT a.position,
        epoch_us(e.effective_at) AS effective,
+       epoch_us(e.recorded_at) AS recorded,
        e.id * 4 + {_BEFORE_LISTING}::BIGINT * 2 + (e.decision = 'allow')::BIGINT AS choice
 FROM events e JOIN account_positions a ON a.id = e.account_id
 WHERE e.purpose = $purpose
@@ -142,17 +144,7 @@ def account_snapshot(
     string is hashed twice and none is rebuilt.
     """
     cutoff, as_of = as_utc(cutoff), as_utc(as_of)
-    if events.num_rows and pc.max(events.column("id")).as_py() >= 2**61:
-        raise ValueError("ledger ids from 2**61 on do not fit the bulk rule's packed choice")
-    defaults = jurisdiction_defaults(
-        pc.unique(accounts.column("jurisdiction")).to_pylist(),
-        policies,
-        purpose=purpose,
-        listed_at=listed_at,
-        cutoff=cutoff,
-        as_of=as_of,
-    )
-    position, effective, choice = relevant_events(
+    relevant = relevant_events(
         con or connect(),
         accounts,
         events,
@@ -161,6 +153,131 @@ def account_snapshot(
         listed_at=listed_at,
         as_of=as_of,
     )
+    return _snapshot(
+        accounts,
+        relevant,
+        policies,
+        purpose=purpose,
+        listed_at=listed_at,
+        cutoff=cutoff,
+        as_of=as_of,
+    )
+
+
+def snapshots_over_time(
+    accounts: pa.Table,
+    events: pa.Table,
+    policies: Sequence[PolicyFacts],
+    *,
+    purpose: str,
+    collaborator_id: str,
+    listed_at: datetime | None,
+    moments: Sequence[datetime],
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> Iterator[pa.Table]:
+    """``account_snapshot`` with the cut-off and ``as_of`` both at each of ``moments`` (the
+    ledger as recorded by then), in their order. The events are matched to their accounts once
+    for all the moments: that join, not the per-moment arithmetic, is what a snapshot costs."""
+    if not moments:
+        return
+    moments = [as_utc(m) for m in moments]
+    relevant = relevant_events(
+        con or connect(),
+        accounts,
+        events,
+        purpose=purpose,
+        collaborator_id=collaborator_id,
+        listed_at=listed_at,
+        as_of=max(moments),
+    )
+    for moment in moments:
+        yield _snapshot(
+            accounts,
+            relevant.known_at(moment),
+            policies,
+            purpose=purpose,
+            listed_at=listed_at,
+            cutoff=moment,
+            as_of=moment,
+        )
+
+
+@dataclass(frozen=True)
+class RelevantEvents:
+    """The events that count for one (purpose, collaborator or all), one entry per event: its
+    account's position, effective and recorded microseconds, and packed choice."""
+
+    position: np.ndarray
+    effective: np.ndarray
+    recorded: np.ndarray
+    choice: np.ndarray
+
+    def known_at(self, moment: datetime) -> RelevantEvents:
+        """Those recorded and effective by ``moment`` (as ``RELEVANT_EVENTS_SQL`` at it)."""
+        limit = _micros(moment)
+        keep = (self.recorded <= limit) & (self.effective <= limit)
+        return RelevantEvents(
+            self.position[keep], self.effective[keep], self.recorded[keep], self.choice[keep]
+        )
+
+
+def relevant_events(
+    con: duckdb.DuckDBPyConnection,
+    accounts: pa.Table,
+    events: pa.Table,
+    *,
+    purpose: str,
+    collaborator_id: str,
+    listed_at: datetime | None,
+    as_of: datetime,
+) -> RelevantEvents:
+    """Each event that counts for (purpose, collaborator or all) as recorded by ``as_of``,
+    matched to its account's position."""
+    if events.num_rows and pc.max(events.column("id")).as_py() >= 2**61:
+        raise ValueError("ledger ids from 2**61 on do not fit the bulk rule's packed choice")
+    positions = pa.table(
+        {"id": accounts.column("id"), "position": np.arange(accounts.num_rows, dtype=np.int32)}
+    )
+    con.register("account_positions", positions)
+    con.register("events", events)
+    try:
+        found = con.sql(
+            RELEVANT_EVENTS_SQL,
+            params={
+                "purpose": purpose,
+                "collaborator_id": collaborator_id,
+                "listed_at": as_utc(listed_at) if listed_at is not None else None,
+                "as_of": as_utc(as_of),
+            },
+        ).to_arrow_table()
+    finally:
+        con.unregister("account_positions")
+        con.unregister("events")
+    return RelevantEvents(
+        *(found.column(name).to_numpy() for name in ("position", "effective", "recorded", "choice"))
+    )
+
+
+def _snapshot(
+    accounts: pa.Table,
+    relevant: RelevantEvents,
+    policies: Sequence[PolicyFacts],
+    *,
+    purpose: str,
+    listed_at: datetime | None,
+    cutoff: datetime,
+    as_of: datetime,
+) -> pa.Table:
+    """The snapshot from the events relevant at ``as_of`` (both moments in UTC)."""
+    defaults = jurisdiction_defaults(
+        pc.unique(accounts.column("jurisdiction")).to_pylist(),
+        policies,
+        purpose=purpose,
+        listed_at=listed_at,
+        cutoff=cutoff,
+        as_of=as_of,
+    )
+    position, effective, choice = relevant.position, relevant.effective, relevant.choice
     count = accounts.num_rows
     later = effective > _micros(cutoff)
     if not later.any():
@@ -193,42 +310,6 @@ def account_snapshot(
     for suffix, state in (("t", at_t), ("now", at_now)):
         columns.update({f"{name}_{suffix}": state[name] for name in _STATE_NAMES})
     return pa.table(columns, schema=SNAPSHOT_SCHEMA)
-
-
-def relevant_events(
-    con: duckdb.DuckDBPyConnection,
-    accounts: pa.Table,
-    events: pa.Table,
-    *,
-    purpose: str,
-    collaborator_id: str,
-    listed_at: datetime | None,
-    as_of: datetime,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Position of the account, effective microseconds and packed choice of each event that
-    counts for (purpose, collaborator or all) as recorded by ``as_of``."""
-    positions = pa.table(
-        {"id": accounts.column("id"), "position": np.arange(accounts.num_rows, dtype=np.int32)}
-    )
-    con.register("account_positions", positions)
-    con.register("events", events)
-    try:
-        found = con.sql(
-            RELEVANT_EVENTS_SQL,
-            params={
-                "purpose": purpose,
-                "collaborator_id": collaborator_id,
-                "listed_at": as_utc(listed_at) if listed_at is not None else None,
-                "as_of": as_of,
-            },
-        ).to_arrow_table()
-    finally:
-        con.unregister("account_positions")
-        con.unregister("events")
-    position, effective, choice = (
-        found.column(name).to_numpy() for name in ("position", "effective", "choice")
-    )
-    return position, effective, choice
 
 
 def _latest(

@@ -17,22 +17,19 @@ from consentry.reports import charts
 from consentry.reports.model import Column, Report, Row, Section
 from consentry.reports.params import Params
 from consentry.store.db import session_scope
-from consentry.store.reporting import TS, access_requests, account_deletions
-from consentry.store.snapshot import consent_inputs
+from consentry.store.reporting import TS, access_requests, account_deletions, opt_outs
 
 USER_SOURCES = sorted(
     s.value
     for s in (ConsentSource.SETTINGS, ConsentSource.API, ConsentSource.GPC, ConsentSource.IMPORT)
 )
 
-_SQL = f"""
+_SQL = """
 SELECT year(recorded_at) AS year, 'opt out of sale or sharing' AS request,
   count(*) AS received, count(*) AS complied_whole, 0 AS complied_part, 0 AS pending,
   0 AS denied,
   round(median(greatest(epoch(recorded_at - effective_at), 0) / 86400.0), 2) AS median_days
-FROM events
-WHERE decision = 'deny' AND source IN ({", ".join(repr(s) for s in USER_SOURCES)})
-  AND recorded_at <= $now
+FROM opt_outs WHERE recorded_at <= $now
 GROUP BY ALL
 UNION ALL
 SELECT year(deleted_at), 'delete',
@@ -70,12 +67,12 @@ NOTES = [
 
 
 def ccpa_metrics(engine: Engine, params: Params) -> Report:
-    inputs = consent_inputs(engine)
     with session_scope(engine) as session:
+        refusals = opt_outs(session, sources=USER_SOURCES)
         deletions = account_deletions(session)
         know = pa.table({"requested_at": pa.array(access_requests(session), TS)})
     con = consent_bulk.connect()
-    con.register("events", inputs.events)
+    con.register("opt_outs", refusals)
     con.register("deletions", deletions)
     con.register("know", know)
     rows: list[Row] = con.sql(_SQL, params={"now": params.now}).to_arrow_table().to_pylist()

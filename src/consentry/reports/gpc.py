@@ -10,7 +10,7 @@ from consentry.reports import charts
 from consentry.reports.model import Column, Report, Row, Section
 from consentry.reports.params import Params
 from consentry.store.db import session_scope
-from consentry.store.reporting import accounts_alive, accounts_notified
+from consentry.store.reporting import accounts_alive, accounts_notified, gpc_accounts
 from consentry.store.snapshot import consent_inputs
 
 _GPC_SQL = """
@@ -31,11 +31,15 @@ GROUP BY a.jurisdiction, g.purpose ORDER BY a.jurisdiction
 
 
 def gpc_and_notice(engine: Engine, params: Params) -> Report:
-    inputs = consent_inputs(engine)
+    # Only the accounts that sent a signal are judged: a snapshot row depends on nothing but
+    # the account's own facts and events, so the others need not be read.
+    with session_scope(engine) as session:
+        senders = gpc_accounts(session)
+    inputs = consent_inputs(engine, account_ids=senders)
     con = consent_bulk.connect()
     con.register("events", inputs.events)
     con.register("accounts", inputs.accounts)
-    purposes = sorted({e for e in inputs.events.column("purpose").unique().to_pylist()})
+    purposes = sorted(inputs.events.column("purpose").unique().to_pylist())
     gpc_rows: list[Row] = []
     for purpose in purposes:
         snapshot = inputs.master_snapshot(purpose=purpose, cutoff=params.now, as_of=params.now)

@@ -1,17 +1,20 @@
 """What the reports read besides the consent snapshot: deliveries, deletion notices, notices
-served, deleted accounts and data-access requests, as Arrow tables for aggregation."""
+served, deleted accounts, data-access and opt-out requests, as Arrow tables for aggregation."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from consentry.domain.types import ConsentSource
 from consentry.store.models import (
     Account,
     AuditEvent,
+    ConsentEvent,
     DeletionNotice,
     DeletionNoticeRecord,
     Delivery,
@@ -44,6 +47,7 @@ NOTICE_SCHEMA = pa.schema(
         ("acknowledged_at", TS),
     ]
 )
+OPT_OUT_SCHEMA = pa.schema([("recorded_at", TS), ("effective_at", TS)])
 DELETION_SCHEMA = pa.schema(
     [
         ("account_id", pa.string()),
@@ -154,6 +158,30 @@ def access_requests(session: Session) -> list[datetime]:
             select(AuditEvent.at)
             .where(AuditEvent.action == "account.shared_records")
             .order_by(AuditEvent.id)
+        )
+    )
+
+
+def opt_outs(session: Session, *, sources: Sequence[str]) -> pa.Table:
+    """When each refusal from ``sources`` was recorded and took effect (``OPT_OUT_SCHEMA``):
+    the ledger's requests to opt out, counted, not judged (the consent rule reads the ledger
+    through ``store.snapshot``)."""
+    rows = session.execute(
+        select(ConsentEvent.recorded_at, ConsentEvent.effective_at)
+        .where(ConsentEvent.decision == "deny", ConsentEvent.source.in_(sources))
+        .order_by(ConsentEvent.id)
+    ).all()
+    return rows_to_table(rows, OPT_OUT_SCHEMA)
+
+
+def gpc_accounts(session: Session) -> list[str]:
+    """Accounts that sent a Global Privacy Control signal, in id order."""
+    return list(
+        session.scalars(
+            select(ConsentEvent.account_id)
+            .where(ConsentEvent.source == ConsentSource.GPC.value)
+            .distinct()
+            .order_by(ConsentEvent.account_id)
         )
     )
 

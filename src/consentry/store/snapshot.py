@@ -419,9 +419,15 @@ def rows_to_table(rows: Sequence[Sequence[object]], schema: pa.Schema) -> pa.Tab
 
 
 def _column(values: Sequence, dtype: pa.DataType) -> pa.Array:
-    """SQLite hands back times and dates as text and booleans as 0/1; cast them in Arrow."""
+    """SQLite hands back times and dates as text and booleans as 0/1 (to textual SQL); cast them
+    in Arrow. Datetimes (typed columns) convert straight to the type: inferring a type from
+    aware datetimes costs about 40 times as much."""
     if not (pa.types.is_timestamp(dtype) or pa.types.is_date(dtype) or pa.types.is_boolean(dtype)):
         return pa.array(values, dtype)
+    if pa.types.is_timestamp(dtype):
+        first = next((v for v in values if v is not None), None)
+        if isinstance(first, datetime):
+            return pa.array(values, dtype)
     array = pa.array(values)
     if pa.types.is_string(array.type) and pa.types.is_timestamp(dtype):
         array = array.cast(pa.timestamp(dtype.unit))  # stored as UTC without a zone

@@ -67,24 +67,27 @@ def _reap(child: subprocess.Popen[bytes]) -> None:
 
 
 def main() -> None:
-    import adbc_driver_sqlite.dbapi as driver
+    # The driver manager's low-level API, not its DB-API module: that one imports pandas
+    # (through pyarrow.dataset), which cost the child most of its start-up.
+    import adbc_driver_manager as manager
+    import adbc_driver_sqlite as driver
 
     # A parent that stops reading early closes the pipe: die of SIGPIPE quietly (exit -13).
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     database, batch_rows = sys.argv[1], sys.argv[2]
     sql = sys.stdin.read()
-    conn = driver.connect(database)
-    try:
-        cursor = conn.cursor()
-        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": batch_rows})
-        cursor.execute(sql)
-        reader = cursor.fetch_record_batch()
+    with (
+        driver.connect(database) as db,
+        manager.AdbcConnection(db) as conn,
+        manager.AdbcStatement(conn) as statement,
+    ):
+        statement.set_options(**{driver.StatementOptions.BATCH_ROWS.value: batch_rows})
+        statement.set_sql_query(sql)
+        stream, _ = statement.execute_query()
+        reader = pa.RecordBatchReader.from_stream(stream)
         with pa.ipc.new_stream(sys.stdout.buffer, reader.schema) as sink:
             for batch in reader:
                 sink.write_batch(batch)
-        cursor.close()
-    finally:
-        conn.close()
 
 
 if __name__ == "__main__":

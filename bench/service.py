@@ -6,9 +6,10 @@
 the synthetic demo platform. Load comes from ``wrk`` (Debian's package, a Lua script for the
 POST bodies) for single "may share?" checks at a fixed concurrency, and from threads of httpx
 clients for bulk checks and consent writes. Every phase is bounded in time or count and only
-talks to 127.0.0.1. The baseline in the same run is ``GET /api/health`` (the framework with no
-database work), so ratios hold on a busy machine. After the writes, ``consentry audit verify``
-must pass and the ledger must hold every event sent.
+talks to 127.0.0.1. The baselines in the same run are ``GET /api/health`` (the framework with no
+database work) from wrk, and from the writers' 8 httpx clients, so ratios hold on a busy
+machine; the load generators share the 2 cores, and the CPU they used is reported. After the
+writes, ``consentry audit verify`` must pass and the ledger must hold every event sent.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psutil
 import pyarrow.parquet as pq
 from sqlalchemy import create_engine, func, select, text
 
@@ -135,6 +137,13 @@ class Server:
         log = Path(self.log.name).read_text()[-2000:]
         raise SystemExit(f"the server did not start:\n{log}")
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server's processes (the supervisor and its workers) have used: the
+        cost of a phase apart from the machine's other load (the database's is not in it)."""
+        parent = psutil.Process(self.process.pid)
+        times = [p.cpu_times() for p in (parent, *parent.children(recursive=True))]
+        return sum(t.user + t.system for t in times)
+
     def __exit__(self, *_: object) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -190,7 +199,11 @@ def bulk(server: Server, token: str, ids: list[str], requests: int, clients: int
                 assert response.json()["count"] == BULK_ITEMS
                 latencies.append(time.perf_counter() - started)
 
-    started, started_cpu = time.perf_counter(), time.process_time()
+    started, started_cpu, server_cpu = (
+        time.perf_counter(),
+        time.process_time(),
+        server.cpu_seconds(),
+    )
     threads = [threading.Thread(target=client, args=(bodies[i::clients],)) for i in range(clients)]
     for t in threads:
         t.start()
@@ -205,6 +218,7 @@ def bulk(server: Server, token: str, ids: list[str], requests: int, clients: int
         "decisions_per_s": requests * BULK_ITEMS / seconds,
         "p50_ms": statistics.median(latencies) * 1000,
         "client_cpu_cores": client_cpu(started_cpu, seconds),
+        "server_cpu_ms_per_request": (server.cpu_seconds() - server_cpu) / requests * 1000,
     }
 
 
@@ -235,7 +249,11 @@ def writes(
                 if response.status_code != 201:
                     errors.append(f"{response.status_code} {response.text[:200]}")
 
-    started, started_cpu = time.perf_counter(), time.process_time()
+    started, started_cpu, server_cpu = (
+        time.perf_counter(),
+        time.process_time(),
+        server.cpu_seconds(),
+    )
     threads = [threading.Thread(target=client, args=(n,)) for n in range(WRITERS)]
     for t in threads:
         t.start()
@@ -250,6 +268,7 @@ def writes(
         "seconds": seconds,
         "writes_per_s": total / seconds,
         "client_cpu_cores": client_cpu(started_cpu, seconds),
+        "server_cpu_ms_per_request": (server.cpu_seconds() - server_cpu) / total * 1000,
         "run": run,
     }
 
@@ -352,6 +371,9 @@ def table(results: dict) -> str:
         rows.append(
             (name, "may-share bulk, decisions/s", f"{b['decisions_per_s']:,.0f}", ">= 100,000")
         )
+        rows.append(
+            (name, "bulk, server CPU ms per request", f"{b['server_cpu_ms_per_request']:.0f}", "")
+        )
         rows.append((name, "bulk clients' CPU, cores", f"{b['client_cpu_cores']:.2f}", ""))
         if "writes" in r:
             w, hw = r["writes"], r["health_writers"]
@@ -368,6 +390,8 @@ def table(results: dict) -> str:
                 (name, "consent writes / health (8 clients)", f"{w['ratio_to_health']:.2f}", "")
             )
             rows.append((name, "writers' CPU, cores", f"{w['client_cpu_cores']:.2f}", ""))
+            cpu = f"{w['server_cpu_ms_per_request']:.1f} / {hw['server_cpu_ms_per_request']:.1f}"
+            rows.append((name, "server CPU ms per write / per health", cpu, ""))
             rows.append(
                 (
                     name,

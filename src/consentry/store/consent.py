@@ -98,7 +98,8 @@ def record_consents(session: Session, writes: Sequence[ConsentWrite]) -> list[Re
     outcomes: list[Recorded | Exception | None] = [None] * len(writes)
     fresh = _answer_resent(session, writes, outcomes)
     repeated = _repeated_external_ids(writes, fresh)
-    fresh = [i for i in fresh if i not in repeated]
+    later = set(repeated)
+    fresh = [i for i in fresh if i not in later]
     known = _known(
         session,
         account=[writes[i].account_id for i in fresh],

@@ -408,16 +408,14 @@ def _select(
 
 
 def select_table(conn: Connection, sql: str, params: dict[str, Any], schema: pa.Schema) -> pa.Table:
-    """The result of ``sql`` as an Arrow table of ``schema``, fetched as the driver's plain
-    tuples: for the 10,000 rows of a bulk check, SQLAlchemy's ``Row`` objects cost more than
-    the query."""
-    compiled = text(sql).compile(dialect=conn.dialect)
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    """The result of ``sql`` as an Arrow table of ``schema``, fetched from the driver's cursor
+    as plain tuples: for the 10,000 rows of a bulk check, SQLAlchemy's ``Row`` objects cost
+    more than the query."""
+    result = conn.execute(text(sql), params)
     try:
-        cursor.execute(str(compiled), compiled.construct_params(params))
-        rows = cursor.fetchall()
+        rows = result.cursor.fetchall()
     finally:
-        cursor.close()
+        result.close()
     return rows_to_table(rows, schema)
 
 

@@ -6,9 +6,10 @@
 the synthetic demo platform. Load comes from ``wrk`` (Debian's package, a Lua script for the
 POST bodies) for single "may share?" checks at a fixed concurrency, and from threads of httpx
 clients for bulk checks and consent writes. Every phase is bounded in time or count and only
-talks to 127.0.0.1. The baseline in the same run is ``GET /api/health`` (the framework with no
-database work), so ratios hold on a busy machine. After the writes, ``consentry audit verify``
-must pass and the ledger must hold every event sent.
+talks to 127.0.0.1. The baselines in the same run are ``GET /api/health`` (the framework with no
+database work) from wrk, and from the writers' 8 httpx clients, so ratios hold on a busy
+machine; the load generators share the 2 cores, and the CPU they used is reported. After the
+writes, ``consentry audit verify`` must pass and the ledger must hold every event sent.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import socket
 import statistics
@@ -30,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psutil
 import pyarrow.parquet as pq
 from sqlalchemy import create_engine, func, select, text
 
@@ -134,6 +137,13 @@ class Server:
         log = Path(self.log.name).read_text()[-2000:]
         raise SystemExit(f"the server did not start:\n{log}")
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server's processes (the supervisor and its workers) have used: the
+        cost of a phase apart from the machine's other load (the database's is not in it)."""
+        parent = psutil.Process(self.process.pid)
+        times = [p.cpu_times() for p in (parent, *parent.children(recursive=True))]
+        return sum(t.user + t.system for t in times)
+
     def __exit__(self, *_: object) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -148,12 +158,21 @@ def wrk(server: Server, token: str, ids: list[str], path: str, seconds: int) -> 
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     args = ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds}s", "--timeout", "5s", "-s", f.name]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([*args, server.base], capture_output=True, text=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     os.unlink(f.name)
     line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
     result = json.loads(line.removeprefix("RESULT "))
     result["requests_per_s"] = result["requests"] / result["seconds"]
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    result["client_cpu_cores"] = cpu / result["seconds"]
     return result
+
+
+def client_cpu(started_cpu: float, seconds: float) -> float:
+    """Cores this process (the httpx client threads) used since ``started_cpu``."""
+    return (time.process_time() - started_cpu) / seconds
 
 
 def bulk(server: Server, token: str, ids: list[str], requests: int, clients: int = 2) -> dict:
@@ -180,7 +199,11 @@ def bulk(server: Server, token: str, ids: list[str], requests: int, clients: int
                 assert response.json()["count"] == BULK_ITEMS
                 latencies.append(time.perf_counter() - started)
 
-    started = time.perf_counter()
+    started, started_cpu, server_cpu = (
+        time.perf_counter(),
+        time.process_time(),
+        server.cpu_seconds(),
+    )
     threads = [threading.Thread(target=client, args=(bodies[i::clients],)) for i in range(clients)]
     for t in threads:
         t.start()
@@ -194,10 +217,17 @@ def bulk(server: Server, token: str, ids: list[str], requests: int, clients: int
         "seconds": seconds,
         "decisions_per_s": requests * BULK_ITEMS / seconds,
         "p50_ms": statistics.median(latencies) * 1000,
+        "client_cpu_cores": client_cpu(started_cpu, seconds),
+        "server_cpu_ms_per_request": (server.cpu_seconds() - server_cpu) / requests * 1000,
     }
 
 
-def writes(server: Server, token: str, accounts: list[str], per_client: int) -> dict:
+def writes(
+    server: Server, token: str, accounts: list[str], per_client: int, health: bool = False
+) -> dict:
+    """``WRITERS`` httpx clients sending consent events, one after another each; with
+    ``health``, the same clients asking ``GET /api/health`` instead (the baseline of this
+    pattern: what the clients and the framework cost with no database work)."""
     run = uuid.uuid4().hex[:8]
     errors: list[str] = []
 
@@ -207,6 +237,9 @@ def writes(server: Server, token: str, accounts: list[str], per_client: int) -> 
             base_url=server.base, headers={"Authorization": f"Bearer {token}"}, timeout=60
         ) as http:
             for i in range(per_client):
+                if health:
+                    http.get("/api/health").raise_for_status()
+                    continue
                 body = {
                     "account_id": rng.choice(accounts),
                     "decision": rng.choice(["allow", "deny"]),
@@ -216,7 +249,11 @@ def writes(server: Server, token: str, accounts: list[str], per_client: int) -> 
                 if response.status_code != 201:
                     errors.append(f"{response.status_code} {response.text[:200]}")
 
-    started = time.perf_counter()
+    started, started_cpu, server_cpu = (
+        time.perf_counter(),
+        time.process_time(),
+        server.cpu_seconds(),
+    )
     threads = [threading.Thread(target=client, args=(n,)) for n in range(WRITERS)]
     for t in threads:
         t.start()
@@ -230,6 +267,8 @@ def writes(server: Server, token: str, accounts: list[str], per_client: int) -> 
         "errors": len(errors),
         "seconds": seconds,
         "writes_per_s": total / seconds,
+        "client_cpu_cores": client_cpu(started_cpu, seconds),
+        "server_cpu_ms_per_request": (server.cpu_seconds() - server_cpu) / total * 1000,
         "run": run,
     }
 
@@ -264,17 +303,23 @@ def run_backend(name: str, url: str, root: Path, data: Path, args: argparse.Name
     post_ids = pq.read_table(data / "posts.parquet", columns=["id"])["id"].to_pylist()
     account_ids = pq.read_table(data / "accounts.parquet", columns=["id"])["id"].to_pylist()
     ids = random.Random(7).sample(post_ids, 5_000)
-    out: dict = {}
+    out: dict = {"load_before": os.getloadavg()}
     with Server(url, home, args.workers) as server:
         wrk(server, token, ids, "/api/platform/may-share", 2)  # warm-up
         out["health"] = wrk(server, token, ids, "/api/health", args.seconds)
         out["single"] = wrk(server, token, ids, "/api/platform/may-share", args.seconds)
         out["bulk"] = bulk(server, token, post_ids, args.bulk_requests)
-        if name == "postgresql":
-            out["writes"] = writes(server, token, account_ids, args.writes_per_client)
-            out["writes"].update(check_ledger(server, url, out["writes"]))
+        out["health_writers"] = writes(
+            server, token, account_ids, args.writes_per_client, health=True
+        )
+        out["writes"] = writes(server, token, account_ids, args.writes_per_client)
+        out["writes"].update(check_ledger(server, url, out["writes"]))
+    out["load_after"] = os.getloadavg()
     out["single"]["ratio_to_health"] = (
         out["single"]["requests_per_s"] / out["health"]["requests_per_s"]
+    )
+    out["writes"]["ratio_to_health"] = (
+        out["writes"]["writes_per_s"] / out["health_writers"]["writes_per_s"]
     )
     return out
 
@@ -300,7 +345,12 @@ def table(results: dict) -> str:
     rows = [("backend", "measure", "value", "goal")]
     for name, r in results["backends"].items():
         s, b = r["single"], r["bulk"]
-        rows.append((name, "health baseline, req/s", f"{r['health']['requests_per_s']:,.0f}", ""))
+        load = " / ".join(f"{x:.1f}" for x in (*r["load_before"][:1], *r["load_after"][:1]))
+        rows.append((name, "load average (1 min) before / after", load, ""))
+        h = r["health"]
+        rows.append((name, "health baseline, req/s", f"{h['requests_per_s']:,.0f}", ""))
+        rows.append((name, "health p50 / p99 ms", f"{h['p50_ms']:.1f} / {h['p99_ms']:.1f}", ""))
+        rows.append((name, "wrk's CPU, cores", f"{h['client_cpu_cores']:.2f}", ""))
         rows.append(
             (
                 name,
@@ -321,11 +371,27 @@ def table(results: dict) -> str:
         rows.append(
             (name, "may-share bulk, decisions/s", f"{b['decisions_per_s']:,.0f}", ">= 100,000")
         )
+        rows.append(
+            (name, "bulk, server CPU ms per request", f"{b['server_cpu_ms_per_request']:.0f}", "")
+        )
+        rows.append((name, "bulk clients' CPU, cores", f"{b['client_cpu_cores']:.2f}", ""))
         if "writes" in r:
-            w = r["writes"]
+            w, hw = r["writes"], r["health_writers"]
+            rows.append((name, "health, 8 httpx clients, req/s", f"{hw['writes_per_s']:,.0f}", ""))
             rows.append(
-                (name, "consent writes, 8 clients, writes/s", f"{w['writes_per_s']:,.0f}", "")
+                (
+                    name,
+                    "consent writes, 8 clients, writes/s",
+                    f"{w['writes_per_s']:,.0f}",
+                    ">= 1,000",
+                )
             )
+            rows.append(
+                (name, "consent writes / health (8 clients)", f"{w['ratio_to_health']:.2f}", "")
+            )
+            rows.append((name, "writers' CPU, cores", f"{w['client_cpu_cores']:.2f}", ""))
+            cpu = f"{w['server_cpu_ms_per_request']:.1f} / {hw['server_cpu_ms_per_request']:.1f}"
+            rows.append((name, "server CPU ms per write / per health", cpu, ""))
             rows.append(
                 (
                     name,

@@ -11,10 +11,9 @@ from collections import Counter
 
 import pytest
 from sqlalchemy import Engine, event, func, select
-from sqlalchemy.orm import Session
 
 from consentry.errors import NotFound
-from consentry.store.consent import record_consent
+from consentry.store.consent import ConsentWrite, Recorded, record_consents
 from consentry.store.db import make_engine, session_scope
 from consentry.store.group_commit import GroupCommit
 from consentry.store.ledger import verify_audit_chain, verify_consent_chain
@@ -29,25 +28,25 @@ def _accounts(engine: Engine, n: int) -> None:
         session.add_all(Account(id=f"a{i}", handle=f"h{i}", jurisdiction="DE") for i in range(n))
 
 
-def _write(account_id: str, external_id: str):  # type: ignore[no-untyped-def]
-    def work(session: Session) -> int:
-        return record_consent(
-            session,
-            account_id=account_id,
-            purpose="train_ai_system",
-            decision="allow",
-            source="api",
-            actor="test",
-            external_id=external_id,
-        ).id
+def _write(account_id: str, external_id: str) -> ConsentWrite:
+    return ConsentWrite(
+        account_id=account_id,
+        purpose="train_ai_system",
+        decision="allow",
+        source="api",
+        actor="test",
+        external_id=external_id,
+    )
 
-    return work
+
+def _group(engine: Engine) -> GroupCommit[ConsentWrite, Recorded]:
+    return GroupCommit(engine, record_consents)
 
 
 def test_concurrent_writers_share_commits_and_keep_the_chain_whole(engine: Engine) -> None:
     _accounts(engine, WRITERS)
     second = make_engine(str(engine.url.render_as_string(hide_password=False)))
-    groups = [GroupCommit(engine), GroupCommit(second)]
+    groups = [_group(engine), _group(second)]
     commits: Counter[str] = Counter()
     for db in (engine, second):
         event.listen(db, "commit", lambda _conn: commits.update(["commit"]))
@@ -91,7 +90,7 @@ def test_concurrent_writers_share_commits_and_keep_the_chain_whole(engine: Engin
 
 def test_a_failing_write_undoes_itself_alone(engine: Engine) -> None:
     _accounts(engine, 1)
-    group = GroupCommit(engine)
+    group = _group(engine)
     results: dict[str, object] = {}
     ready = threading.Barrier(6)
 
@@ -123,8 +122,8 @@ def test_a_failing_write_undoes_itself_alone(engine: Engine) -> None:
 @pytest.mark.parametrize("size", [1, 3])
 def test_a_write_returns_its_own_result(engine: Engine, size: int) -> None:
     _accounts(engine, 1)
-    group = GroupCommit(engine)
-    ids = [group.run(_write("a0", f"x{i}")) for i in range(size)]
+    group = _group(engine)
+    ids = [group.run(_write("a0", f"x{i}")).event.id for i in range(size)]
     with session_scope(engine) as session:
         stored = session.scalars(select(ConsentEvent.id).order_by(ConsentEvent.id)).all()
     assert ids == stored

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from consentry.service.web import admin, receipts, settings_page, signin, transp
 from consentry.service.web.render import templates
 from consentry.service.webhooks import WebhookSender
 from consentry.settings import Settings, get_settings
+from consentry.store.consent import record_consents
 from consentry.store.db import get_engine
 from consentry.store.group_commit import GroupCommit
 from consentry.store.snapshot import ReferenceCache
@@ -100,7 +102,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         config.auth_failure_limit, config.auth_failure_window_seconds
     )
     app.state.reference = ReferenceCache()
-    app.state.writes = GroupCommit(app.state.engine)
+    app.state.writes = GroupCommit(app.state.engine, record_consents)
     app.state.propagator = BackgroundPropagator(app.state.engine, enabled=config.propagation)
     app.state.verified_tokens = {}
     app.state.templates = templates()
@@ -122,7 +124,29 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     return app
 
 
+GC_YOUNG_THRESHOLD = 50_000
+"""Container allocations between young collections (Python's default is 700)."""
+
+
 def app_from_environment() -> FastAPI:
     """The uvicorn factory for ``consentry serve`` workers: settings from CONSENTRY_*."""
     hide_signin_tokens_in_access_log()
-    return create_app(get_settings())
+    app = create_app(get_settings())
+    quiet_garbage_collector()
+    return app
+
+
+def quiet_garbage_collector() -> None:
+    """Keep the cycle collector off the request path of a serving process.
+
+    A bulk check builds some 100,000 row tuples and values: with the default thresholds they
+    set off young and full collections that walked every object of the process (the app, its
+    routes, templates, caches), and collection took a third of a 10,000-post request. What
+    exists once the app is built lives as long as the process, so it is frozen out of
+    collections; and young collections wait for ``GC_YOUNG_THRESHOLD`` allocations. Requests'
+    objects are freed by reference counting as before; cycles are still collected, later.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)

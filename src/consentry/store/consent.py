@@ -4,10 +4,13 @@ Reading the rule's inputs is ``store.snapshot``'s job alone."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, select
+import pyarrow as pa
+from sqlalchemy import Row, select, text
 from sqlalchemy.orm import Session
 
 from consentry.domain.types import (
@@ -17,9 +20,39 @@ from consentry.domain.types import (
     PostKind,
     Visibility,
 )
-from consentry.errors import InvalidInput, NotFound
-from consentry.store.ledger import append_audit_event, append_consent_event
-from consentry.store.models import Account, Collaborator, ConsentEvent, Post, Purpose
+from consentry.errors import Conflict, InvalidInput, NotFound
+from consentry.store.content import CONSENT_SCHEMA, resent_events
+from consentry.store.db import id_list_in
+from consentry.store.ledger import (
+    append_audit_rows,
+    append_consent_rows,
+    audit_fields,
+    consent_fields,
+)
+from consentry.store.models import ConsentEvent, Post
+
+
+@dataclass(frozen=True)
+class ConsentWrite:
+    """One consent event as a caller asks to record it."""
+
+    account_id: str
+    purpose: str
+    decision: Decision | str
+    source: ConsentSource | str
+    actor: str
+    collaborator_id: str | None = None
+    effective_at: datetime | None = None
+    policy_version: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event: ConsentEvent
+    created: bool
+    """False: the external id was recorded before with the same content, and this is that
+    event (``store.content.resent_events``)."""
 
 
 def record_consent(
@@ -36,51 +69,182 @@ def record_consent(
     external_id: str | None = None,
 ) -> ConsentEvent:
     """Append a consent event and its audit record (one change, one audit event)."""
-    if session.get(Account, account_id) is None:
-        raise NotFound("account", account_id)
-    if session.get(Purpose, purpose) is None:
-        raise InvalidInput(f"unknown purpose {purpose!r}", field="purpose")
-    if collaborator_id is not None and session.get(Collaborator, collaborator_id) is None:
-        raise NotFound("collaborator", collaborator_id)
-    try:
-        decision, source = Decision(decision), ConsentSource(source)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field="decision/source") from exc
-    event = append_consent_event(
-        session,
+    write = ConsentWrite(
         account_id=account_id,
         purpose=purpose,
         decision=decision,
         source=source,
+        actor=actor,
         collaborator_id=collaborator_id,
         effective_at=effective_at,
         policy_version=policy_version,
         external_id=external_id,
     )
-    append_audit_event(
+    outcome = record_consents(session, [write])[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome.event
+
+
+def record_consents(session: Session, writes: Sequence[ConsentWrite]) -> list[Recorded | Exception]:
+    """Record ``writes`` in the order given, each event with its audit record, in a few
+    statements whatever their number (a group commit's batch: ``store.group_commit``).
+
+    Entry *i* answers ``writes[i]``: its event, or the error that refused it (then nothing of it
+    is recorded). An external id already recorded answers its event when the content is the
+    same and ``Conflict`` naming the first field that differs when not; one sent twice in
+    ``writes`` is recorded once and the second answered as sent again.
+    """
+    outcomes: list[Recorded | Exception | None] = [None] * len(writes)
+    fresh = _answer_resent(session, writes, outcomes)
+    repeated = _repeated_external_ids(writes, fresh)
+    later = set(repeated)
+    fresh = [i for i in fresh if i not in later]
+    known = _known(
         session,
-        actor=actor,
-        action="consent.record",
-        object_type="account",
-        object_id=account_id,
-        details={
-            "event_id": event.id,
-            "purpose": purpose,
-            "collaborator_id": collaborator_id,
-            "decision": decision.value,
-            "source": source.value,
-        },
+        account=[writes[i].account_id for i in fresh],
+        purpose=[writes[i].purpose for i in fresh],
+        collaborator=[writes[i].collaborator_id for i in fresh],
     )
-    return event
+    accounts, purposes, collaborators = known["account"], known["purpose"], known["collaborator"]
+    valid = []
+    for i in fresh:
+        write = writes[i]
+        try:
+            if write.account_id not in accounts:
+                raise NotFound("account", write.account_id)
+            if write.purpose not in purposes:
+                raise InvalidInput(f"unknown purpose {write.purpose!r}", field="purpose")
+            if write.collaborator_id is not None and write.collaborator_id not in collaborators:
+                raise NotFound("collaborator", write.collaborator_id)
+            try:
+                decision, source = Decision(write.decision), ConsentSource(write.source)
+            except ValueError as exc:
+                raise InvalidInput(str(exc), field="decision/source") from exc
+        except (NotFound, InvalidInput) as exc:
+            outcomes[i] = exc
+            continue
+        fields = consent_fields(
+            account_id=write.account_id,
+            purpose=write.purpose,
+            decision=decision,
+            source=source,
+            collaborator_id=write.collaborator_id,
+            effective_at=write.effective_at,
+            policy_version=write.policy_version,
+            external_id=write.external_id,
+        )
+        valid.append((i, fields))
+    if valid:
+        events = append_consent_rows(session, [fields for _, fields in valid])
+        append_audit_rows(
+            session,
+            [
+                audit_fields(
+                    actor=writes[i].actor,
+                    action="consent.record",
+                    object_type="account",
+                    object_id=event.account_id,
+                    details={
+                        "event_id": event.id,
+                        "purpose": event.purpose,
+                        "collaborator_id": event.collaborator_id,
+                        "decision": event.decision,
+                        "source": event.source,
+                    },
+                )
+                for (i, _), event in zip(valid, events, strict=True)
+            ],
+        )
+        for (i, _), event in zip(valid, events, strict=True):
+            outcomes[i] = Recorded(event, created=True)
+    if repeated:
+        # Now that their first sending is recorded, they are answered as sent again.
+        again = record_consents(session, [writes[i] for i in repeated])
+        for i, outcome in zip(repeated, again, strict=True):
+            outcomes[i] = outcome
+    return cast(list[Recorded | Exception], outcomes)  # every entry is answered by now
 
 
-def event_with_external_id(session: Session, external_id: str) -> ConsentEvent:
-    """The recorded event the platform sent under ``external_id``."""
-    found = session.scalars(
-        select(ConsentEvent).where(ConsentEvent.external_id == external_id)
-    ).first()
-    if found is None:
-        raise NotFound("consent event", external_id)
+def _answer_resent(
+    session: Session, writes: Sequence[ConsentWrite], outcomes: list[Recorded | Exception | None]
+) -> list[int]:
+    """Answer the writes whose external id is recorded (in ``outcomes``); the others' indexes."""
+    with_ids = [i for i, w in enumerate(writes) if w.external_id is not None]
+    if not with_ids:
+        return list(range(len(writes)))
+    sent = pa.Table.from_pylist(
+        [
+            {
+                "external_id": w.external_id,
+                "account_id": w.account_id,
+                "purpose": w.purpose,
+                "collaborator_id": w.collaborator_id,
+                "decision": str(getattr(w.decision, "value", w.decision)),
+                "source": str(getattr(w.source, "value", w.source)),
+                "policy_version": w.policy_version,
+                "effective_at": w.effective_at,
+            }
+            for w in (writes[i] for i in with_ids)
+        ],
+        CONSENT_SCHEMA,
+    )
+    known, resent = resent_events(session, sent)
+    for r in resent:
+        outcomes[with_ids[r.row]] = Conflict(r.message(), field=r.field)
+    same = [
+        writes[with_ids[row]].external_id
+        for row, k in enumerate(known.to_pylist())
+        if k and outcomes[with_ids[row]] is None
+    ]
+    if same:
+        recorded = {
+            e.external_id: e
+            for e in session.scalars(select(ConsentEvent).where(ConsentEvent.external_id.in_(same)))
+        }
+        for row, k in enumerate(known.to_pylist()):
+            i = with_ids[row]
+            if k and outcomes[i] is None:
+                outcomes[i] = Recorded(recorded[writes[i].external_id], created=False)
+    return [i for i in range(len(writes)) if outcomes[i] is None]
+
+
+def _repeated_external_ids(writes: Sequence[ConsentWrite], indexes: list[int]) -> list[int]:
+    """Those of ``indexes`` whose external id an earlier one of them carries."""
+    seen: set[str] = set()
+    repeated = []
+    for i in indexes:
+        external_id = writes[i].external_id
+        if external_id is None:
+            continue
+        if external_id in seen:
+            repeated.append(i)
+        seen.add(external_id)
+    return repeated
+
+
+_KNOWN = {
+    "account": ("accounts", "id"),
+    "purpose": ("purposes", "key"),
+    "collaborator": ("collaborators", "id"),
+}
+"""What a consent write names, and the table and column it must be found in."""
+
+
+def _known(session: Session, **asked: list[str | None]) -> dict[str, set[str]]:
+    """Which of the ids asked for exist, by kind (``_KNOWN``), in one statement."""
+    conn = session.connection()
+    parts, params = [], {}
+    for kind, (table, column) in _KNOWN.items():
+        values = sorted({v for v in asked[kind] if v is not None})
+        if values:
+            within, given = id_list_in(conn, values, name=kind)
+            parts.append(f"SELECT '{kind}', {column} FROM {table} WHERE {column} {within}")
+            params.update(given)
+    found: dict[str, set[str]] = {kind: set() for kind in _KNOWN}
+    if parts:
+        for kind, value in conn.execute(text(" UNION ALL ".join(parts)), params):
+            found[kind].add(value)
     return found
 
 

@@ -71,14 +71,19 @@ def connected(db: Engine | Connection) -> Iterator[Connection]:
         yield conn
 
 
-def id_list_in(conn: Connection, ids: Iterable[str]) -> tuple[str, dict[str, Any]]:
-    """SQL for ``IN`` the given ids and its one parameter ``:ids``, however many ids (binding
+def id_list_in(
+    conn: Connection, ids: Iterable[str], name: str = "ids"
+) -> tuple[str, dict[str, Any]]:
+    """SQL for ``IN`` the given ids and its one parameter ``:name``, however many ids (binding
     thousands of separate parameters costs more than the query).
 
-    On PostgreSQL the ids are an array (``= ANY(:ids)``), which the planner sees the size of and
-    answers from the index; a JSON set-returning function is estimated at 100 rows whatever it
-    holds, which made it hash-join a whole table for a single id (7 ms instead of 0.03 ms)."""
-    values = list(ids)
+    The ids travel as one JSON text on both databases: encoding it is one C call, where
+    psycopg binds a Python list as an array element by element (25 ms for 10,000 ids, a tenth
+    of a bulk check). On PostgreSQL the JSON becomes an array in an InitPlan
+    (``= ANY(ARRAY(SELECT ...))``), so the ids are index conditions, one id or 10,000 alike; a
+    join with the set-returning function itself is estimated at 100 rows whatever it holds,
+    which made it hash-join a whole table for a single id (7 ms instead of 0.03 ms)."""
+    values = json.dumps(list(ids))
     if conn.dialect.name == "sqlite":
-        return "IN (SELECT value FROM json_each(:ids))", {"ids": json.dumps(values)}
-    return "= ANY(:ids)", {"ids": values}
+        return f"IN (SELECT value FROM json_each(:{name}))", {name: values}
+    return f"= ANY(ARRAY(SELECT json_array_elements_text(CAST(:{name} AS json))))", {name: values}

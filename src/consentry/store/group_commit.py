@@ -1,22 +1,25 @@
-"""Group commit: concurrent writes of one process share one transaction and one commit.
+"""Group commit: concurrent writes of one process share one transaction, one chain extension
+and one commit.
 
 Every append to a hash chain locks the chain's head row until its transaction commits, so
 appends are serial across all server processes, and each one used to hold the lock through its
 own commit: on PostgreSQL that is a WAL flush (about 4 ms on the test machine), which capped
 consent writes near 100/s whatever the number of clients. Here the first writer to arrive
 leads: it locks the chains' heads once (``store.ledger.hold_heads``), then takes every write
-queued in the process by then, runs each in its own savepoint (one write's
-error undoes that write alone and is raised to its caller), commits them once, and hands the
-lead to the first write that arrived meanwhile. A caller returns only after the commit that
-holds its write, so an acknowledged write is durable; the ledger order is the order in which
-the writes reached the leader, which is their order of arrival.
+queued in the process by then and hands them to ``apply`` at once, which records the batch in a
+few statements whatever its size (``store.consent.record_consents``: one query per check, one
+INSERT per chain) and answers each write with its result or the error that refused it alone.
+It commits them once and hands the lead to the first write that arrived meanwhile. A caller
+returns only after the commit that holds its write, so an acknowledged write is durable; the
+ledger order is the order in which the writes reached the leader, which is their order of
+arrival.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -24,32 +27,38 @@ from sqlalchemy.orm import Session
 from consentry.store.db import session_scope
 from consentry.store.ledger import hold_heads
 
-T = TypeVar("T")
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+Apply = Callable[[Session, Sequence[Item]], Sequence[Result | Exception]]
+"""Records a batch; entry *i* of its answer is item *i*'s result or the error refusing it."""
 
 
-class _Write(Generic[T]):
-    def __init__(self, work: Callable[[Session], T]) -> None:
-        self.work = work
+class _Write(Generic[Item, Result]):
+    def __init__(self, item: Item) -> None:
+        self.item = item
         self.woken = threading.Event()
         self.leads = False
         self.done = False
-        self.result: T | None = None
+        self.result: Result | None = None
         self.error: BaseException | None = None
 
 
-class GroupCommit:
-    """Runs ``work(session)`` for many threads of a process in shared transactions."""
+class GroupCommit(Generic[Item, Result]):
+    """Runs ``apply`` over the items that threads of a process write at once, in shared
+    transactions."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, apply: Apply[Item, Result]) -> None:
         self._engine = engine
+        self._apply = apply
         self._lock = threading.Lock()
-        self._queue: list[_Write[Any]] = []
+        self._queue: list[_Write[Item, Result]] = []
         self._leading = False
 
-    def run(self, work: Callable[[Session], T]) -> T:
-        """``work``'s result once the transaction holding it has committed; its error if it
-        failed (its savepoint rolled back) or the commit failed."""
-        me = _Write(work)
+    def run(self, item: Item) -> Result:
+        """``item``'s result once the transaction holding it has committed; the error that
+        refused it (nothing of it recorded), or the batch's if that or its commit failed."""
+        me: _Write[Item, Result] = _Write(item)
         with self._lock:
             self._queue.append(me)
             if not self._leading:
@@ -63,7 +72,7 @@ class GroupCommit:
         return me.result  # type: ignore[return-value]
 
     def _lead(self) -> None:
-        batch: list[_Write[Any]] = []
+        batch: list[_Write[Item, Result]] = []
         try:
             with session_scope(self._engine) as session:
                 # The heads are locked first: while another process holds them, the writes
@@ -71,18 +80,18 @@ class GroupCommit:
                 hold_heads(session)
                 with self._lock:
                     batch, self._queue = self._queue, []
-                for write in batch:
-                    try:
-                        with session.begin_nested():
-                            write.result = write.work(session)
-                    except Exception as exc:  # this write's alone: its savepoint is undone
-                        write.error = exc
-        except Exception as exc:  # the heads or the commit failed: none of the batch is recorded
+                outcomes = self._apply(session, [write.item for write in batch])
+                for write, outcome in zip(batch, outcomes, strict=True):
+                    if isinstance(outcome, Exception):
+                        write.error = outcome
+                    else:
+                        write.result = outcome
+        except Exception as exc:  # the batch or its commit failed: none of it is recorded
             if not batch:
                 with self._lock:
                     batch, self._queue = self._queue, []
             for write in batch:
-                write.error = write.error or exc
+                write.error = exc
         finally:
             with self._lock:
                 if self._queue:

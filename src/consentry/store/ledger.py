@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -59,14 +59,15 @@ def canonical_hash(fields: dict[str, Any], prev_hash: str) -> str:
 
 
 HELD = "consentry.ledger_heads_held"
-"""``session.info`` key: the transaction already holds both heads (``hold_heads``)."""
+"""``session.info`` key: the heads the transaction holds (``hold_heads``), by chain. They are
+kept there because the session's identity map holds its objects weakly: a head no one refers
+to is dropped from it, and finding it again would cost a query."""
 
 
 def _lock_head(session: Session, chain: str) -> LedgerHead:
-    if session.info.get(HELD):
-        held = session.get(LedgerHead, chain)  # ours until the commit; no second lock needed
-        if held is not None:
-            return held
+    held: dict[str, LedgerHead] = session.info.get(HELD, {})
+    if chain in held:
+        return held[chain]  # ours until the commit; no second lock needed
     locking = select(LedgerHead).where(LedgerHead.chain == chain).with_for_update()
     head = session.scalars(locking).one_or_none()
     if head is None:
@@ -83,16 +84,82 @@ def _lock_head(session: Session, chain: str) -> LedgerHead:
 
 
 def hold_heads(session: Session) -> None:
-    """Lock both chains' heads for the rest of the transaction (consent first, the order every
-    appender takes them in), so that appends in its savepoints take no lock of their own: a lock
-    first taken inside a savepoint would be released if that savepoint were rolled back."""
-    for chain in (CONSENT_CHAIN, AUDIT_CHAIN):
-        _lock_head(session, chain)
-    session.info[HELD] = True
+    """Lock both chains' heads for the rest of the transaction, in one statement (consent first,
+    the order every appender takes them in); later appends in it find them held and take no
+    lock of their own. A group commit takes them before it collects its batch
+    (``store.group_commit``)."""
+    both = (
+        select(LedgerHead)
+        .where(LedgerHead.chain.in_((CONSENT_CHAIN, AUDIT_CHAIN)))
+        .order_by(LedgerHead.chain.desc())  # consent, then audit: rows are locked as sorted
+        .with_for_update()
+    )
+    held = {head.chain: head for head in session.scalars(both)}
+    if len(held) < 2:  # a chain's first append creates its head, in the same order
+        held = {chain: _lock_head(session, chain) for chain in (CONSENT_CHAIN, AUDIT_CHAIN)}
+    session.info[HELD] = held
 
 
 lock_head = _lock_head
 """Public name for bulk appenders (store.content) that hold the head lock for many events."""
+
+
+Chained = TypeVar("Chained", ConsentEvent, AuditEvent)
+
+
+def _extend(
+    session: Session, chain: str, model: type[Chained], rows: Sequence[dict[str, Any]]
+) -> list[Chained]:
+    """Append ``rows`` to ``chain`` in the order given: one INSERT for all of them (the ORM's
+    multi-row insert with RETURNING), whose ids must come back in that order, as the chain's
+    order is the ids'."""
+    head = _lock_head(session, chain)
+    prev = head.last_hash
+    events = []
+    for fields in rows:
+        digest = canonical_hash(fields, prev)
+        events.append(model(**fields, prev_hash=prev, hash=digest))
+        prev = digest
+    session.add_all(events)
+    session.flush()
+    ids = [event.id for event in events]
+    if ids != sorted(ids) or len(set(ids)) != len(ids) or ids[0] <= head.last_id:
+        raise RuntimeError(f"the {chain} chain's new ids are out of order: {ids}")
+    head.last_id, head.last_hash = ids[-1], prev
+    return events
+
+
+def consent_fields(
+    *,
+    account_id: str,
+    purpose: str,
+    decision: Decision,
+    source: ConsentSource,
+    effective_at: datetime | None = None,
+    collaborator_id: str | None = None,
+    policy_version: str | None = None,
+    external_id: str | None = None,
+    recorded_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A consent event's chained fields (``CONSENT_FIELDS``); both times default to now."""
+    recorded_at = recorded_at or datetime.now(UTC)
+    return {
+        "account_id": account_id,
+        "purpose": purpose,
+        "collaborator_id": collaborator_id,
+        "decision": Decision(decision).value,
+        "source": ConsentSource(source).value,
+        "policy_version": policy_version,
+        "effective_at": (effective_at or recorded_at).astimezone(UTC),
+        "recorded_at": recorded_at.astimezone(UTC),
+        "external_id": external_id,
+    }
+
+
+def append_consent_rows(session: Session, rows: Sequence[dict[str, Any]]) -> list[ConsentEvent]:
+    """Append consent events (``consent_fields``) to the ledger in the order given: the only
+    write path there is."""
+    return _extend(session, CONSENT_CHAIN, ConsentEvent, rows)
 
 
 def append_consent_event(
@@ -108,26 +175,44 @@ def append_consent_event(
     external_id: str | None = None,
     recorded_at: datetime | None = None,
 ) -> ConsentEvent:
-    """Append one consent event to the ledger (the only write path there is)."""
-    recorded_at = recorded_at or datetime.now(UTC)
-    fields = {
-        "account_id": account_id,
-        "purpose": purpose,
-        "collaborator_id": collaborator_id,
-        "decision": Decision(decision).value,
-        "source": ConsentSource(source).value,
-        "policy_version": policy_version,
-        "effective_at": (effective_at or recorded_at).astimezone(UTC),
-        "recorded_at": recorded_at.astimezone(UTC),
-        "external_id": external_id,
+    """Append one consent event."""
+    fields = consent_fields(
+        account_id=account_id,
+        purpose=purpose,
+        decision=decision,
+        source=source,
+        effective_at=effective_at,
+        collaborator_id=collaborator_id,
+        policy_version=policy_version,
+        external_id=external_id,
+        recorded_at=recorded_at,
+    )
+    return append_consent_rows(session, [fields])[0]
+
+
+def audit_fields(
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """An audit event's chained fields (``AUDIT_FIELDS``); ``at`` defaults to now."""
+    return {
+        "at": (at or datetime.now(UTC)).astimezone(UTC),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "details": details or {},
     }
-    head = _lock_head(session, CONSENT_CHAIN)
-    digest = canonical_hash(fields, head.last_hash)
-    event = ConsentEvent(**fields, prev_hash=head.last_hash, hash=digest)
-    session.add(event)
-    session.flush()
-    head.last_id, head.last_hash = event.id, digest
-    return event
+
+
+def append_audit_rows(session: Session, rows: Sequence[dict[str, Any]]) -> list[AuditEvent]:
+    """Append audit events (``audit_fields``) in the order given."""
+    return _extend(session, AUDIT_CHAIN, AuditEvent, rows)
 
 
 def append_audit_event(
@@ -141,21 +226,15 @@ def append_audit_event(
     at: datetime | None = None,
 ) -> AuditEvent:
     """Record who did what to which object; every change of consent or delivery comes here."""
-    fields = {
-        "at": (at or datetime.now(UTC)).astimezone(UTC),
-        "actor": actor,
-        "action": action,
-        "object_type": object_type,
-        "object_id": str(object_id),
-        "details": details or {},
-    }
-    head = _lock_head(session, AUDIT_CHAIN)
-    digest = canonical_hash(fields, head.last_hash)
-    event = AuditEvent(**fields, prev_hash=head.last_hash, hash=digest)
-    session.add(event)
-    session.flush()
-    head.last_id, head.last_hash = event.id, digest
-    return event
+    fields = audit_fields(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        details=details,
+        at=at,
+    )
+    return append_audit_rows(session, [fields])[0]
 
 
 @dataclass(frozen=True)

@@ -374,8 +374,7 @@ def posts_by_id(db: Engine | Connection, ids: pa.Array | Sequence[str] | None) -
     with connected(db) as conn:
         within, params = id_list_in(conn, values)
         sql = f"SELECT {', '.join(schema.names)} FROM posts WHERE id {within}"
-        rows = conn.execute(text(sql), params).all()
-    return rows_to_table(rows, schema)
+        return select_table(conn, sql, params, schema)
 
 
 def public_posts(engine: Engine) -> pa.Table:
@@ -405,7 +404,18 @@ def _select(
     if purpose is not None:
         sql += " AND purpose = :purpose"
         params["purpose"] = purpose
-    rows = conn.execute(text(sql + " ORDER BY id"), params).all()
+    return select_table(conn, sql + " ORDER BY id", params, schema)
+
+
+def select_table(conn: Connection, sql: str, params: dict[str, Any], schema: pa.Schema) -> pa.Table:
+    """The result of ``sql`` as an Arrow table of ``schema``, fetched from the driver's cursor
+    as plain tuples: for the 10,000 rows of a bulk check, SQLAlchemy's ``Row`` objects cost
+    more than the query."""
+    result = conn.execute(text(sql), params)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
     return rows_to_table(rows, schema)
 
 

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 
-import pyarrow as pa
 from fastapi import APIRouter, Request, Response, status
-from sqlalchemy.orm import Session
 
-from consentry.errors import Conflict
 from consentry.service.api.schemas import (
     Basis,
     BulkAnswers,
@@ -24,8 +21,7 @@ from consentry.service.api.schemas import (
 from consentry.service.decisions import may_share, may_share_bulk
 from consentry.service.deps import PlatformDep, PropagatorDep
 from consentry.service.errors import ERROR_RESPONSES
-from consentry.store.consent import event_with_external_id, now, record_consent
-from consentry.store.content import CONSENT_SCHEMA, resent_events
+from consentry.store.consent import ConsentWrite, Recorded, now
 from consentry.store.group_commit import GroupCommit
 
 router = APIRouter(prefix="/api/platform", tags=["platform"], responses=ERROR_RESPONSES)
@@ -108,30 +104,10 @@ def record_event(
     left out is not compared. The answer comes once the event is committed (concurrent writes
     share a commit: ``store.group_commit``).
     """
-    fields = event.model_dump(exclude={"external_id"})
-
-    def write(session: Session) -> tuple[int, ConsentEventOut]:
-        if event.external_id is not None:
-            sent = pa.Table.from_pylist(
-                [{**fields, "external_id": event.external_id}], CONSENT_SCHEMA
-            )
-            known, resent = resent_events(session, sent)
-            if resent:
-                raise Conflict(resent[0].message(), field=resent[0].field)
-            if known[0].as_py():
-                recorded = event_with_external_id(session, event.external_id)
-                return status.HTTP_200_OK, ConsentEventOut.model_validate(
-                    recorded, from_attributes=True
-                )
-        recorded = record_consent(
-            session, **fields, external_id=event.external_id, actor=caller.actor
-        )
-        return status.HTTP_201_CREATED, ConsentEventOut.model_validate(
-            recorded, from_attributes=True
-        )
-
-    writes: GroupCommit = request.app.state.writes
-    response.status_code, out = writes.run(write)
-    if response.status_code == status.HTTP_201_CREATED:
+    writes: GroupCommit[ConsentWrite, Recorded] = request.app.state.writes
+    recorded = writes.run(ConsentWrite(**event.model_dump(), actor=caller.actor))
+    if recorded.created:
         propagator.submit([event.account_id])
-    return out
+    else:
+        response.status_code = status.HTTP_200_OK
+    return ConsentEventOut.model_validate(recorded.event, from_attributes=True)

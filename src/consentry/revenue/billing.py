@@ -67,8 +67,7 @@ def tokens_per_account(engine: Engine, *, delivery_id: str, home: Path) -> pa.Ta
         shard = pq.read_table(path, columns=[c for c in ("record_id", "text") if c in columns])
         texts = shard["text"] if "text" in columns else pa.nulls(shard.num_rows, pa.string())
         parts.append(pa.table({"record_id": shard["record_id"], "tokens": estimate_tokens(texts)}))
-    with session_scope(engine) as session:
-        members = delivered_authors(session, delivery_id)
+    members = delivered_authors(engine, delivery_id)
     if not parts:
         return pa.table(
             {"account_id": pa.array([], pa.string()), "tokens": pa.array([], pa.int64())}

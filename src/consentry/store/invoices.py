@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pyarrow as pa
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from consentry.errors import NotFound
-from consentry.store.models import CreatorEarning, Delivery, DeliveryMember, InvoiceLine
+from consentry.store.arrow_io import read_table
+from consentry.store.models import CreatorEarning, Delivery, InvoiceLine
 from consentry.store.snapshot import rows_to_table
 
 TS = pa.timestamp("us", tz="UTC")
@@ -158,14 +159,22 @@ def invoice_rows(session: Session) -> list[dict[str, object]]:
     return rows
 
 
-AUTHOR_SCHEMA = pa.schema([("record_id", pa.string()), ("account_id", pa.string())])
+AUTHOR_SCHEMA = pa.schema(
+    [
+        pa.field("record_id", pa.string(), nullable=False),
+        pa.field("account_id", pa.string(), nullable=False),
+    ]
+)
 
 
-def delivered_authors(session: Session, delivery_id: str) -> pa.Table:
-    """(record_id as delivered, account_id) of every record of a delivery (the membership)."""
-    rows = session.execute(
-        select(DeliveryMember.record_pseudonym, DeliveryMember.account_id).where(
-            DeliveryMember.delivery_id == delivery_id
-        )
-    ).all()
-    return rows_to_table(rows, AUTHOR_SCHEMA)
+def delivered_authors(engine: Engine, delivery_id: str) -> pa.Table:
+    """(record_id as delivered, account_id) of every record of a delivery (the membership),
+    streamed: a large delivery's rows are not built as Python objects."""
+    quoted = delivery_id.replace("'", "''")
+    return read_table(
+        engine,
+        table="delivery_members",
+        schema=AUTHOR_SCHEMA,
+        columns=["record_pseudonym", "account_id"],
+        where=f"delivery_id = '{quoted}'",
+    )

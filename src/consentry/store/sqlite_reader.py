@@ -66,6 +66,11 @@ def _reap(child: subprocess.Popen[bytes]) -> None:
             stream.close()
 
 
+BUSY_TIMEOUT_MS = 30_000
+"""As the engine's own connections: a writer committing (or checkpointing) as the read starts
+must not fail it with "database is locked"."""
+
+
 def main() -> None:
     # The driver manager's low-level API, not its DB-API module: that one imports pandas
     # (through pyarrow.dataset), which cost the child most of its start-up.
@@ -81,6 +86,8 @@ def main() -> None:
         manager.AdbcConnection(db) as conn,
         manager.AdbcStatement(conn) as statement,
     ):
+        statement.set_sql_query(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        statement.execute_update()
         statement.set_options(**{driver.StatementOptions.BATCH_ROWS.value: batch_rows})
         statement.set_sql_query(sql)
         stream, _ = statement.execute_query()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 import os
 import re
@@ -61,7 +62,7 @@ DEFAULT_BROADCAST_LIMIT = 256 * 2**20
 ROWS_PER_PARTITION = 500_000
 STAGED_FILE_ROWS = 1_048_576
 SNAPSHOT_PREFIX = "__snapshot_"
-OUTPUT_SCHEMA = "records binary, members binary, counts binary"
+OUTPUT_SCHEMA = "records binary, members binary, counts binary, first string, last string"
 
 
 def with_retries(master: str) -> str:
@@ -116,9 +117,6 @@ class SparkEngine:
     name: str = NAME
 
     def execute(self, plan: ExportPlan) -> Iterator[BatchOutput]:
-        from pyspark import StorageLevel
-        from pyspark.errors import PythonException
-
         spark = spark_session(self.master, self.conf)
         with tempfile.TemporaryDirectory(prefix="consentry-spark-", dir=self.staging) as staging:
             posts, lake = _posts(spark, plan, Path(staging))
@@ -134,26 +132,36 @@ class SparkEngine:
                 2 * spark.sparkContext.defaultParallelism,
                 math.ceil(plan.source.count() / ROWS_PER_PARTITION),
             )
-            ordered = posts.repartitionByRange(partitions, id_column).sortWithinPartitions(
-                id_column
-            )
             judge = functools.partial(
                 judge_partition,
                 key=uuid.uuid4().hex,
                 context=spark.sparkContext.broadcast(ctx),
                 lake=(lake.where, lake.dataset.schema, lake.columns) if lake else None,
                 joined=joined,
+                id_column=id_column,
             )
-            judged = ordered.mapInArrow(judge, OUTPUT_SCHEMA).persist(StorageLevel.MEMORY_AND_DISK)
+            judged = None
+            if joined is None:  # the joined posts come in author order: never in id order
+                judged = _judge(
+                    posts.mapInArrow(functools.partial(judge, ordered=False), OUTPUT_SCHEMA)
+                )
+                ranges = sorted(judged.select("first", "last").collect())
+                if all(a.last < b.first for a, b in itertools.pairwise(ranges)):
+                    output = judged.repartitionByRange(partitions, "first").sortWithinPartitions(
+                        "first"
+                    )
+                else:
+                    judged.unpersist()
+                    judged = None
+            if judged is None:
+                ordered = posts.repartitionByRange(partitions, id_column).sortWithinPartitions(
+                    id_column
+                )
+                judged = output = _judge(
+                    ordered.mapInArrow(functools.partial(judge, ordered=True), OUTPUT_SCHEMA)
+                )
             try:
-                try:
-                    judged.count()  # every partition judged in parallel, kept on the executors
-                except PythonException as exc:
-                    invalid = _invalid_input(exc)
-                    if invalid is None:
-                        raise
-                    raise invalid from exc
-                for row in judged.toLocalIterator(prefetchPartitions=True):
+                for row in output.toLocalIterator(prefetchPartitions=True):
                     yield BatchOutput(
                         records=_table(row.records),
                         members=_table(row.members),
@@ -161,6 +169,24 @@ class SparkEngine:
                     )
             finally:
                 judged.unpersist()
+
+
+def _judge(judged: DataFrame) -> DataFrame:
+    """``judged`` persisted on the executors and computed, every partition in parallel; an
+    executor's InvalidInput raised as the driver's own."""
+    from pyspark import StorageLevel
+    from pyspark.errors import PythonException
+
+    judged = judged.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        judged.count()
+    except PythonException as exc:
+        judged.unpersist()
+        invalid = _invalid_input(exc)
+        if invalid is None:
+            raise
+        raise invalid from exc
+    return judged
 
 
 def _posts(
@@ -241,9 +267,14 @@ def judge_partition(
     context: Any,
     lake: tuple[str, pa.Schema, dict[str, str | None]] | None,
     joined: pa.Schema | None,
+    id_column: str,
+    ordered: bool,
 ) -> Iterator[pa.RecordBatch]:
-    """``mapInArrow``'s function: one partition's id-ordered batches in, per batch one row of
-    the judged output (records, members, counts as Arrow IPC) out."""
+    """``mapInArrow``'s function: one partition's batches in, per batch one row of the judged
+    output (records, members, counts as Arrow IPC; the first and last post id) out. ``ordered``:
+    the partition comes sorted by id (a repeated id is refused across its batches); otherwise
+    each batch is sorted here and checked on its own (the driver checks that batches do not
+    overlap)."""
     judge = _judge_for(key, context)
     table = LakeTable(lake[0], ds.dataset(lake[1].empty_table()), lake[2]) if lake else None
     con = consent_bulk.connect(threads=1)
@@ -252,6 +283,8 @@ def judge_partition(
         for batch in batches:
             if not batch.num_rows:
                 continue
+            if not ordered:
+                batch, last = batch.take(pc.sort_indices(batch, [(id_column, "ascending")])), None
             snapshot = None
             if joined is not None:
                 batch, snapshot = _split(batch, joined)
@@ -259,14 +292,18 @@ def judge_partition(
                 posts = table.posts(con, batch, last)
             else:
                 posts = pa.Table.from_batches([batch]).cast(SCAN_SCHEMA).combine_chunks()
-            last = posts.column(0)[-1].as_py()
+            first, last = posts.column(0)[0].as_py(), posts.column(0)[-1].as_py()
             output = judge(posts, snapshot)
             yield pa.record_batch(
                 [
-                    pa.array([_ipc(t)], pa.binary())
-                    for t in (output.records, output.members, output.counts)
+                    *(
+                        pa.array([_ipc(t)], pa.binary())
+                        for t in (output.records, output.members, output.counts)
+                    ),
+                    pa.array([first], pa.string()),
+                    pa.array([last], pa.string()),
                 ],
-                names=["records", "members", "counts"],
+                names=["records", "members", "counts", "first", "last"],
             )
     finally:
         con.close()

@@ -8,14 +8,17 @@ Iceberg table are read by their own source on the driver (the store's ADBC scan;
 pyiceberg, which apply deletion vectors, delete files and schema evolution that Spark would need
 extra jars for) and staged as Parquet for Spark, streamed, so memory stays bounded.
 
-Order. Rows are range-partitioned by post id and sorted within partitions, so partition 0, 1,
-... holds the posts in post-id byte order (Spark compares strings bytewise, as the store's
-``COLLATE "C"``). The judged output of each batch is three Arrow tables (records, members,
-counts) serialized as Arrow IPC into three binary columns of one row: one Arrow schema out of
-``mapInArrow``. It is persisted on the executors, then the driver reads it partition by
-partition in order (``toLocalIterator``: one partition in driver memory at a time) and writes
-shards with the same ``ShardWriter`` as the embedded engine. So both engines deliver the same
-files, and a resumed run skips the finished shards the same way.
+Order. Each batch is judged where Spark read it, split into its ascending runs of post ids (or
+sorted) in the Python worker (Arrow and Spark compare strings bytewise, as the store's ``COLLATE
+"C"``). The judged output of each batch is three Arrow tables (records, members, counts)
+serialized as Arrow IPC into three binary columns of one row, with the batch's first and last
+post id: one Arrow schema out of ``mapInArrow``. It is persisted on the executors. When no two
+batches' id ranges overlap (a lake in id order, staged posts; a batch read across two files is
+split into its ascending runs), the output alone is range-partitioned by first id; otherwise it
+is dropped and the posts are range-partitioned and sorted by id before judging. The driver reads
+the ordered output partition by partition (``toLocalIterator``: one partition in driver memory
+at a time) and writes shards with the same ``ShardWriter`` as the embedded engine. So both
+engines deliver the same files, and a resumed run skips the finished shards the same way.
 
 The consent snapshot travels in the broadcast context when it is at most ``broadcast_limit``
 bytes; above that it is joined onto the posts by author (a shuffle join) and each batch is judged
@@ -62,6 +65,8 @@ DEFAULT_BROADCAST_LIMIT = 256 * 2**20
 ROWS_PER_PARTITION = 500_000
 STAGED_FILE_ROWS = 1_048_576
 SNAPSHOT_PREFIX = "__snapshot_"
+MAX_RUNS = 8
+"""A batch with more ascending runs of ids than this is sorted instead (a lake in no order)."""
 OUTPUT_SCHEMA = "records binary, members binary, counts binary, first string, last string"
 
 
@@ -273,40 +278,50 @@ def judge_partition(
     """``mapInArrow``'s function: one partition's batches in, per batch one row of the judged
     output (records, members, counts as Arrow IPC; the first and last post id) out. ``ordered``:
     the partition comes sorted by id (a repeated id is refused across its batches); otherwise
-    each batch is sorted here and checked on its own (the driver checks that batches do not
-    overlap)."""
+    each batch is split into its ascending runs (or sorted) and each run checked on its own (the
+    driver checks that the runs do not overlap)."""
     judge = _judge_for(key, context)
     table = LakeTable(lake[0], ds.dataset(lake[1].empty_table()), lake[2]) if lake else None
     con = consent_bulk.connect(threads=1)
     last: str | None = None
     try:
-        for batch in batches:
-            if not batch.num_rows:
+        for whole in batches:
+            if not whole.num_rows:
                 continue
-            if not ordered:
-                batch, last = batch.take(pc.sort_indices(batch, [(id_column, "ascending")])), None
-            snapshot = None
-            if joined is not None:
-                batch, snapshot = _split(batch, joined)
-            if table is not None:
-                posts = table.posts(con, batch, last)
-            else:
-                posts = pa.Table.from_batches([batch]).cast(SCAN_SCHEMA).combine_chunks()
-            first, last = posts.column(0)[0].as_py(), posts.column(0)[-1].as_py()
-            output = judge(posts, snapshot)
-            yield pa.record_batch(
-                [
-                    *(
-                        pa.array([_ipc(t)], pa.binary())
-                        for t in (output.records, output.members, output.counts)
-                    ),
-                    pa.array([first], pa.string()),
-                    pa.array([last], pa.string()),
-                ],
-                names=["records", "members", "counts", "first", "last"],
-            )
+            for batch in [whole] if ordered else _runs(whole, id_column):
+                snapshot = None
+                if joined is not None:
+                    batch, snapshot = _split(batch, joined)
+                if table is not None:
+                    posts = table.posts(con, batch, last if ordered else None)
+                else:
+                    posts = pa.Table.from_batches([batch]).cast(SCAN_SCHEMA).combine_chunks()
+                first, last = posts.column(0)[0].as_py(), posts.column(0)[-1].as_py()
+                output = judge(posts, snapshot)
+                yield pa.record_batch(
+                    [
+                        *(
+                            pa.array([_ipc(t)], pa.binary())
+                            for t in (output.records, output.members, output.counts)
+                        ),
+                        pa.array([first], pa.string()),
+                        pa.array([last], pa.string()),
+                    ],
+                    names=["records", "members", "counts", "first", "last"],
+                )
     finally:
         con.close()
+
+
+def _runs(batch: pa.RecordBatch, id_column: str) -> list[pa.RecordBatch]:
+    """A batch's ascending runs of ids (a batch read across two files in id order is two runs),
+    or, with more than ``MAX_RUNS``, the batch sorted by id."""
+    ids = batch.column(id_column)
+    starts = pc.indices_nonzero(pc.less(ids.slice(1), ids.slice(0, len(ids) - 1))).to_pylist()
+    if len(starts) >= MAX_RUNS:
+        return [batch.take(pc.sort_indices(batch, [(id_column, "ascending")]))]
+    bounds = [0, *(i + 1 for i in starts), batch.num_rows]
+    return [batch.slice(start, end - start) for start, end in itertools.pairwise(bounds)]
 
 
 def _split(batch: pa.RecordBatch, snapshot_schema: pa.Schema) -> tuple[pa.RecordBatch, pa.Table]:

@@ -97,7 +97,7 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
         "spark.sql.session.timeZone": "UTC",
         "spark.task.maxFailures": str(TASK_ATTEMPTS),
         "spark.ui.showConsoleProgress": "false",
-        "spark.sql.execution.arrow.maxRecordsPerBatch": "65536",
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "262144",
         **(conf or {}),
     }
     for key, value in settings.items():

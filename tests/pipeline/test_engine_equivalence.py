@@ -329,13 +329,20 @@ def test_a_python_worker_killed_mid_task_is_retried_with_the_same_delivery(
     done = threading.Event()
 
     def kill_a_busy_worker() -> None:
-        while not done.is_set() and not killed:
+        # Again until a task failed: a worker killed between two tasks fails none.
+        while not done.is_set():
             for stage in tracker.getActiveStageIds():
                 info = tracker.getStageInfo(stage)
-                if info and info.numActiveTasks and "count" in info.name:
+                if (
+                    info
+                    and info.numActiveTasks
+                    and "count" in info.name
+                    and not info.numFailedTasks
+                ):
                     for worker in _python_workers():
                         worker.kill()
                         killed.append(worker.pid)
+                    time.sleep(0.2)  # for the failure to be recorded
             time.sleep(0.01)
 
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "64")  # long tasks

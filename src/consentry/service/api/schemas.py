@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from fastapi import Path
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic.json_schema import SkipJsonSchema
 
 from consentry.domain.purposes import TRAIN_AI_SYSTEM, fideslang_data_uses, validate_purpose
 from consentry.domain.types import ExclusionReason
@@ -157,8 +156,7 @@ class AccountIn(Strict):
     )
     birth_date: date | None = None
     is_minor: bool | None = None
-    protected: bool | SkipJsonSchema[None] = None
-    """Not null in the schema: the server refuses a null (``store.content.NEVER_BLANK``)."""
+    protected: bool | None = None
     created_at: Moment | None = None
 
 
@@ -182,7 +180,7 @@ class PostIn(Strict):
     created_at: Moment | None = None
     text: Text | None = None
     lang: str | None = Field(default=None, pattern=NO_NUL, max_length=16)
-    visibility: Literal["public", "protected", "direct"] | SkipJsonSchema[None] = None
+    visibility: Literal["public", "protected", "direct"] | None = None
     reply_to: str | None = Field(default=None, pattern=NO_NUL, max_length=64)
     kind: Literal["post", "reply", "repost", "quote"] | None = Field(
         default=None,

@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 from consentry.errors import InvalidInput
+from consentry.ingest.readers import not_utf8
 from consentry.store.content import valid_jurisdiction
 
 MAX_MEMBER_BYTES = 256 << 20
@@ -52,11 +53,9 @@ class Archive:
         data = self.read(member)
         try:
             return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
+        except UnicodeDecodeError:
             raise InvalidInput(
-                f"not UTF-8 text (byte {data[exc.start]:#04x} on line {line})",
-                where=self.label(member),
+                f"not UTF-8 text ({not_utf8(data)})", where=self.label(member)
             ) from None
 
     def read(self, member: str) -> bytes:

@@ -116,7 +116,7 @@ def record_lines(data: bytes, *, quoted: bool) -> np.ndarray:
 
 def read_jsonl(path: Path, kind: Kind) -> Source:
     data = path.read_bytes()
-    if not _is_utf8(data):  # Arrow's reader would store the bad bytes; name each bad line
+    if not_utf8(data) is not None:  # Arrow's reader would store the bad bytes; name each bad line
         return _jsonl_line_by_line(data, str(path), kind)
     options = pj.ParseOptions(explicit_schema=json_schema(kind), unexpected_field_behavior="infer")
     try:
@@ -133,12 +133,15 @@ def read_jsonl(path: Path, kind: Kind) -> Source:
     return Source(str(path), "line", table, lines, unset=_unset_keys(data, table, lines, kind))
 
 
-def _is_utf8(data: bytes) -> bool:
+def not_utf8(data: bytes) -> str | None:
+    """Where ``data`` first stops being UTF-8 ("byte 0xff on line 3, column 7"), or None."""
     try:
         data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return f"byte {data[exc.start]:#04x} on line {line}, column {column}"
+    return None
 
 
 def _unset_keys(
@@ -242,16 +245,9 @@ def _csv_block(data: bytes) -> int:
 
 def read_csv(path: Path, kind: Kind) -> Source:
     data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InvalidInput(
-            f"not UTF-8 text (byte {data[exc.start]:#04x} at column {column}); "
-            "save the file as UTF-8",
-            where=f"{path}, line {line}",
-        ) from None
+    bad = not_utf8(data)
+    if bad is not None:
+        raise InvalidInput(f"not UTF-8 text ({bad}); save the file as UTF-8", where=str(path))
     invalid: list[Any] = []
 
     def on_invalid(row: Any) -> str:

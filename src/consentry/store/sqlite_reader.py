@@ -11,6 +11,7 @@ import subprocess
 import sys
 import weakref
 from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 
@@ -38,23 +39,20 @@ class ChildReader:
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         child = self.child
         assert child.stdout is not None and child.stderr is not None
+        broken: pa.ArrowInvalid | None = None
         try:
             yield from pa.ipc.open_stream(child.stdout)
-        except pa.ArrowInvalid as exc:
-            child.wait()
-            raise self._failure() from exc
+        except pa.ArrowInvalid as exc:  # an empty or cut stream: the child's stderr says why
+            broken = exc
         finally:
             child.stdout.close()
-            # -13 (SIGPIPE) only means that the reader stopped early.
-            if child.wait() not in (0, -13):
-                raise self._failure()
+            errors = child.stderr.read().decode(errors="replace")
             child.stderr.close()
-
-    def _failure(self) -> ConsentryError:
-        assert self.child.stderr is not None
-        return ConsentryError(
-            f"reading {self.database} failed: {self.child.stderr.read().decode()}"
-        )
+            status = child.wait()
+        # -13 (SIGPIPE) only means that the reader stopped early.
+        if status not in (0, -13) or broken is not None:
+            reason = " ".join(errors.split()) or f"the reader process ended with status {status}"
+            raise ConsentryError(f"reading {self.database} failed: {reason}") from broken
 
 
 def _reap(child: subprocess.Popen[bytes]) -> None:
@@ -81,6 +79,14 @@ def main() -> None:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     database, batch_rows = sys.argv[1], sys.argv[2]
     sql = sys.stdin.read()
+    try:
+        _stream(driver, manager, database, batch_rows, sql)
+    except manager.Error as exc:  # the driver's message, without this process's frames
+        sys.stderr.write(f"{exc}\n")
+        raise SystemExit(1) from None
+
+
+def _stream(driver: Any, manager: Any, database: str, batch_rows: str, sql: str) -> None:
     with (
         driver.connect(database) as db,
         manager.AdbcConnection(db) as conn,

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from consentry.cli import app
 from consentry.cli.app import console
-from consentry.pipeline.manifest import verify_delivery
+from consentry.pipeline.verify import verify_delivery
 from consentry.settings import get_settings
 from consentry.store.db import get_engine, session_scope
 from consentry.store.ledger import verify_consent_chain

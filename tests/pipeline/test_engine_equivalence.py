@@ -30,9 +30,9 @@ from sqlalchemy import Engine, insert
 from consentry.errors import InvalidInput
 from consentry.pipeline.engines.spark import SparkEngine, spark_session
 from consentry.pipeline.export import ExportResult, run_export
-from consentry.pipeline.manifest import verify_delivery
 from consentry.pipeline.sources import SourceSpec
 from consentry.pipeline.transform import SCAN_SCHEMA
+from consentry.pipeline.verify import verify_delivery
 from consentry.settings import Settings
 from consentry.store.arrow_io import read_batches
 from consentry.store.db import make_engine, session_scope

@@ -15,8 +15,8 @@ from consentry.domain.types import ExclusionReason
 from consentry.errors import Conflict, InvalidInput
 from consentry.pipeline.export import run_export
 from consentry.pipeline.keys import pseudonym_key
-from consentry.pipeline.manifest import verify_delivery
 from consentry.pipeline.pseudonymize import pseudonym
+from consentry.pipeline.verify import verify_delivery
 from consentry.settings import Settings
 from consentry.store.db import session_scope
 from consentry.store.deliveries import members_of

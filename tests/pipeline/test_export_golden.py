@@ -18,7 +18,7 @@ from golden_delivery import (
 from sqlalchemy import Engine
 
 from consentry.pipeline.keys import SIGNING_KEY_ENV
-from consentry.pipeline.manifest import verify_delivery
+from consentry.pipeline.verify import verify_delivery
 
 
 def test_the_delivery_is_byte_identical_to_the_golden_one(

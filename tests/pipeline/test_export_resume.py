@@ -15,7 +15,7 @@ from export_platform import CUTOFF, build_platform
 from sqlalchemy import Engine
 
 from consentry.pipeline.export import run_export
-from consentry.pipeline.manifest import verify_delivery
+from consentry.pipeline.verify import verify_delivery
 from consentry.settings import Settings
 from consentry.store.db import session_scope
 from consentry.store.deliveries import members_of

@@ -18,9 +18,9 @@ from consentry.pipeline.manifest import (
     Manifest,
     canonical_json,
     sha256_file,
-    verify_delivery,
     write_signed_manifest,
 )
+from consentry.pipeline.verify import verify_delivery
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ from consentry.demo.synthetic import DemoFiles, generate
 from consentry.errors import IntegrityFailure, NotFound
 from consentry.pipeline.export import ExportResult
 from consentry.pipeline.keys import signing_key
-from consentry.pipeline.manifest import verify_delivery
 from consentry.pipeline.sources import SourceSpec
+from consentry.pipeline.verify import verify_delivery
 from consentry.settings import get_settings
 from consentry.store.consent import now
 from consentry.store.db import session_scope

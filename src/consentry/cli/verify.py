@@ -12,7 +12,7 @@ from consentry.cli.app import app, console, err_console, fails_cleanly
 from consentry.collab.local import STATE_FILE, verify_local
 from consentry.errors import InvalidInput
 from consentry.pipeline.keys import load_public_key
-from consentry.pipeline.manifest import verify_delivery
+from consentry.pipeline.verify import verify_delivery
 
 _MARKS = {
     "ok": "[green]ok[/green]      ",

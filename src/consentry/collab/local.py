@@ -18,14 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from consentry.errors import InvalidInput
 from consentry.pipeline.keys import fsync_dir
-from consentry.pipeline.manifest import (
-    MANIFEST_FILE,
-    LocalRewrite,
-    VerifyReport,
-    sha256_file,
-    verify_delivery,
-    write_atomic,
-)
+from consentry.pipeline.manifest import MANIFEST_FILE, sha256_file, write_atomic
+from consentry.pipeline.verify import LocalRewrite, VerifyReport, verify_delivery
 
 STATE_FILE = "state.json"
 STATE_FORMAT = "consentry.collab-state/1"

@@ -107,7 +107,8 @@ done = function(summary, latency, requests)
     created, sent = created + t:get("created"), sent + t:get("sent")
   end
   io.write(string.format('RESULT {"requests": %d, "seconds": %.3f, "errors": %d, ' ..
-    '"non_2xx": %d, "p50_ms": %.3f, "p99_ms": %.3f, "created": %d, "sent": %d}\\n', summary.requests,
+    '"non_2xx": %d, "p50_ms": %.3f, "p99_ms": %.3f, "created": %d, "sent": %d}\\n',
+    summary.requests,
     summary.duration / 1e6, e.connect + e.read + e.write + e.timeout, e.status,
     latency:percentile(50) / 1e3, latency:percentile(99) / 1e3, created, sent))
 end

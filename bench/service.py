@@ -45,6 +45,8 @@ SECRETS = {
     "CONSENTRY_SESSION_SECRET": "bench-session-secret-0123456789abcdefghij",
 }
 CONSENTRY = str(Path(sys.executable).with_name("consentry"))
+APPLICATION_NAME = f"consentry-bench-{os.getpid()}"
+"""The bench server's PostgreSQL connections carry it, so their backends' CPU can be read."""
 CONCURRENCY = 16
 BULK_ITEMS = 10_000
 WRITERS = 8
@@ -187,6 +189,28 @@ class Server:
         times = [p.cpu_times() for p in (parent, *parent.children(recursive=True))]
         return sum(t.user + t.system for t in times)
 
+    def db_cpu(self) -> dict[int, float]:
+        """CPU seconds of each PostgreSQL backend serving this server (by the connections'
+        ``application_name``, so other jobs on the same PostgreSQL are not counted); empty on
+        SQLite, which runs inside the server's processes."""
+        if not self.env["CONSENTRY_DATABASE_URL"].startswith("postgresql"):
+            return {}
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            pids = conn.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": APPLICATION_NAME},
+            ).all()
+        engine.dispose()
+        cpu = {}
+        for pid in pids:
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except psutil.Error:  # ended meanwhile, or not on this machine
+                continue
+            cpu[pid] = times.user + times.system
+        return cpu
+
     def __exit__(self, *_: object) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -218,7 +242,7 @@ def wrk(
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", f.name]
-    server_cpu = server.cpu_seconds()
+    server_cpu, db_before = server.cpu_seconds(), server.db_cpu()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([*args, server.base], capture_output=True, text=True)
     if out.returncode != 0:
@@ -233,6 +257,7 @@ def wrk(
     result["server_cpu_ms_per_request"] = (
         (server.cpu_seconds() - server_cpu) / max(result["requests"], 1) * 1000
     )
+    result["db_cpu_ms_per_request"] = db_cpu_ms(server, db_before, result["requests"])
     return result
 
 
@@ -259,8 +284,18 @@ def wrk_writes(server: Server, token: str, accounts: list[str], seconds: int) ->
         "p99_ms": result["p99_ms"],
         "client_cpu_cores": result["client_cpu_cores"],
         "server_cpu_ms_per_request": result["server_cpu_ms_per_request"],
+        "db_cpu_ms_per_request": result["db_cpu_ms_per_request"],
         "run": run,
     }
+
+
+def db_cpu_ms(server: Server, before: dict[int, float], requests: int) -> float | None:
+    """PostgreSQL's CPU per request since ``before`` (``Server.db_cpu``); None on SQLite."""
+    after = server.db_cpu()
+    if not after:
+        return None
+    used = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    return used / max(requests, 1) * 1000
 
 
 def client_cpu(started_cpu: float, seconds: float) -> float:
@@ -297,6 +332,7 @@ def bulk(server: Server, token: str, ids: list[str], requests: int, clients: int
         time.process_time(),
         server.cpu_seconds(),
     )
+    db_before = server.db_cpu()
     threads = [threading.Thread(target=client, args=(bodies[i::clients],)) for i in range(clients)]
     for t in threads:
         t.start()
@@ -312,6 +348,7 @@ def bulk(server: Server, token: str, ids: list[str], requests: int, clients: int
         "p50_ms": statistics.median(latencies) * 1000,
         "client_cpu_cores": client_cpu(started_cpu, seconds),
         "server_cpu_ms_per_request": (server.cpu_seconds() - server_cpu) / requests * 1000,
+        "db_cpu_ms_per_request": db_cpu_ms(server, db_before, requests),
     }
 
 
@@ -431,7 +468,8 @@ def postgres_schema() -> tuple[str, str]:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     admin.dispose()
     sep = "&" if "?" in POSTGRES_URL else "?"
-    return schema, f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    options = f"options=-csearch_path%3D{schema}&application_name={APPLICATION_NAME}"
+    return schema, f"{POSTGRES_URL}{sep}{options}"
 
 
 def drop_schema(schema: str) -> None:
@@ -439,6 +477,10 @@ def drop_schema(schema: str) -> None:
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     admin.dispose()
+
+
+def _ms(phase: dict) -> str:
+    return f"{phase['db_cpu_ms_per_request']:.2f}"
 
 
 def table(results: dict) -> str:
@@ -470,12 +512,16 @@ def table(results: dict) -> str:
         rows.append((name, "may-share single / health", f"{s['ratio_to_health']:.2f}", ""))
         cpu = f"{s['server_cpu_ms_per_request']:.2f} / {h['server_cpu_ms_per_request']:.2f}"
         rows.append((name, "server CPU ms per may-share / per health", cpu, ""))
+        if s.get("db_cpu_ms_per_request") is not None:
+            rows.append((name, "PostgreSQL CPU ms per may-share", _ms(s), ""))
         rows.append(
             (name, "may-share bulk, decisions/s", f"{b['decisions_per_s']:,.0f}", ">= 100,000")
         )
         rows.append(
             (name, "bulk, server CPU ms per request", f"{b['server_cpu_ms_per_request']:.0f}", "")
         )
+        if b.get("db_cpu_ms_per_request") is not None:
+            rows.append((name, "bulk, PostgreSQL CPU ms per request", _ms(b), ""))
         rows.append((name, "bulk clients' CPU, cores", f"{b['client_cpu_cores']:.2f}", ""))
         if "writes" in r:
             w, hw = r["writes"], r["health_writers"]
@@ -497,6 +543,8 @@ def table(results: dict) -> str:
             rows.append((name, "writers' CPU, cores", f"{w['client_cpu_cores']:.2f}", ""))
             cpu = f"{w['server_cpu_ms_per_request']:.1f} / {hw['server_cpu_ms_per_request']:.1f}"
             rows.append((name, "server CPU ms per write / per health", cpu, ""))
+            if w.get("db_cpu_ms_per_request") is not None:
+                rows.append((name, "PostgreSQL CPU ms per write", _ms(w), ""))
             rows.append(
                 (
                     name,

@@ -12,9 +12,9 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -123,7 +123,7 @@ def _extend(
         digest = canonical_hash(fields, prev)
         values.append({**fields, "prev_hash": prev, "hash": digest})
         prev = digest
-    table = model.__table__
+    table = cast(Table, model.__table__)
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     ids = list(session.execute(statement, values).scalars())
     if ids != sorted(ids) or len(set(ids)) != len(ids) or ids[0] <= head.last_id:

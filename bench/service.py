@@ -45,6 +45,8 @@ SECRETS = {
     "CONSENTRY_SESSION_SECRET": "bench-session-secret-0123456789abcdefghij",
 }
 CONSENTRY = str(Path(sys.executable).with_name("consentry"))
+APPLICATION_NAME = f"consentry-bench-{os.getpid()}"
+"""The bench server's PostgreSQL connections carry it, so their backends' CPU can be read."""
 CONCURRENCY = 16
 BULK_ITEMS = 10_000
 WRITERS = 8
@@ -62,12 +64,55 @@ request = function()
     ids[math.random(#ids)], collaborators[math.random(2)])
   return wrk.format(nil, "%(path)s", nil, body)
 end
+%(done)s"""
+
+WRK_DONE = """
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format('RESULT {"requests": %%d, "seconds": %%.3f, "errors": %%d, ' ..
-    '"non_2xx": %%d, "p50_ms": %%.3f, "p99_ms": %%.3f}\\n', summary.requests,
+  io.write(string.format('RESULT {"requests": %d, "seconds": %.3f, "errors": %d, ' ..
+    '"non_2xx": %d, "p50_ms": %.3f, "p99_ms": %.3f}\\n', summary.requests,
     summary.duration / 1e6, e.connect + e.read + e.write + e.timeout, e.status,
     latency:percentile(50) / 1e3, latency:percentile(99) / 1e3))
+end
+"""
+
+WRK_WRITES = """
+local accounts = {%(accounts)s}
+local run = "%(run)s"
+sent, created = 0, 0  -- globals: done() reads them with thread:get
+math.randomseed(11)
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+request = function()
+  sent = sent + 1
+  local decision = "deny"
+  if math.random(2) == 1 then decision = "allow" end
+  local body = string.format('{"account_id":"%%s","decision":"%%s","external_id":"bench-%%s-%%d"}',
+    accounts[math.random(#accounts)], decision, run, sent)
+  return wrk.format(nil, "/api/platform/consent-events", nil, body)
+end
+response = function(status, headers, body)
+  if status == 201 then created = created + 1 end
+end
+"""
+"""Consent events with distinct external ids, generated in Lua (one wrk thread), so the load
+generator costs little CPU; ``created`` counts the 201 answers (the acknowledged writes)."""
+
+WRK_WRITES_DONE = """
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+done = function(summary, latency, requests)
+  local e, created = summary.errors, 0
+  local sent = 0
+  for _, t in ipairs(threads) do
+    created, sent = created + t:get("created"), sent + t:get("sent")
+  end
+  io.write(string.format('RESULT {"requests": %d, "seconds": %.3f, "errors": %d, ' ..
+    '"non_2xx": %d, "p50_ms": %.3f, "p99_ms": %.3f, "created": %d, "sent": %d}\\n',
+    summary.requests,
+    summary.duration / 1e6, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50) / 1e3, latency:percentile(99) / 1e3, created, sent))
 end
 """
 
@@ -144,6 +189,28 @@ class Server:
         times = [p.cpu_times() for p in (parent, *parent.children(recursive=True))]
         return sum(t.user + t.system for t in times)
 
+    def db_cpu(self) -> dict[int, float]:
+        """CPU seconds of each PostgreSQL backend serving this server (by the connections'
+        ``application_name``, so other jobs on the same PostgreSQL are not counted); empty on
+        SQLite, which runs inside the server's processes."""
+        if not self.env["CONSENTRY_DATABASE_URL"].startswith("postgresql"):
+            return {}
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            pids = conn.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": APPLICATION_NAME},
+            ).all()
+        engine.dispose()
+        cpu = {}
+        for pid in pids:
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except psutil.Error:  # ended meanwhile, or not on this machine
+                continue
+            cpu[pid] = times.user + times.system
+        return cpu
+
     def __exit__(self, *_: object) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -151,15 +218,35 @@ class Server:
         self.log.close()
 
 
-def wrk(server: Server, token: str, ids: list[str], path: str, seconds: int) -> dict:
-    method = "GET" if path == "/api/health" else "POST"
-    sample = ", ".join(f'"{i}"' for i in ids)
-    script = WRK_SCRIPT % {"ids": sample, "method": method, "token": token, "path": path}
+def wrk(
+    server: Server,
+    token: str,
+    ids: list[str],
+    path: str,
+    seconds: int,
+    connections: int = CONCURRENCY,
+    script: str | None = None,
+) -> dict:
+    """One wrk run (one thread) at ``connections``; ``script`` replaces the default one (GET
+    ``path``, or POST a may-share question about one of ``ids``)."""
+    if script is None:
+        method = "GET" if path == "/api/health" else "POST"
+        sample = ", ".join(f'"{i}"' for i in ids)
+        script = WRK_SCRIPT % {
+            "ids": sample,
+            "method": method,
+            "token": token,
+            "path": path,
+            "done": WRK_DONE,
+        }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
-    args = ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds}s", "--timeout", "5s", "-s", f.name]
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", f.name]
+    server_cpu, db_before = server.cpu_seconds(), server.db_cpu()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run([*args, server.base], capture_output=True, text=True, check=True)
+    out = subprocess.run([*args, server.base], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"wrk failed ({out.returncode}): {out.stdout[-500:]} {out.stderr[-500:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     os.unlink(f.name)
     line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
@@ -167,7 +254,48 @@ def wrk(server: Server, token: str, ids: list[str], path: str, seconds: int) -> 
     result["requests_per_s"] = result["requests"] / result["seconds"]
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     result["client_cpu_cores"] = cpu / result["seconds"]
+    result["server_cpu_ms_per_request"] = (
+        (server.cpu_seconds() - server_cpu) / max(result["requests"], 1) * 1000
+    )
+    result["db_cpu_ms_per_request"] = db_cpu_ms(server, db_before, result["requests"])
     return result
+
+
+def wrk_writes(server: Server, token: str, accounts: list[str], seconds: int) -> dict:
+    """``WRITERS`` connections of wrk sending consent events for ``seconds``, each answered
+    before the connection sends its next (as ``writes`` does, with a client that costs little
+    CPU). ``events`` is the writes acknowledged (201); a write in flight when wrk stops may be
+    recorded too, so the ledger must hold at least ``events`` and at most ``sent`` of them."""
+    run = uuid.uuid4().hex[:8]
+    sample = ", ".join(
+        f'"{a}"' for a in random.Random(11).sample(accounts, min(2000, len(accounts)))
+    )
+    script = WRK_WRITES % {"accounts": sample, "run": run, "token": token} + WRK_WRITES_DONE
+    result = wrk(server, token, [], "", seconds, connections=WRITERS, script=script)
+    return {
+        "clients": WRITERS,
+        "generator": "wrk",
+        "events": result["created"],
+        "sent": result["sent"],
+        "errors": result["errors"] + result["non_2xx"],
+        "seconds": result["seconds"],
+        "writes_per_s": result["created"] / result["seconds"],
+        "p50_ms": result["p50_ms"],
+        "p99_ms": result["p99_ms"],
+        "client_cpu_cores": result["client_cpu_cores"],
+        "server_cpu_ms_per_request": result["server_cpu_ms_per_request"],
+        "db_cpu_ms_per_request": result["db_cpu_ms_per_request"],
+        "run": run,
+    }
+
+
+def db_cpu_ms(server: Server, before: dict[int, float], requests: int) -> float | None:
+    """PostgreSQL's CPU per request since ``before`` (``Server.db_cpu``); None on SQLite."""
+    after = server.db_cpu()
+    if not after:
+        return None
+    used = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    return used / max(requests, 1) * 1000
 
 
 def client_cpu(started_cpu: float, seconds: float) -> float:
@@ -204,6 +332,7 @@ def bulk(server: Server, token: str, ids: list[str], requests: int, clients: int
         time.process_time(),
         server.cpu_seconds(),
     )
+    db_before = server.db_cpu()
     threads = [threading.Thread(target=client, args=(bodies[i::clients],)) for i in range(clients)]
     for t in threads:
         t.start()
@@ -219,6 +348,7 @@ def bulk(server: Server, token: str, ids: list[str], requests: int, clients: int
         "p50_ms": statistics.median(latencies) * 1000,
         "client_cpu_cores": client_cpu(started_cpu, seconds),
         "server_cpu_ms_per_request": (server.cpu_seconds() - server_cpu) / requests * 1000,
+        "db_cpu_ms_per_request": db_cpu_ms(server, db_before, requests),
     }
 
 
@@ -290,7 +420,8 @@ def check_ledger(server: Server, url: str, sent: dict) -> dict:
         "audit_verify_exit": verify.returncode,
         "audit_verify": " | ".join(verify.stdout.split("\n")).strip(" |"),
         "events_found": found,
-        "events_missing": sent["events"] - found,
+        "events_missing": max(0, sent["events"] - found),
+        "events_unexpected": max(0, found - sent.get("sent", sent["events"])),
     }
 
 
@@ -309,10 +440,16 @@ def run_backend(name: str, url: str, root: Path, data: Path, args: argparse.Name
         out["health"] = wrk(server, token, ids, "/api/health", args.seconds)
         out["single"] = wrk(server, token, ids, "/api/platform/may-share", args.seconds)
         out["bulk"] = bulk(server, token, post_ids, args.bulk_requests)
-        out["health_writers"] = writes(
-            server, token, account_ids, args.writes_per_client, health=True
-        )
-        out["writes"] = writes(server, token, account_ids, args.writes_per_client)
+        if args.writer == "wrk":
+            health_writers = wrk(server, token, ids, "/api/health", args.seconds, WRITERS)
+            health_writers["writes_per_s"] = health_writers["requests_per_s"]
+            out["health_writers"] = health_writers
+            out["writes"] = wrk_writes(server, token, account_ids, args.seconds)
+        else:
+            out["health_writers"] = writes(
+                server, token, account_ids, args.writes_per_client, health=True
+            )
+            out["writes"] = writes(server, token, account_ids, args.writes_per_client)
         out["writes"].update(check_ledger(server, url, out["writes"]))
     out["load_after"] = os.getloadavg()
     out["single"]["ratio_to_health"] = (
@@ -331,7 +468,8 @@ def postgres_schema() -> tuple[str, str]:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     admin.dispose()
     sep = "&" if "?" in POSTGRES_URL else "?"
-    return schema, f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    options = f"options=-csearch_path%3D{schema}&application_name={APPLICATION_NAME}"
+    return schema, f"{POSTGRES_URL}{sep}{options}"
 
 
 def drop_schema(schema: str) -> None:
@@ -339,6 +477,10 @@ def drop_schema(schema: str) -> None:
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     admin.dispose()
+
+
+def _ms(phase: dict) -> str:
+    return f"{phase['db_cpu_ms_per_request']:.2f}"
 
 
 def table(results: dict) -> str:
@@ -368,16 +510,25 @@ def table(results: dict) -> str:
             )
         )
         rows.append((name, "may-share single / health", f"{s['ratio_to_health']:.2f}", ""))
+        cpu = f"{s['server_cpu_ms_per_request']:.2f} / {h['server_cpu_ms_per_request']:.2f}"
+        rows.append((name, "server CPU ms per may-share / per health", cpu, ""))
+        if s.get("db_cpu_ms_per_request") is not None:
+            rows.append((name, "PostgreSQL CPU ms per may-share", _ms(s), ""))
         rows.append(
             (name, "may-share bulk, decisions/s", f"{b['decisions_per_s']:,.0f}", ">= 100,000")
         )
         rows.append(
             (name, "bulk, server CPU ms per request", f"{b['server_cpu_ms_per_request']:.0f}", "")
         )
+        if b.get("db_cpu_ms_per_request") is not None:
+            rows.append((name, "bulk, PostgreSQL CPU ms per request", _ms(b), ""))
         rows.append((name, "bulk clients' CPU, cores", f"{b['client_cpu_cores']:.2f}", ""))
         if "writes" in r:
             w, hw = r["writes"], r["health_writers"]
-            rows.append((name, "health, 8 httpx clients, req/s", f"{hw['writes_per_s']:,.0f}", ""))
+            gen = w.get("generator", "httpx")
+            rows.append(
+                (name, f"health, 8 {gen} connections, req/s", f"{hw['writes_per_s']:,.0f}", "")
+            )
             rows.append(
                 (
                     name,
@@ -392,12 +543,15 @@ def table(results: dict) -> str:
             rows.append((name, "writers' CPU, cores", f"{w['client_cpu_cores']:.2f}", ""))
             cpu = f"{w['server_cpu_ms_per_request']:.1f} / {hw['server_cpu_ms_per_request']:.1f}"
             rows.append((name, "server CPU ms per write / per health", cpu, ""))
+            if w.get("db_cpu_ms_per_request") is not None:
+                rows.append((name, "PostgreSQL CPU ms per write", _ms(w), ""))
             rows.append(
                 (
                     name,
-                    "audit verify / events missing",
-                    f"exit {w['audit_verify_exit']} / {w['events_missing']}",
-                    "0 / 0",
+                    "audit verify / events missing / unexpected",
+                    f"exit {w['audit_verify_exit']} / {w['events_missing']}"
+                    f" / {w['events_unexpected']}",
+                    "0 / 0 / 0",
                 )
             )
     widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
@@ -413,7 +567,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--bulk-requests", type=int, default=20)
-    parser.add_argument("--writes-per-client", type=int, default=250)
+    parser.add_argument("--writes-per-client", type=int, default=250, help="httpx writers only")
+    parser.add_argument(
+        "--writer",
+        choices=["wrk", "httpx"],
+        default="wrk",
+        help="the consent writes' load generator: wrk + Lua (little CPU), or 8 httpx threads",
+    )
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
     if shutil.which("wrk") is None:

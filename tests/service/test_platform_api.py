@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
+from consentry.service.api.schemas import MayShareAnswer
 from consentry.store.credentials import revoke_platform_token
 from consentry.store.db import session_scope
 from consentry.store.models import AuditEvent, ConsentEvent
@@ -23,6 +24,13 @@ def ask(platform: httpx.Client, post_id: str, collaborator_id: str = "acme") -> 
     )
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def test_a_single_answer_is_exactly_the_documented_model(platform: httpx.Client) -> None:
+    """The route writes its JSON by hand (for speed): it must be ``MayShareAnswer``, no more."""
+    for post_id in ("bob-1", "kid-1", "cy-1"):
+        answer = ask(platform, post_id)
+        assert MayShareAnswer.model_validate(answer).model_dump(mode="json") == answer
 
 
 def test_a_post_under_an_opt_out_default_may_be_shared_and_says_why(

@@ -59,10 +59,14 @@ def deliver_due_webhooks(
     config = service_settings(settings)
     moment = now or datetime.now(UTC)
     schedule = config.webhook_retry_seconds
-    cipher = webhook_cipher(config.home)
     run = WebhookRun()
     with session_scope(engine) as session:
         due = webhooks.due_attempts(session, now=moment)
+    if not due:
+        # Most rounds: the client (its TLS context loads the CA store) and the key would cost
+        # tens of ms of CPU in every server process every few seconds, for nothing.
+        return run
+    cipher = webhook_cipher(config.home)
     with httpx.Client(timeout=config.webhook_timeout_seconds, follow_redirects=False) as client:
         for attempt_id in due:
             with session_scope(engine) as session:

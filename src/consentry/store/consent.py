@@ -96,16 +96,17 @@ def record_consents(session: Session, writes: Sequence[ConsentWrite]) -> list[Re
     ``writes`` is recorded once and the second answered as sent again.
     """
     outcomes: list[Recorded | Exception | None] = [None] * len(writes)
-    fresh = _answer_resent(session, writes, outcomes)
+    known = _known(
+        session,
+        account=[w.account_id for w in writes],
+        purpose=[w.purpose for w in writes],
+        collaborator=[w.collaborator_id for w in writes],
+        external=[w.external_id for w in writes],
+    )
+    fresh = _answer_resent(session, writes, outcomes, known["external"])
     repeated = _repeated_external_ids(writes, fresh)
     later = set(repeated)
     fresh = [i for i in fresh if i not in later]
-    known = _known(
-        session,
-        account=[writes[i].account_id for i in fresh],
-        purpose=[writes[i].purpose for i in fresh],
-        collaborator=[writes[i].collaborator_id for i in fresh],
-    )
     accounts, purposes, collaborators = known["account"], known["purpose"], known["collaborator"]
     valid = []
     for i in fresh:
@@ -167,10 +168,17 @@ def record_consents(session: Session, writes: Sequence[ConsentWrite]) -> list[Re
 
 
 def _answer_resent(
-    session: Session, writes: Sequence[ConsentWrite], outcomes: list[Recorded | Exception | None]
+    session: Session,
+    writes: Sequence[ConsentWrite],
+    outcomes: list[Recorded | Exception | None],
+    recorded_ids: set[str],
 ) -> list[int]:
-    """Answer the writes whose external id is recorded (in ``outcomes``); the others' indexes."""
-    with_ids = [i for i, w in enumerate(writes) if w.external_id is not None]
+    """Answer the writes whose external id is recorded (in ``outcomes``); the others' indexes.
+
+    ``recorded_ids``: those of the writes' external ids already in the ledger (``_known``
+    reads them with the accounts and purposes), so a batch of new events costs no query
+    here."""
+    with_ids = [i for i, w in enumerate(writes) if w.external_id in recorded_ids]
     if not with_ids:
         return list(range(len(writes)))
     sent = pa.Table.from_pylist(
@@ -227,8 +235,10 @@ _KNOWN = {
     "account": ("accounts", "id"),
     "purpose": ("purposes", "key"),
     "collaborator": ("collaborators", "id"),
+    "external": ("consent_events", "external_id"),
 }
-"""What a consent write names, and the table and column it must be found in."""
+"""What a consent write names, and the table and column it must be found in (an external id
+already recorded means the event was sent before)."""
 
 
 def _known(session: Session, **asked: list[str | None]) -> dict[str, set[str]]:

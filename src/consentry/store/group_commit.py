@@ -7,8 +7,9 @@ own commit: on PostgreSQL that is a WAL flush (about 4 ms on the test machine), 
 consent writes near 100/s whatever the number of clients. Here the first writer to arrive
 leads: it locks the chains' heads once (``store.ledger.hold_heads``), then takes every write
 queued in the process by then and hands them to ``apply`` at once, which records the batch in a
-few statements whatever its size (``store.consent.record_consents``: one query per check, one
-INSERT per chain) and answers each write with its result or the error that refused it alone.
+few statements whatever its size (``store.consent.record_consents``: one query for every
+check, one INSERT per chain) and answers each write with its result or the error that refused
+it alone.
 It commits them once and hands the lead to the first write that arrived meanwhile. A caller
 returns only after the commit that holds its write, so an acknowledged write is durable; the
 ledger order is the order in which the writes reached the leader, which is their order of

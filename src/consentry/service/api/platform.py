@@ -45,8 +45,8 @@ async def check_one(question: MayShareQuestion, request: Request, _caller: Platf
                 now=moment,
             )
 
-    # SQLite reads are work in this process that never waits for a lock (WAL): a thread
-    # would cost more than the read (a third of the request). PostgreSQL's wait on a socket.
+    # SQLite reads are work in this process that never waits for a lock (WAL): the hop to a
+    # thread cost about a fifth of the request's CPU. PostgreSQL's reads wait on a socket.
     answer = ask() if reader.dialect.name == "sqlite" else await run_in_threadpool(ask)
     # The answer serialised by hand, in ``MayShareAnswer``'s shape (a test holds the two equal):
     # validating a model and then the response model again cost more than the rule.

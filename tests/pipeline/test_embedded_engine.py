@@ -11,7 +11,7 @@ import pytest
 from export_platform import Platform
 
 from consentry.errors import InvalidInput
-from consentry.pipeline.counts import total_counts
+from consentry.pipeline.counts import KEYS, total_counts
 from consentry.pipeline.engines.embedded import EmbeddedEngine
 from consentry.pipeline.export import plan_export
 from consentry.pipeline.plan import ExportPlan
@@ -35,7 +35,8 @@ def _joined(outputs: list[BatchOutput]) -> tuple[pa.Table, pa.Table, pa.Table]:
     return (
         pa.concat_tables([o.records for o in outputs]),
         pa.concat_tables([o.members for o in outputs]),
-        total_counts([o.counts for o in outputs]).sort_by([("reason", "ascending")]),
+        # Groups in any order: the manifest reads totals off them.
+        total_counts([o.counts for o in outputs]).sort_by([(k, "ascending") for k in KEYS]),
     )
 
 

@@ -88,9 +88,9 @@ def with_author_pseudonyms(
     )
 
 
-def judge_sql(ctx: ExportContext) -> str:
+def judge_sql(ctx: ExportContext, *, ordered: bool = True) -> str:
     """Verdicts, pseudonyms and coarsening for relation ``posts`` joined with ``snapshot``,
-    sorted by post id (a join may emit rows in either side's order)."""
+    sorted by post id (a join may emit rows in either side's order) unless not ``ordered``."""
     created = (
         f"date_trunc('{COARSENING_UNITS[ctx.coarsen]}', created_at)"
         if ctx.coarsen in COARSENING_UNITS
@@ -133,8 +133,7 @@ SELECT post_id, account_id, previously_delivered, withdrawn,
          AS quoted_text,
        like_count, repost_count, reply_count
 FROM v LEFT JOIN quoted q ON q.quoted_post_id = v.original_id
-ORDER BY post_id
-"""
+""" + ("ORDER BY post_id\n" if ordered else "")
 
 
 def judge_parameters(ctx: ExportContext) -> dict[str, object]:

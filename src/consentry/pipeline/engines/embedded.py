@@ -6,12 +6,12 @@ The query is ``transform.judge_sql`` over the source's posts relation, as the pe
 runs it over one batch, so the judged rows are the same; it hashes the snapshot once, not once
 per batch. It is not sorted: sorting every judged row (most of them excluded) cost half of the
 query. Each batch is counted and finished as it comes, and its delivered records, with their
-members, go into a DuckDB table in the same database; once the scan is done that table is read
-back ``ORDER BY post_id``, so the records come out in post-id order whatever the source's order
-and the batch sizes: shards are deterministic and a resumed run skips exactly the rows of the
-shards already done. DuckDB spills that table and its sort to a temporary directory beyond
-``memory_limit``, and a bounded window of batches in flight keeps the rest of memory proportional
-to the batch size, not to the input.
+members, are appended to a Parquet file in a temporary directory; once the scan is done DuckDB
+reads that file back ``ORDER BY post_id``, so the records come out in post-id order whatever the
+source's order and the batch sizes: shards are deterministic and a resumed run skips exactly the
+rows of the shards already done. DuckDB's sort spills to the same directory beyond
+``memory_limit``, and a bounded window of batches in flight keeps the rest of memory
+proportional to the batch size, not to the input.
 
 A post id seen twice is refused: among delivered records on the sorted stream, and for every
 judged row by a 64-bit hash of each id, sorted once at the end (a repeated hash is looked up
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from consentry.domain import consent_bulk
 from consentry.errors import InvalidInput
@@ -94,7 +95,9 @@ class _Finished:
 
 
 def _finish(batch: pa.RecordBatch, ctx: ExportContext) -> _Finished:
-    hashes = batch.column("post_hash").to_numpy()
+    # A copy: a view would keep the whole batch (every column) alive, as DuckDB exports it as
+    # one Arrow struct released as a whole.
+    hashes = batch.column("post_hash").to_numpy().copy()
     return _Finished(finish(batch, ctx), hashes)
 
 
@@ -155,41 +158,42 @@ def run(
         # Hash the snapshot side of each join (the right side of its LEFT JOIN), never the scan:
         # a stream's size is unknown to DuckDB, which would otherwise build on it.
         con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-        # The delivered records are appended through a second connection to the same database
-        # (its memory limit and spill shared) while the first streams the judging query.
-        kept = con.cursor()
+        # The delivered records are kept in a Parquet file beside DuckDB's spill (a DuckDB table
+        # in memory would hold them whole), then sorted by DuckDB within its memory limit.
+        kept = os.path.join(spill, "delivered.parquet")
+        writer: pq.ParquetWriter | None = None
         counts: list[pa.Table] = []
         hashes: list[np.ndarray] = []
-        created = False
-        for finished in _unordered(source, con, ctx, threads):
-            counts.append(finished.output.counts)
-            hashes.append(finished.hashes)
-            delivered = _delivered_table(finished.output)
-            if delivered.num_rows:
-                kept.register("batch", delivered)
-                if not created:
-                    kept.execute("CREATE TABLE delivered AS FROM batch")
-                    created = True
-                else:
-                    kept.execute("INSERT INTO delivered FROM batch")
-                kept.unregister("batch")
+        try:
+            for finished in _unordered(source, con, ctx, threads):
+                counts.append(finished.output.counts)
+                hashes.append(finished.hashes)
+                delivered = _delivered_table(finished.output)
+                if delivered.num_rows:
+                    if writer is None:
+                        writer = pq.ParquetWriter(kept, delivered.schema, compression="lz4")
+                    writer.write_table(delivered)
+        finally:
+            if writer is not None:
+                writer.close()
         _check_unique(np.concatenate(hashes) if hashes else np.empty(0, np.uint64), source)
         yield BatchOutput(
             records=ctx.schema.empty_table(),
             members=MEMBERS_SCHEMA.empty_table(),
             counts=total_counts(counts) if counts else COUNTS_SCHEMA.empty_table(),
         )
-        if not created:
+        if writer is None:
             return
         last: str | None = None
-        ordered = kept.sql(f"FROM delivered ORDER BY {MEMBER_PREFIX}post_id")
+        ordered = con.sql(
+            f"FROM read_parquet($kept) ORDER BY {MEMBER_PREFIX}post_id", params={"kept": kept}
+        )
         for batch in arrow_stream(ordered, STREAM_ROWS):
             if batch.num_rows:
                 last = check_ids_ascending(
                     batch.column(f"{MEMBER_PREFIX}post_id"), last, source.where
                 )
                 yield _split(batch, ctx)
-        kept.close()
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)

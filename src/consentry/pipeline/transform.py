@@ -5,8 +5,9 @@ Consent verdicts, pseudonyms and timestamp coarsening are one relational plan, `
 (DuckDB over a relation ``posts`` and the account snapshot); redaction and mention replacement
 are vectorized Arrow kernels (``finish``). ``BatchJudge`` runs both over one batch: that is what
 Spark runs in ``mapInArrow``. The embedded engine runs the same ``judge_sql`` once over the whole
-scan (the snapshot hashed once, not once per batch) and ``finish`` on each batch it streams out;
-a judged row depends only on its post, so both give the same rows.
+scan (the snapshot hashed once, not once per batch; unsorted, its delivered records sorted
+afterwards) and ``finish`` on each batch it streams out; a judged row depends only on its post,
+so both give the same rows.
 """
 
 from __future__ import annotations

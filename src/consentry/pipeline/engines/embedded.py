@@ -51,7 +51,7 @@ from consentry.pipeline.transform import (
 NAME = "embedded"
 STREAM_ROWS = 65_536
 MEMORY_LIMIT = "384MB"
-"""DuckDB's own share (hash tables, the delivered records, their sort); both spill past it."""
+"""DuckDB's own share (hash tables, the sort of the delivered records, which spills past it)."""
 MEMBER_PREFIX = "member_"
 """The members' columns in the table of delivered records (a record's own names are taken)."""
 

@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from consentry.domain import consent_bulk
 from consentry.errors import InvalidInput
 from consentry.pipeline.context import ExportContext
-from consentry.pipeline.counts import COUNTS_SCHEMA, total_counts
+from consentry.pipeline.counts import COUNTS_SCHEMA
 from consentry.pipeline.plan import ExportPlan
 from consentry.pipeline.sources import Source, arrow_stream, check_ids_ascending, refused
 from consentry.pipeline.transform import (
@@ -146,9 +146,9 @@ def run(
     threads: int | None = None,
     memory_limit: str = MEMORY_LIMIT,
 ) -> Iterator[BatchOutput]:
-    """Judge the whole scan in one query, finish its batches on ``threads`` threads, keep the
-    delivered records, then yield the counts of the whole scan (no records) and the delivered
-    records in post-id order."""
+    """Judge the whole scan in one query, finish its batches on ``threads`` threads and yield
+    each one's counts (no records) as it is finished, keeping its delivered records; then yield
+    the delivered records in post-id order."""
     threads = threads or default_threads()
     spill = tempfile.mkdtemp(prefix="consentry-export-")
     con = consent_bulk.connect(threads=threads)
@@ -162,11 +162,15 @@ def run(
         # in memory would hold them whole), then sorted by DuckDB within its memory limit.
         kept = os.path.join(spill, "delivered.parquet")
         writer: pq.ParquetWriter | None = None
-        counts: list[pa.Table] = []
         hashes: list[np.ndarray] = []
         try:
             for finished in _unordered(source, con, ctx, threads):
-                counts.append(finished.output.counts)
+                # Its counts now, its records once sorted (a progress bar follows the scan).
+                yield BatchOutput(
+                    records=ctx.schema.empty_table(),
+                    members=MEMBERS_SCHEMA.empty_table(),
+                    counts=finished.output.counts,
+                )
                 hashes.append(finished.hashes)
                 delivered = _delivered_table(finished.output)
                 if delivered.num_rows:
@@ -177,11 +181,6 @@ def run(
             if writer is not None:
                 writer.close()
         _check_unique(np.concatenate(hashes) if hashes else np.empty(0, np.uint64), source)
-        yield BatchOutput(
-            records=ctx.schema.empty_table(),
-            members=MEMBERS_SCHEMA.empty_table(),
-            counts=total_counts(counts) if counts else COUNTS_SCHEMA.empty_table(),
-        )
         if writer is None:
             return
         last: str | None = None

@@ -53,7 +53,7 @@ from consentry.pipeline.redact import RedactionLists, public_transforms
 from consentry.pipeline.shards import PARTIAL_SUFFIX, FinishedShard, ShardWriter
 from consentry.pipeline.sources import Source, SourceSpec, StoreSource
 from consentry.pipeline.transform import with_author_pseudonyms
-from consentry.revenue.billing import bill
+from consentry.revenue.billing import bill, record_tokens, sum_tokens
 from consentry.settings import Settings
 from consentry.store import deliveries, notices
 from consentry.store.db import session_scope
@@ -62,6 +62,8 @@ from consentry.store.parties import license_facts
 from consentry.store.snapshot import consent_inputs
 
 __all__ = ["ExportResult", "finalize", "plan_export", "run_export", "write_shards"]
+
+TOKENS_SCHEMA = pa.schema([("account_id", pa.string()), ("tokens", pa.int64())])
 
 Progress = Callable[[int, int], None]
 """Called with (posts scanned so far, posts to scan)."""
@@ -105,6 +107,8 @@ class Written:
     shards: list[str]
     skipped_post_ids: list[str]
     """Post ids of the rows that fell into shards already done (checked on resume)."""
+    tokens: pa.Table
+    """(account_id, tokens) of every record written, for the bill (no read back of shards)."""
 
 
 def run_export(
@@ -152,7 +156,13 @@ def run_export(
         )
     except OSError as exc:  # a full disk: finished shards stay on record for --resume
         raise OutputFailed(plan.target.out_dir, exc) from exc
-    bill(engine, delivery_id=result.delivery_id, home=settings.home, actor=actor)
+    bill(
+        engine,
+        delivery_id=result.delivery_id,
+        home=settings.home,
+        actor=actor,
+        tokens=written.tokens,
+    )
     return result
 
 
@@ -218,38 +228,53 @@ def plan_export(
     if resumed:
         _check_done_shards(out_dir, done)
 
-    # On SQLite each read runs in its own child process from here on: let them all overlap.
+    # On SQLite each read runs in its own child process from here on: let them all overlap
+    # (the reads that do not need the snapshot run on threads while it is computed).
     posts = spec.open(engine, cutoff, batch_rows)
     if isinstance(posts, StoreSource):
         posts.start()
-    inputs = consent_inputs(engine, purpose=facts.purpose, with_handles=True)
-    pseudonym_key = keys.pseudonym_key(settings.home, facts.collaborator_id)
-    snapshot = inputs.snapshot(
-        purpose=facts.purpose, collaborator_id=facts.collaborator_id, cutoff=cutoff, as_of=as_of
-    )
-    pseudonymize = bool(transforms.get("pseudonymize", True))
-    snapshot, handles, replacements = with_author_pseudonyms(
-        snapshot, inputs.accounts, key=pseudonym_key, pseudonymize=pseudonymize
-    )
-    context = ExportContext(
-        license=facts,
-        cutoff=cutoff,
-        as_of=as_of,
-        fields=fields,
-        redact=bool(transforms.get("redact", True)),
-        pseudonymize=pseudonymize,
-        coarsen=str(transforms.get("coarsen_timestamps", "none")),
-        redaction_lists=RedactionLists.from_transforms(transforms, where=f"license {facts.id}"),
-        pseudonym_key=pseudonym_key,
-        snapshot=snapshot,
-        mention_handles=handles,
-        mention_replacements=replacements,
-        quoted=quoted_posts_delivered(posts, snapshot, facts, cutoff=cutoff, as_of=as_of),
-        withdrawn=notices.withdrawn_post_ids(engine, collaborator_id=facts.collaborator_id),
-        already_delivered=(
-            deliveries.delivered_post_ids(engine, facts.id) if target.kind == "delta" else None
-        ),
-    )
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="plan") as reads:
+        originals = reads.submit(posts.quoted_originals)
+        withdrawn = reads.submit(
+            notices.withdrawn_post_ids, engine, collaborator_id=facts.collaborator_id
+        )
+        already_delivered = (
+            reads.submit(deliveries.delivered_post_ids, engine, facts.id)
+            if target.kind == "delta"
+            else None
+        )
+        inputs = consent_inputs(engine, purpose=facts.purpose, with_handles=True)
+        pseudonym_key = keys.pseudonym_key(settings.home, facts.collaborator_id)
+        snapshot = inputs.snapshot(
+            purpose=facts.purpose,
+            collaborator_id=facts.collaborator_id,
+            cutoff=cutoff,
+            as_of=as_of,
+        )
+        pseudonymize = bool(transforms.get("pseudonymize", True))
+        snapshot, handles, replacements = with_author_pseudonyms(
+            snapshot, inputs.accounts, key=pseudonym_key, pseudonymize=pseudonymize
+        )
+        quoted = quoted_posts_delivered(
+            posts, snapshot, facts, cutoff=cutoff, as_of=as_of, originals=originals.result()
+        )
+        context = ExportContext(
+            license=facts,
+            cutoff=cutoff,
+            as_of=as_of,
+            fields=fields,
+            redact=bool(transforms.get("redact", True)),
+            pseudonymize=pseudonymize,
+            coarsen=str(transforms.get("coarsen_timestamps", "none")),
+            redaction_lists=RedactionLists.from_transforms(transforms, where=f"license {facts.id}"),
+            pseudonym_key=pseudonym_key,
+            snapshot=snapshot,
+            mention_handles=handles,
+            mention_replacements=replacements,
+            quoted=quoted,
+            withdrawn=withdrawn.result(),
+            already_delivered=already_delivered.result() if already_delivered else None,
+        )
     return ExportPlan(target=target, context=context, source=posts, layout=layout)
 
 
@@ -293,10 +318,13 @@ def write_shards(
         on_finished=shard_finished,
     )
     counts: list[pa.Table] = []
+    tokens: list[pa.Table] = []
     read = 0
     try:
         for output in executor.execute(plan):
             counts.append(output.counts)
+            if output.records.num_rows:
+                tokens.append(sum_tokens(record_tokens(output.records, output.members)))
             writer.write(output.records, output.members)
             if progress and to_scan:
                 read += rows_read(output.counts)
@@ -309,6 +337,7 @@ def write_shards(
         counts=total_counts(counts),
         shards=list(writer.shards_written),
         skipped_post_ids=sorted(i for ids in writer.skipped_post_ids for i in ids.to_pylist()),
+        tokens=sum_tokens(pa.concat_tables([TOKENS_SCHEMA.empty_table(), *tokens])),
     )
 
 
@@ -468,11 +497,13 @@ def quoted_posts_delivered(
     *,
     cutoff: datetime,
     as_of: datetime,
+    originals: pa.Table | None = None,
 ) -> pa.Table:
     """id and text of every post quoted by a post in the scan that would itself be delivered
     under this license (rule 8); a quote carries only those, and ``[QUOTED]`` for the rest.
-    The originals are read from the same source as the posts."""
-    originals = source.quoted_originals()
+    The originals are read from the same source as the posts (``originals``: already read)."""
+    if originals is None:
+        originals = source.quoted_originals()
     verdicts = consent_bulk.post_verdicts(
         originals.select(consent_bulk.POST_SCHEMA.names),
         snapshot,

@@ -5,8 +5,9 @@ Consent verdicts, pseudonyms and timestamp coarsening are one relational plan, `
 (DuckDB over a relation ``posts`` and the account snapshot); redaction and mention replacement
 are vectorized Arrow kernels (``finish``). ``BatchJudge`` runs both over one batch: that is what
 Spark runs in ``mapInArrow``. The embedded engine runs the same ``judge_sql`` once over the whole
-scan (the snapshot hashed once, not once per batch) and ``finish`` on each batch it streams out;
-a judged row depends only on its post, so both give the same rows.
+scan (the snapshot hashed once, not once per batch; unsorted, its delivered records sorted
+afterwards) and ``finish`` on each batch it streams out; a judged row depends only on its post,
+so both give the same rows.
 """
 
 from __future__ import annotations
@@ -88,9 +89,9 @@ def with_author_pseudonyms(
     )
 
 
-def judge_sql(ctx: ExportContext) -> str:
+def judge_sql(ctx: ExportContext, *, ordered: bool = True) -> str:
     """Verdicts, pseudonyms and coarsening for relation ``posts`` joined with ``snapshot``,
-    sorted by post id (a join may emit rows in either side's order)."""
+    sorted by post id (a join may emit rows in either side's order) unless not ``ordered``."""
     created = (
         f"date_trunc('{COARSENING_UNITS[ctx.coarsen]}', created_at)"
         if ctx.coarsen in COARSENING_UNITS
@@ -133,8 +134,7 @@ SELECT post_id, account_id, previously_delivered, withdrawn,
          AS quoted_text,
        like_count, repost_count, reply_count
 FROM v LEFT JOIN quoted q ON q.quoted_post_id = v.original_id
-ORDER BY post_id
-"""
+""" + ("ORDER BY post_id\n" if ordered else "")
 
 
 def judge_parameters(ctx: ExportContext) -> dict[str, object]:

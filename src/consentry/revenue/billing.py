@@ -1,10 +1,12 @@
 """An invoice line per complete delivery, and the creators' share of it per account.
 
 A delivery is billed once (its invoice line's key is the delivery), from what was delivered:
-the record count, and the tokens estimated from the delivered texts as read back from the
-shards (``domain.revenue.estimate_tokens``), so that a collaborator can recompute the bill from
-its own copy. The creators' pool is split among the accounts whose posts were delivered, by the
-tokens each contributed, with the largest-remainder method, so the parts sum to the pool.
+the record count, and the tokens estimated from the delivered texts
+(``domain.revenue.estimate_tokens``), so that a collaborator can recompute the bill from its own
+copy. The export counts them from the records as it writes them into the shards; a delivery
+billed later (``bill_pending``) has them read back from its shards, which hold the same texts.
+The creators' pool is split among the accounts whose posts were delivered, by the tokens each
+contributed, with the largest-remainder method, so the parts sum to the pool.
 """
 
 from __future__ import annotations
@@ -36,13 +38,24 @@ def bill_pending(engine: Engine, *, home: Path, actor: str = "billing") -> list[
     return pending
 
 
-def bill(engine: Engine, *, delivery_id: str, home: Path, actor: str) -> InvoiceLine:
-    """One complete delivery's invoice line (made once; the export calls this at the end)."""
+def bill(
+    engine: Engine,
+    *,
+    delivery_id: str,
+    home: Path,
+    actor: str,
+    tokens: pa.Table | None = None,
+) -> InvoiceLine:
+    """One complete delivery's invoice line (made once; the export calls this at the end).
+
+    ``tokens``: (account_id, tokens) as ``tokens_per_account`` would read them back, when the
+    caller counted them from the very records it wrote into the shards (the export does)."""
     with session_scope(engine) as session:
         line = session.get(InvoiceLine, delivery_id)
         if line is not None:
             return line
-    tokens = tokens_per_account(engine, delivery_id=delivery_id, home=home)
+    if tokens is None:
+        tokens = tokens_per_account(engine, delivery_id=delivery_id, home=home)
     with session_scope(engine) as session:
         return bill_delivery(session, delivery_id=delivery_id, tokens=tokens, actor=actor)
 
@@ -73,9 +86,24 @@ def tokens_per_account(engine: Engine, *, delivery_id: str, home: Path) -> pa.Ta
             {"account_id": pa.array([], pa.string()), "tokens": pa.array([], pa.int64())}
         )
     tokens = pa.concat_tables(parts).join(members, "record_id", join_type="inner")
+    return sum_tokens(tokens.select(["account_id", "tokens"]))
+
+
+def record_tokens(records: pa.Table, members: pa.Table) -> pa.Table:
+    """(account_id, tokens) of delivered records (row-aligned with their members), as
+    ``tokens_per_account`` reads them back from a shard: nulls and a text-less schema count 0."""
+    texts = (
+        records.column("text")
+        if "text" in records.column_names
+        else pa.nulls(records.num_rows, pa.string())
+    )
+    return pa.table({"account_id": members.column("account_id"), "tokens": estimate_tokens(texts)})
+
+
+def sum_tokens(tokens: pa.Table) -> pa.Table:
+    """(account_id, tokens) summed per account, in account order."""
     summed = tokens.group_by("account_id").aggregate([("tokens", "sum")])
-    summed = summed.rename_columns(["account_id", "tokens"])
-    return summed.sort_by("account_id")
+    return summed.rename_columns(["account_id", "tokens"]).sort_by("account_id")
 
 
 def bill_delivery(

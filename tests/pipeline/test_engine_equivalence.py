@@ -28,6 +28,7 @@ from export_platform import CUTOFF, Platform, build_platform
 from sqlalchemy import Engine, insert
 
 from consentry.errors import InvalidInput
+from consentry.pipeline import pause
 from consentry.pipeline.engines import spark as spark_engine
 from consentry.pipeline.engines.spark import SparkEngine, spark_session
 from consentry.pipeline.export import ExportResult, run_export
@@ -259,13 +260,13 @@ def test_a_spark_export_killed_mid_way_is_resumed_on_spark(
         "CONSENTRY_HOME": str(platform.settings.home),
         "CONSENTRY_DATABASE_URL": platform.engine.url.render_as_string(hide_password=False),
     }
+    # The export stops right after recording its first shard, so the kill lands mid-way
+    # however fast the rest would be.
+    pauses = _hold(tmp_path, pause.SHARD_REGISTERED)
+    env[pause.ENV] = str(pauses)
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    while process.poll() is None and time.monotonic() < deadline:
-        if _registered_shards(platform.engine, out):
-            break
-        time.sleep(0.002)
-    assert process.poll() is None, f"ended before it was killed: {process.stderr.read()!r}"
+    assert _paused(pause.SHARD_REGISTERED, pauses, process) == process.pid
+    assert _registered_shards(platform.engine, out) == 1
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert not (out / "manifest.json").exists()
@@ -307,6 +308,31 @@ def _resume(platform: Platform, out: Path) -> ExportResult:
     )
 
 
+def _hold(tmp_path: Path, point: str) -> Path:
+    """A pause directory whose ``point`` holds whoever reaches it (``pipeline.pause``)."""
+    pauses = tmp_path / "pauses"
+    pauses.mkdir(exist_ok=True)
+    (pauses / f"{point}.hold").touch()
+    return pauses
+
+
+def _release(pauses: Path, point: str) -> None:
+    (pauses / f"{point}.hold").unlink(missing_ok=True)
+
+
+def _paused(point: str, pauses: Path, process: subprocess.Popen[bytes] | None = None) -> int:
+    """The pid of the first process paused at ``point``."""
+    deadline = time.monotonic() + pause.TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        for ready in sorted(pauses.glob(f"{point}.*.ready")):
+            return int(ready.read_text())
+        if process is not None and process.poll() is not None:
+            stderr = process.stderr.read() if process.stderr else b""
+            raise AssertionError(f"ended before it reached {point!r}: {stderr!r}")
+        time.sleep(0.01)
+    raise AssertionError(f"nothing reached {point!r} in {pause.TIMEOUT_SECONDS:.0f} s")
+
+
 def _python_workers() -> list[psutil.Process]:
     """Spark's forked Python workers under this process (children of ``pyspark.daemon``)."""
     found = []
@@ -321,44 +347,37 @@ def _python_workers() -> list[psutil.Process]:
 
 
 def test_a_python_worker_killed_mid_task_is_retried_with_the_same_delivery(
-    spark: Any, platform: Platform, tmp_path: Path
+    spark: Any, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     embedded = _export(platform, tmp_path / "embedded")
     tracker = spark.sparkContext.statusTracker()
+    # A task's Python worker stops before its first batch; it is killed there, then the others
+    # and the retried task run through.
+    pauses = _hold(tmp_path, pause.SPARK_TASK)
+    monkeypatch.setenv(pause.ENV, str(pauses))
     killed: list[int] = []
-    stages: set[int] = set()
-    done = threading.Event()
+    stages: list[int] = []
 
-    def kill_a_busy_worker() -> None:
-        # Again until a task failed: a worker killed between two tasks fails none.
-        while not done.is_set():
-            for stage in tracker.getActiveStageIds():
-                info = tracker.getStageInfo(stage)
-                if (
-                    info
-                    and info.numActiveTasks
-                    and "count" in info.name
-                    and not info.numFailedTasks
-                ):
-                    stages.add(stage)
-                    for worker in _python_workers():
-                        worker.kill()
-                        killed.append(worker.pid)
-                    time.sleep(0.2)  # for the failure to be recorded
-            time.sleep(0.01)
+    def kill_the_paused_worker() -> None:
+        try:
+            pid = _paused(pause.SPARK_TASK, pauses)
+            stages.extend(tracker.getActiveStageIds())
+            for worker in _python_workers():
+                if worker.pid == pid:
+                    worker.kill()
+                    worker.wait(60)
+                    killed.append(pid)
+        finally:
+            _release(pauses, pause.SPARK_TASK)
 
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "64")  # long tasks
-    killer = threading.Thread(target=kill_a_busy_worker, daemon=True)
+    killer = threading.Thread(target=kill_the_paused_worker, daemon=True)
     killer.start()
     try:
         retried = _export(platform, tmp_path / "retried", executor=SparkEngine(partitions=2))
     finally:
-        done.set()
+        _release(pauses, pause.SPARK_TASK)
         killer.join()
-        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "65536")
-    assert killed
-    # The stages the kills fell in (not the first 200 of the session: a session that ran the
-    # other tests first is past them).
-    failed = [tracker.getStageInfo(s) for s in stages]
+    assert killed, "the paused process was not one of Spark's Python workers"
+    failed = [tracker.getStageInfo(s) for s in stages]  # the stage the kill fell in
     assert sum(i.numFailedTasks for i in failed if i) >= 1
     _same_delivery(embedded, retried, platform.engine)

@@ -49,6 +49,7 @@ import pyarrow.parquet as pq
 
 from consentry.domain import consent_bulk
 from consentry.errors import InvalidInput, MissingDependency
+from consentry.pipeline import pause
 from consentry.pipeline.plan import ExportPlan
 from consentry.pipeline.sources import LakeTable, ParquetSource
 from consentry.pipeline.transform import SCAN_SCHEMA, BatchJudge, BatchOutput
@@ -144,6 +145,7 @@ class SparkEngine:
                 lake=(lake.where, lake.dataset.schema, lake.columns) if lake else None,
                 joined=joined,
                 id_column=id_column,
+                paused_at=pause.pause_directory(),
             )
             judged = None
             if joined is None:  # the joined posts come in author order: never in id order
@@ -274,12 +276,14 @@ def judge_partition(
     joined: pa.Schema | None,
     id_column: str,
     ordered: bool,
+    paused_at: str | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """``mapInArrow``'s function: one partition's batches in, per batch one row of the judged
     output (records, members, counts as Arrow IPC; the first and last post id) out. ``ordered``:
     the partition comes sorted by id (a repeated id is refused across its batches); otherwise
     each batch is split into its ascending runs (or sorted) and each run checked on its own (the
-    driver checks that the runs do not overlap)."""
+    driver checks that the runs do not overlap). ``paused_at``: the crash tests' pause points
+    (``pipeline.pause``), from the driver's environment."""
     judge = _judge_for(key, context)
     table = LakeTable(lake[0], ds.dataset(lake[1].empty_table()), lake[2]) if lake else None
     con = consent_bulk.connect(threads=1)
@@ -288,6 +292,8 @@ def judge_partition(
         for whole in batches:
             if not whole.num_rows:
                 continue
+            if last is None:
+                pause.pause(pause.SPARK_TASK, paused_at)
             for batch in [whole] if ordered else _runs(whole, id_column):
                 snapshot = None
                 if joined is not None:

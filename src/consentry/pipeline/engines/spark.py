@@ -134,10 +134,7 @@ class SparkEngine:
                 ctx = dataclasses.replace(ctx, snapshot=ctx.snapshot.schema.empty_table())
             id_column = lake.columns["id"] if lake else "id"
             assert id_column is not None
-            partitions = self.partitions or max(
-                2 * spark.sparkContext.defaultParallelism,
-                math.ceil(plan.source.count() / ROWS_PER_PARTITION),
-            )
+            partitions = functools.partial(self._partitions, spark, plan)
             judge = functools.partial(
                 judge_partition,
                 key=uuid.uuid4().hex,
@@ -152,16 +149,18 @@ class SparkEngine:
                 judged = _judge(
                     posts.mapInArrow(functools.partial(judge, ordered=False), OUTPUT_SCHEMA)
                 )
-                ranges = sorted(judged.select("first", "last").collect())
-                if all(a.last < b.first for a, b in itertools.pairwise(ranges)):
-                    output = judged.repartitionByRange(partitions, "first").sortWithinPartitions(
+                ranges = judged.select("first", "last").collect()  # in partition order
+                if _ascending(ranges):  # read in id order (a lake in id order, in one file)
+                    output = judged
+                elif _ascending(sorted(ranges)):  # runs in id order, read in another order
+                    output = judged.repartitionByRange(partitions(), "first").sortWithinPartitions(
                         "first"
                     )
                 else:
                     judged.unpersist()
                     judged = None
             if judged is None:
-                ordered = posts.repartitionByRange(partitions, id_column).sortWithinPartitions(
+                ordered = posts.repartitionByRange(partitions(), id_column).sortWithinPartitions(
                     id_column
                 )
                 judged = output = _judge(
@@ -176,6 +175,18 @@ class SparkEngine:
                     )
             finally:
                 judged.unpersist()
+
+    def _partitions(self, spark: SparkSession, plan: ExportPlan) -> int:
+        """How many range partitions the posts (or the judged runs) are put in order in."""
+        return self.partitions or max(
+            2 * spark.sparkContext.defaultParallelism,
+            math.ceil(plan.source.count() / ROWS_PER_PARTITION),
+        )
+
+
+def _ascending(ranges: list[Any]) -> bool:
+    """No two (first, last) ranges of post ids overlap, in the order given."""
+    return all(a.last < b.first for a, b in itertools.pairwise(ranges))
 
 
 def _judge(judged: DataFrame) -> DataFrame:

@@ -1,7 +1,8 @@
 """The Spark engine delivers what the embedded engine delivers: the same shards byte for byte,
 the same members and counts, manifests equal but for the engine and the delivery's own identity
 and times; also for a delta, for a snapshot joined instead of broadcast, after the export was
-killed mid-way and resumed on Spark, and when a Python worker dies mid-task.
+killed mid-way and resumed on Spark, and when a Python worker dies mid-task. Both kills land
+at a pause point (``pipeline.pause``), never after a sleep: a fast export would be over first.
 
 One local SparkSession (``local[2,4]``: two cores, four attempts per task) for the module.
 """

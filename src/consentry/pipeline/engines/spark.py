@@ -66,6 +66,7 @@ DEFAULT_BROADCAST_LIMIT = 256 * 2**20
 ROWS_PER_PARTITION = 500_000
 STAGED_FILE_ROWS = 1_048_576
 SNAPSHOT_PREFIX = "__snapshot_"
+SHARING, SHARES = "__sharing_account_id", "__shares"
 MAX_RUNS = 8
 """A batch with more ascending runs of ids than this is sorted instead (a lake in no order)."""
 OUTPUT_SCHEMA = "records binary, members binary, counts binary, first string, last string"
@@ -132,6 +133,8 @@ class SparkEngine:
                 joined = ctx.snapshot.schema
                 posts = _join_snapshot(spark, posts, ctx.snapshot, lake)
                 ctx = dataclasses.replace(ctx, snapshot=ctx.snapshot.schema.empty_table())
+            else:
+                posts = _blank_unshared_texts(spark, posts, ctx.snapshot, lake)
             id_column = lake.columns["id"] if lake else "id"
             assert id_column is not None
             partitions = functools.partial(self._partitions, spark, plan)
@@ -249,6 +252,33 @@ def _created_by(frame: DataFrame, column: str, plan: ExportPlan) -> Any:
     if isinstance(frame.schema[column].dataType, TimestampNTZType):
         return F.col(column) <= F.lit(moment.replace(tzinfo=None)).cast("timestamp_ntz")
     return F.col(column) <= F.lit(moment)
+
+
+def _blank_unshared_texts(
+    spark: SparkSession, posts: DataFrame, snapshot: pa.Table, lake: LakeTable | None
+) -> DataFrame:
+    """The text of each post whose author shares nothing (no author pseudonym in the snapshot:
+    deleted, a minor, protected, or no consent at either moment) as '', so that only the texts
+    that may be delivered travel to the Python workers (in the benchmark, 14% of the posts are
+    delivered). Such a post is excluded whatever its text, and no verdict, count or record reads
+    the text of an excluded post; a missing text is kept, to be refused as by the embedded
+    engine. A broadcast hash join keeps each partition's rows in the order they were read."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType
+
+    text = lake.columns["text"] if lake else "text"
+    account = lake.columns["account_id"] if lake else "account_id"
+    if text is None or account is None or not isinstance(posts.schema[text].dataType, StringType):
+        return posts
+    sharing = snapshot.filter(pc.is_valid(snapshot["author_pseudonym"])).select(["account_id"])
+    frame = spark.createDataFrame(
+        sharing.rename_columns([SHARING]).append_column(
+            SHARES, pa.array([True] * sharing.num_rows, pa.bool_())
+        )
+    )
+    joined = posts.join(F.broadcast(frame), posts[account] == frame[SHARING], "left")
+    kept = F.when(F.col(SHARES) | F.col(text).isNull(), F.col(text)).otherwise(F.lit(""))
+    return joined.select(*(kept.alias(c) if c == text else posts[c] for c in posts.columns))
 
 
 def _join_snapshot(

@@ -23,6 +23,8 @@ engines deliver the same files, and a resumed run skips the finished shards the 
 The consent snapshot travels in the broadcast context when it is at most ``broadcast_limit``
 bytes; above that it is joined onto the posts by author (a shuffle join) and each batch is judged
 against the snapshot rows of its own authors, which gives the same verdicts.
+With a broadcast snapshot, the text of a post whose author shares nothing is blanked in the JVM
+(``_blank_unshared_texts``): such a post is excluded whatever it says.
 """
 
 from __future__ import annotations

@@ -179,6 +179,31 @@ def test_a_bad_lake_row_read_by_spark_is_the_same_clear_error(
         _export(platform, tmp_path / "out", source=spec, executor=SparkEngine())
 
 
+def test_a_missing_text_is_refused_on_spark_even_where_the_text_is_blanked(
+    spark: Any, platform: Platform, tmp_path: Path
+) -> None:
+    # Only posts of accounts with nothing delivered lose their text: among them the accounts
+    # that share nothing, whose texts Spark blanks; a missing one must stay missing.
+    delivered = _export(platform, tmp_path / "embedded")
+    sharing = {account for _, account, _ in _members(platform.engine, delivered.delivery_id)}
+    posts = _store_posts(platform.engine)
+    text = posts.schema.get_field_index("text")
+    texts = [
+        None if account not in sharing else value
+        for account, value in zip(
+            posts["account_id"].to_pylist(), posts["text"].to_pylist(), strict=True
+        )
+    ]
+    assert None in texts
+    field = posts.schema.field(text).with_nullable(True)
+    bad = posts.set_column(text, field, pa.array(texts, pa.string()))
+    pq.write_table(bad, tmp_path / "posts.parquet")
+    spec = SourceSpec.parse(f"parquet:{tmp_path / 'posts.parquet'}")
+    for engine, executor in [("embedded", None), ("spark", SparkEngine())]:
+        with pytest.raises(InvalidInput, match=r"a post has no text"):
+            _export(platform, tmp_path / f"out-{engine}", source=spec, executor=executor)
+
+
 def test_a_snapshot_too_large_to_broadcast_is_joined_with_the_same_result(
     spark: Any, platform: Platform, tmp_path: Path
 ) -> None:

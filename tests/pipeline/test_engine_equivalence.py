@@ -1,7 +1,8 @@
 """The Spark engine delivers what the embedded engine delivers: the same shards byte for byte,
 the same members and counts, manifests equal but for the engine and the delivery's own identity
 and times; also for a delta, for a snapshot joined instead of broadcast, after the export was
-killed mid-way and resumed on Spark, and when a Python worker dies mid-task.
+killed mid-way and resumed on Spark, and when a Python worker dies mid-task. Both kills land
+at a pause point (``pipeline.pause``), never after a sleep: a fast export would be over first.
 
 One local SparkSession (``local[2,4]``: two cores, four attempts per task) for the module.
 """
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from export_platform import CUTOFF, Platform, build_platform
 from sqlalchemy import Engine, insert
 
 from consentry.errors import InvalidInput
+from consentry.pipeline import pause
+from consentry.pipeline.engines import spark as spark_engine
 from consentry.pipeline.engines.spark import SparkEngine, spark_session
 from consentry.pipeline.export import ExportResult, run_export
 from consentry.pipeline.sources import SourceSpec
@@ -107,25 +110,57 @@ def _store_posts(engine: Engine) -> pa.Table:
     ).sort_by([("text", "descending")])  # a lake keeps no id order
 
 
-@pytest.mark.parametrize("source", ["store", "parquet", "delta"])
+@pytest.mark.parametrize("source", ["store", "parquet", "parquet-in-id-order", "delta"])
 def test_spark_delivers_what_the_embedded_engine_delivers(
-    spark: Any, platform: Platform, tmp_path: Path, source: str
+    spark: Any, platform: Platform, tmp_path: Path, source: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = None
-    if source == "parquet":  # read by Spark itself, mapped on the executors
+    if source.startswith("parquet"):  # read by Spark itself, mapped on the executors
         lake = tmp_path / "lake"
         lake.mkdir()
         posts = _store_posts(platform.engine).rename_columns({"text": "body"})
-        for i in range(3):
-            pq.write_table(posts.slice(i * 2_100, 2_100), lake / f"part-{i}.parquet")
+        if source == "parquet-in-id-order":  # files of unequal sizes, which Spark packs
+            posts = posts.sort_by("id")
+        for i, (start, end) in enumerate([(0, 900), (900, 3_400), (3_400, posts.num_rows)]):
+            pq.write_table(posts.slice(start, end - start), lake / f"part-{i}.parquet")
         spec = SourceSpec.parse(f"parquet:{lake}", ["text=body"])
     elif source == "delta":  # read by deltalake, staged for Spark
         write_deltalake(str(tmp_path / "delta"), _store_posts(platform.engine))
         spec = SourceSpec.parse(f"delta:{tmp_path / 'delta'}")
+    judged: list[object] = []
+    monkeypatch.setattr(spark_engine, "_judge", _spy(spark_engine._judge, judged))
     embedded = _export(platform, tmp_path / "embedded", source=spec)
     on_spark = _export(platform, tmp_path / "spark", source=spec, executor=SparkEngine())
     assert embedded.counts.delivered > 2 * SHARD_ROWS
     _same_delivery(embedded, on_spark, platform.engine)
+    # Posts in id order are judged where they are read; others are judged again, sorted first.
+    assert len(judged) == (2 if source == "parquet" else 1)
+
+
+def _spy(function: Callable[..., Any], calls: list[object]) -> Callable[..., Any]:
+    def spied(*args: Any) -> Any:
+        calls.append(args)
+        return function(*args)
+
+    return spied
+
+
+def test_a_post_repeated_across_files_in_id_order_is_refused_on_spark(
+    spark: Any, platform: Platform, tmp_path: Path
+) -> None:
+    posts = _store_posts(platform.engine).sort_by("id")
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    pq.write_table(posts.slice(0, 3_000), lake / "part-0.parquet")
+    pq.write_table(posts.slice(2_999), lake / "part-1.parquet")
+    repeated = posts["id"][2_999].as_py()
+    with pytest.raises(InvalidInput, match=f"post '{repeated}' more than once"):
+        _export(
+            platform,
+            tmp_path / "spark",
+            source=SourceSpec.parse(f"parquet:{lake}"),
+            executor=SparkEngine(),
+        )
 
 
 def test_a_bad_lake_row_read_by_spark_is_the_same_clear_error(
@@ -142,6 +177,31 @@ def test_a_bad_lake_row_read_by_spark_is_the_same_clear_error(
     spec = SourceSpec.parse(f"parquet:{tmp_path / 'posts.parquet'}")
     with pytest.raises(InvalidInput, match=r"visibility 'private'.*allowed: public"):
         _export(platform, tmp_path / "out", source=spec, executor=SparkEngine())
+
+
+def test_a_missing_text_is_refused_on_spark_even_where_the_text_is_blanked(
+    spark: Any, platform: Platform, tmp_path: Path
+) -> None:
+    # Only posts of accounts with nothing delivered lose their text: among them the accounts
+    # that share nothing, whose texts Spark blanks; a missing one must stay missing.
+    delivered = _export(platform, tmp_path / "embedded")
+    sharing = {account for _, account, _ in _members(platform.engine, delivered.delivery_id)}
+    posts = _store_posts(platform.engine)
+    text = posts.schema.get_field_index("text")
+    texts = [
+        None if account not in sharing else value
+        for account, value in zip(
+            posts["account_id"].to_pylist(), posts["text"].to_pylist(), strict=True
+        )
+    ]
+    assert None in texts
+    field = posts.schema.field(text).with_nullable(True)
+    bad = posts.set_column(text, field, pa.array(texts, pa.string()))
+    pq.write_table(bad, tmp_path / "posts.parquet")
+    spec = SourceSpec.parse(f"parquet:{tmp_path / 'posts.parquet'}")
+    for engine, executor in [("embedded", None), ("spark", SparkEngine())]:
+        with pytest.raises(InvalidInput, match=r"a post has no text"):
+            _export(platform, tmp_path / f"out-{engine}", source=spec, executor=executor)
 
 
 def test_a_snapshot_too_large_to_broadcast_is_joined_with_the_same_result(
@@ -226,13 +286,13 @@ def test_a_spark_export_killed_mid_way_is_resumed_on_spark(
         "CONSENTRY_HOME": str(platform.settings.home),
         "CONSENTRY_DATABASE_URL": platform.engine.url.render_as_string(hide_password=False),
     }
+    # The export stops right after recording its first shard, so the kill lands mid-way
+    # however fast the rest would be.
+    pauses = _hold(tmp_path, pause.SHARD_REGISTERED)
+    env[pause.ENV] = str(pauses)
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    while process.poll() is None and time.monotonic() < deadline:
-        if _registered_shards(platform.engine, out):
-            break
-        time.sleep(0.002)
-    assert process.poll() is None, f"ended before it was killed: {process.stderr.read()!r}"
+    assert _paused(pause.SHARD_REGISTERED, pauses, process) == process.pid
+    assert _registered_shards(platform.engine, out) == 1
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert not (out / "manifest.json").exists()
@@ -274,6 +334,31 @@ def _resume(platform: Platform, out: Path) -> ExportResult:
     )
 
 
+def _hold(tmp_path: Path, point: str) -> Path:
+    """A pause directory whose ``point`` holds whoever reaches it (``pipeline.pause``)."""
+    pauses = tmp_path / "pauses"
+    pauses.mkdir(exist_ok=True)
+    (pauses / f"{point}.hold").touch()
+    return pauses
+
+
+def _release(pauses: Path, point: str) -> None:
+    (pauses / f"{point}.hold").unlink(missing_ok=True)
+
+
+def _paused(point: str, pauses: Path, process: subprocess.Popen[bytes] | None = None) -> int:
+    """The pid of the first process paused at ``point``."""
+    deadline = time.monotonic() + pause.TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        for ready in sorted(pauses.glob(f"{point}.*.ready")):
+            return int(ready.read_text())
+        if process is not None and process.poll() is not None:
+            stderr = process.stderr.read() if process.stderr else b""
+            raise AssertionError(f"ended before it reached {point!r}: {stderr!r}")
+        time.sleep(0.01)
+    raise AssertionError(f"nothing reached {point!r} in {pause.TIMEOUT_SECONDS:.0f} s")
+
+
 def _python_workers() -> list[psutil.Process]:
     """Spark's forked Python workers under this process (children of ``pyspark.daemon``)."""
     found = []
@@ -288,33 +373,37 @@ def _python_workers() -> list[psutil.Process]:
 
 
 def test_a_python_worker_killed_mid_task_is_retried_with_the_same_delivery(
-    spark: Any, platform: Platform, tmp_path: Path
+    spark: Any, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     embedded = _export(platform, tmp_path / "embedded")
     tracker = spark.sparkContext.statusTracker()
+    # A task's Python worker stops before its first batch; it is killed there, then the others
+    # and the retried task run through.
+    pauses = _hold(tmp_path, pause.SPARK_TASK)
+    monkeypatch.setenv(pause.ENV, str(pauses))
     killed: list[int] = []
-    done = threading.Event()
+    stages: list[int] = []
 
-    def kill_a_busy_worker() -> None:
-        while not done.is_set() and not killed:
-            for stage in tracker.getActiveStageIds():
-                info = tracker.getStageInfo(stage)
-                if info and info.numActiveTasks and "count" in info.name:
-                    for worker in _python_workers():
-                        worker.kill()
-                        killed.append(worker.pid)
-            time.sleep(0.01)
+    def kill_the_paused_worker() -> None:
+        try:
+            pid = _paused(pause.SPARK_TASK, pauses)
+            stages.extend(tracker.getActiveStageIds())
+            for worker in _python_workers():
+                if worker.pid == pid:
+                    worker.kill()
+                    worker.wait(60)
+                    killed.append(pid)
+        finally:
+            _release(pauses, pause.SPARK_TASK)
 
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "64")  # long tasks
-    killer = threading.Thread(target=kill_a_busy_worker, daemon=True)
+    killer = threading.Thread(target=kill_the_paused_worker, daemon=True)
     killer.start()
     try:
         retried = _export(platform, tmp_path / "retried", executor=SparkEngine(partitions=2))
     finally:
-        done.set()
+        _release(pauses, pause.SPARK_TASK)
         killer.join()
-        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "65536")
-    assert killed
-    failed = [tracker.getStageInfo(s) for s in range(200)]
+    assert killed, "the paused process was not one of Spark's Python workers"
+    failed = [tracker.getStageInfo(s) for s in stages]  # the stage the kill fell in
     assert sum(i.numFailedTasks for i in failed if i) >= 1
     _same_delivery(embedded, retried, platform.engine)

@@ -31,7 +31,7 @@ from consentry.domain import consent_bulk
 from consentry.domain.consent import license_in_force
 from consentry.domain.types import LicenseFacts
 from consentry.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, OutputFailed
-from consentry.pipeline import engines, keys
+from consentry.pipeline import engines, keys, pause
 from consentry.pipeline.context import RECORD_COLUMNS, ExportContext
 from consentry.pipeline.counts import manifest_counts, rows_read, total_counts
 from consentry.pipeline.engines.embedded import EmbeddedEngine
@@ -295,6 +295,8 @@ def write_shards(
         to_scan = counting.submit(plan.source.count)
         counting.shutdown(wait=False)
 
+    paused_at = pause.pause_directory()
+
     def shard_finished(shard: FinishedShard) -> None:
         members = shard.members.append_column(
             "delivery_id",
@@ -309,6 +311,7 @@ def write_shards(
             size=shard.bytes,
             members=members,
         )
+        pause.pause(pause.SHARD_REGISTERED, paused_at)
 
     writer = ShardWriter(
         target.out_dir,

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import write_deltalake
 from export_platform import CUTOFF, Platform, build_platform
+from pause_points import hold, paused, release
 from sqlalchemy import Engine, insert
 
 from consentry.errors import InvalidInput
@@ -288,10 +288,10 @@ def test_a_spark_export_killed_mid_way_is_resumed_on_spark(
     }
     # The export stops right after recording its first shard, so the kill lands mid-way
     # however fast the rest would be.
-    pauses = _hold(tmp_path, pause.SHARD_REGISTERED)
+    pauses = hold(tmp_path, pause.SHARD_REGISTERED)
     env[pause.ENV] = str(pauses)
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert _paused(pause.SHARD_REGISTERED, pauses, process) == process.pid
+    assert paused(pause.SHARD_REGISTERED, pauses, process) == process.pid
     assert _registered_shards(platform.engine, out) == 1
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
@@ -334,31 +334,6 @@ def _resume(platform: Platform, out: Path) -> ExportResult:
     )
 
 
-def _hold(tmp_path: Path, point: str) -> Path:
-    """A pause directory whose ``point`` holds whoever reaches it (``pipeline.pause``)."""
-    pauses = tmp_path / "pauses"
-    pauses.mkdir(exist_ok=True)
-    (pauses / f"{point}.hold").touch()
-    return pauses
-
-
-def _release(pauses: Path, point: str) -> None:
-    (pauses / f"{point}.hold").unlink(missing_ok=True)
-
-
-def _paused(point: str, pauses: Path, process: subprocess.Popen[bytes] | None = None) -> int:
-    """The pid of the first process paused at ``point``."""
-    deadline = time.monotonic() + pause.TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        for ready in sorted(pauses.glob(f"{point}.*.ready")):
-            return int(ready.read_text())
-        if process is not None and process.poll() is not None:
-            stderr = process.stderr.read() if process.stderr else b""
-            raise AssertionError(f"ended before it reached {point!r}: {stderr!r}")
-        time.sleep(0.01)
-    raise AssertionError(f"nothing reached {point!r} in {pause.TIMEOUT_SECONDS:.0f} s")
-
-
 def _python_workers() -> list[psutil.Process]:
     """Spark's forked Python workers under this process (children of ``pyspark.daemon``)."""
     found = []
@@ -379,14 +354,14 @@ def test_a_python_worker_killed_mid_task_is_retried_with_the_same_delivery(
     tracker = spark.sparkContext.statusTracker()
     # A task's Python worker stops before its first batch; it is killed there, then the others
     # and the retried task run through.
-    pauses = _hold(tmp_path, pause.SPARK_TASK)
+    pauses = hold(tmp_path, pause.SPARK_TASK)
     monkeypatch.setenv(pause.ENV, str(pauses))
     killed: list[int] = []
     stages: list[int] = []
 
     def kill_the_paused_worker() -> None:
         try:
-            pid = _paused(pause.SPARK_TASK, pauses)
+            pid = paused(pause.SPARK_TASK, pauses)
             stages.extend(tracker.getActiveStageIds())
             for worker in _python_workers():
                 if worker.pid == pid:
@@ -394,14 +369,14 @@ def test_a_python_worker_killed_mid_task_is_retried_with_the_same_delivery(
                     worker.wait(60)
                     killed.append(pid)
         finally:
-            _release(pauses, pause.SPARK_TASK)
+            release(pauses, pause.SPARK_TASK)
 
     killer = threading.Thread(target=kill_the_paused_worker, daemon=True)
     killer.start()
     try:
         retried = _export(platform, tmp_path / "retried", executor=SparkEngine(partitions=2))
     finally:
-        _release(pauses, pause.SPARK_TASK)
+        release(pauses, pause.SPARK_TASK)
         killer.join()
     assert killed, "the paused process was not one of Spark's Python workers"
     failed = [tracker.getStageInfo(s) for s in stages]  # the stage the kill fell in

@@ -7,13 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from export_platform import CUTOFF, build_platform
+from pause_points import hold, paused
 from sqlalchemy import Engine
 
+from consentry.pipeline import pause
 from consentry.pipeline.export import run_export
 from consentry.pipeline.verify import verify_delivery
 from consentry.settings import Settings
@@ -52,15 +53,15 @@ def _env(engine: Engine, home: Path) -> dict[str, str]:
     }
 
 
-def _kill_after(command: list[str], env: dict[str, str], out: Path, shards: int) -> None:
+def _kill_after(
+    command: list[str], env: dict[str, str], out: Path, shards: int, tmp_path: Path
+) -> None:
+    """Run the export until it has recorded ``shards`` shards (it pauses there), then kill it."""
+    pauses = hold(tmp_path, pause.SHARD_REGISTERED, reached=shards)
+    env = {**env, pause.ENV: str(pauses)}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if len(list(out.glob("part-*.parquet"))) >= shards:
-            break
-        time.sleep(0.005)
-    if process.poll() is not None:
-        raise AssertionError(f"the export ended before it was killed: {process.stderr.read()}")
+    assert paused(pause.SHARD_REGISTERED, pauses, process) == process.pid
+    assert len(list(out.glob("part-*.parquet"))) >= shards
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert not (out / "manifest.json").exists()
@@ -75,7 +76,7 @@ def test_resume_after_kill_equals_an_uninterrupted_run(
     home = tmp_path / "home"
     env = _env(engine, home)
     interrupted = tmp_path / "interrupted"
-    _kill_after(_export_command(interrupted), env, interrupted, kill_after_shards)
+    _kill_after(_export_command(interrupted), env, interrupted, kill_after_shards, tmp_path)
 
     refused = subprocess.run(_export_command(interrupted), env=env, capture_output=True, text=True)
     assert refused.returncode == 1 and "--resume" in refused.stderr
@@ -119,7 +120,7 @@ def test_resume_refuses_when_the_inputs_changed_under_finished_shards(
     home = tmp_path / "home"
     env = _env(engine, home)
     out = tmp_path / "interrupted"
-    _kill_after(_export_command(out), env, out, 3)
+    _kill_after(_export_command(out), env, out, 3, tmp_path)
     with session_scope(engine) as session:  # an author of the finished shards turns private
         session.get(Account, "us_default").protected = True
     resumed = subprocess.run(

@@ -296,8 +296,10 @@ def write_shards(
         counting.shutdown(wait=False)
 
     paused_at = pause.pause_directory()
+    recorded = 0
 
     def shard_finished(shard: FinishedShard) -> None:
+        nonlocal recorded
         members = shard.members.append_column(
             "delivery_id",
             pa.array([target.delivery_id] * shard.members.num_rows, pa.string()),
@@ -311,7 +313,8 @@ def write_shards(
             size=shard.bytes,
             members=members,
         )
-        pause.pause(pause.SHARD_REGISTERED, paused_at)
+        recorded += 1
+        pause.pause(pause.SHARD_REGISTERED, paused_at, reached=recorded)
 
     writer = ShardWriter(
         target.out_dir,

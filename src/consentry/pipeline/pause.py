@@ -2,10 +2,11 @@
 known moment instead of sleeping and hoping the kill lands before a fast export ends.
 
 Off unless ``CONSENTRY_TEST_PAUSE`` names a directory. Then a process reaching point ``P`` while
-``DIR/P.hold`` exists writes ``DIR/P.<pid>.ready`` and waits until the hold file is removed (or
-``TIMEOUT_SECONDS`` have passed); the test waits for the ready file, kills the process it names,
-and removes the hold, so a retried task or a resumed export runs through. Production runs never
-set it: each point is then one dictionary lookup.
+``DIR/P.hold`` exists (for the N-th time or later, when the hold file holds N) writes
+``DIR/P.<pid>.ready`` and waits until the hold file is removed (or ``TIMEOUT_SECONDS`` have
+passed); the test waits for the ready file, kills the process it names, and removes the hold,
+so a retried task or a resumed export runs through. Production runs never set it: each point
+is then one dictionary lookup.
 """
 
 from __future__ import annotations
@@ -28,12 +29,17 @@ def pause_directory() -> str | None:
     return os.environ.get(ENV) or None
 
 
-def pause(point: str, directory: str | None) -> None:
-    """Wait here while ``directory/point.hold`` exists, having said so in a ready file."""
+def pause(point: str, directory: str | None, *, reached: int = 1) -> None:
+    """Wait here while ``directory/point.hold`` exists, having said so in a ready file, once
+    the point is ``reached`` as many times as the hold file says (empty: the first time)."""
     if directory is None:
         return
     hold = Path(directory) / f"{point}.hold"
-    if not hold.exists():
+    try:
+        wanted = int(hold.read_text() or 1)
+    except FileNotFoundError:
+        return
+    if reached < wanted:
         return
     ready = Path(directory) / f"{point}.{os.getpid()}.ready"
     partial = ready.with_suffix(".partial")

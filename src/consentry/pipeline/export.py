@@ -53,7 +53,7 @@ from consentry.pipeline.redact import RedactionLists, public_transforms
 from consentry.pipeline.shards import PARTIAL_SUFFIX, FinishedShard, ShardWriter
 from consentry.pipeline.sources import Source, SourceSpec, StoreSource
 from consentry.pipeline.transform import with_author_pseudonyms
-from consentry.revenue.billing import bill, record_tokens, sum_tokens
+from consentry.revenue.billing import TOKENS_SCHEMA, bill, record_tokens, sum_tokens
 from consentry.settings import Settings
 from consentry.store import deliveries, notices
 from consentry.store.db import session_scope
@@ -62,8 +62,6 @@ from consentry.store.parties import license_facts
 from consentry.store.snapshot import consent_inputs
 
 __all__ = ["ExportResult", "finalize", "plan_export", "run_export", "write_shards"]
-
-TOKENS_SCHEMA = pa.schema([("account_id", pa.string()), ("tokens", pa.int64())])
 
 Progress = Callable[[int, int], None]
 """Called with (posts scanned so far, posts to scan)."""

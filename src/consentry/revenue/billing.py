@@ -28,6 +28,9 @@ from consentry.store.invoices import delivered_authors, unbilled_deliveries
 from consentry.store.ledger import append_audit_event
 from consentry.store.models import CreatorEarning, Delivery, InvoiceLine, License
 
+TOKENS_SCHEMA = pa.schema([("account_id", pa.string()), ("tokens", pa.int64())])
+"""Tokens per author of a delivery, as the bill reads them."""
+
 
 def bill_pending(engine: Engine, *, home: Path, actor: str = "billing") -> list[str]:
     """Bill every complete delivery not billed yet; returns the deliveries billed."""
@@ -78,13 +81,10 @@ def tokens_per_account(engine: Engine, *, delivery_id: str, home: Path) -> pa.Ta
             )
         columns = pq.read_schema(path).names
         shard = pq.read_table(path, columns=[c for c in ("record_id", "text") if c in columns])
-        texts = shard["text"] if "text" in columns else pa.nulls(shard.num_rows, pa.string())
-        parts.append(pa.table({"record_id": shard["record_id"], "tokens": estimate_tokens(texts)}))
+        parts.append(pa.table({"record_id": shard["record_id"], "tokens": _text_tokens(shard)}))
     members = delivered_authors(engine, delivery_id)
     if not parts:
-        return pa.table(
-            {"account_id": pa.array([], pa.string()), "tokens": pa.array([], pa.int64())}
-        )
+        return TOKENS_SCHEMA.empty_table()
     tokens = pa.concat_tables(parts).join(members, "record_id", join_type="inner")
     return sum_tokens(tokens.select(["account_id", "tokens"]))
 
@@ -92,12 +92,14 @@ def tokens_per_account(engine: Engine, *, delivery_id: str, home: Path) -> pa.Ta
 def record_tokens(records: pa.Table, members: pa.Table) -> pa.Table:
     """(account_id, tokens) of delivered records (row-aligned with their members), as
     ``tokens_per_account`` reads them back from a shard: nulls and a text-less schema count 0."""
-    texts = (
-        records.column("text")
-        if "text" in records.column_names
-        else pa.nulls(records.num_rows, pa.string())
-    )
-    return pa.table({"account_id": members.column("account_id"), "tokens": estimate_tokens(texts)})
+    return pa.table({"account_id": members.column("account_id"), "tokens": _text_tokens(records)})
+
+
+def _text_tokens(records: pa.Table) -> pa.Array:
+    """Each record's estimated tokens; without a ``text`` column (a license without it), 0."""
+    if "text" in records.column_names:
+        return estimate_tokens(records.column("text"))
+    return estimate_tokens(pa.nulls(records.num_rows, pa.string()))
 
 
 def sum_tokens(tokens: pa.Table) -> pa.Table:

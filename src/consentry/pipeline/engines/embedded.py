@@ -47,6 +47,7 @@ from consentry.pipeline.transform import (
     judge_sql,
     register_context,
 )
+from consentry.store import deliveries
 
 NAME = "embedded"
 STREAM_ROWS = 65_536
@@ -198,17 +199,11 @@ def run(
         shutil.rmtree(spill, ignore_errors=True)
 
 
-MEMBERS_SCHEMA = pa.schema(
-    [
-        ("post_id", pa.string()),
-        ("account_id", pa.string()),
-        ("record_pseudonym", pa.string()),
-        ("basis_event_id", pa.int64()),
-        ("basis_policy_version", pa.string()),
-        ("basis_default", pa.string()),
-    ]
+MEMBERS_SCHEMA = deliveries.MEMBER_SCHEMA.remove(
+    deliveries.MEMBER_SCHEMA.get_field_index("delivery_id")
 )
-"""What ``transform.finish`` gives as members (read back from the table of delivered ones)."""
+"""What ``transform.finish`` gives as members: the stored membership without its delivery (read
+back from the table of delivered ones)."""
 
 
 def _delivered_table(output: BatchOutput) -> pa.Table:

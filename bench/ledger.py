@@ -106,6 +106,7 @@ def generate_accounts(n: int, rng: np.random.Generator) -> pa.Table:
     return pa.table(
         {
             "id": account_ids(np.arange(n)),
+            "ordinal": pa.array(np.arange(1, n + 1, dtype=np.int64)),
             "jurisdiction": _pick(codes, rng.choice(len(codes), n, p=weights / weights.sum())),
             "protected": pa.array(rng.random(n) < 0.05),
             "birth_date": pa.array(birth, mask=no_birth_date).cast(pa.date32()),
@@ -126,10 +127,12 @@ def generate_events(m: int, n_accounts: int, rng: np.random.Generator) -> pa.Tab
     recorded = effective + delay * MICROS
     order = np.argsort(recorded, kind="stable")
     collaborator = rng.choice(len(COLLABORATORS), m, p=[0.6, 0.4])
+    account = rng.integers(0, n_accounts, m)[order]
     return pa.table(
         {
             "id": pa.array(np.arange(1, m + 1, dtype=np.int64)),
-            "account_id": account_ids(rng.integers(0, n_accounts, m)[order]),
+            "account_id": account_ids(account),
+            "account_ordinal": pa.array(account + 1),
             "purpose": _pick(PURPOSES, rng.choice(len(PURPOSES), m, p=[0.85, 0.1, 0.05])[order]),
             "collaborator_id": _pick(
                 COLLABORATORS, collaborator[order], mask=(rng.random(m) < 0.75)[order]
@@ -147,10 +150,11 @@ def sample_facts(
     accounts: pa.Table, events: pa.Table, ids: pa.Array
 ) -> tuple[list[AccountFacts], dict[str, list[ConsentEventFacts]]]:
     """The sample's accounts and their events, grouped per account (not timed)."""
-    rows = accounts.filter(pc.is_in(accounts["id"], ids)).to_pylist()
+    rows = accounts.filter(pc.is_in(accounts["id"], ids)).drop_columns(["ordinal"]).to_pylist()
     facts = [AccountFacts(**row) for row in rows]
     grouped: dict[str, list[ConsentEventFacts]] = defaultdict(list)
-    for row in events.filter(pc.is_in(events["account_id"], ids)).to_pylist():
+    mine = events.filter(pc.is_in(events["account_id"], ids)).drop_columns(["account_ordinal"])
+    for row in mine.to_pylist():
         grouped[row["account_id"]].append(
             ConsentEventFacts(
                 **{
@@ -219,9 +223,8 @@ def mismatches(snapshot: pa.Table, expected: dict[str, dict[str, object]]) -> li
 
 
 def matching(accounts: pa.Table, events: pa.Table, as_of: datetime) -> None:
-    """The snapshot's one string-keyed step alone: each relevant event to its account."""
+    """The snapshot's first step alone: each relevant event to its account."""
     consent_snapshot.relevant_events(
-        consent_bulk.connect(),
         accounts,
         events,
         purpose=TRAIN_AI_SYSTEM,

@@ -27,11 +27,21 @@ from consentry.domain.types import (
     Verdict,
 )
 
+_ORDINALS: dict[str, int] = {}
+
+
+def ordinal(account_id: str) -> int:
+    """The account's ordinal (``store.models.Account.ordinal``): a number of its own, the same
+    for the whole run, in the order the ids are first seen, so that it is unrelated to the
+    account's position in any one table."""
+    return _ORDINALS.setdefault(account_id, len(_ORDINALS) + 1)
+
 
 def account_table(accounts: Sequence[AccountFacts]) -> pa.Table:
     rows = [
         {
             "id": a.id,
+            "ordinal": ordinal(a.id),
             "jurisdiction": a.jurisdiction,
             "protected": a.protected,
             "birth_date": a.birth_date,
@@ -48,6 +58,7 @@ def event_table(events: Sequence[ConsentEventFacts]) -> pa.Table:
         {
             "id": e.id,
             "account_id": e.account_id,
+            "account_ordinal": ordinal(e.account_id),
             "purpose": e.purpose,
             "collaborator_id": e.collaborator_id,
             "decision": e.decision.value,
@@ -106,7 +117,6 @@ def evaluate_in_bulk(
         listed_at=collaborator.listed_at,
         cutoff=cutoff,
         as_of=as_of,
-        con=con,
     )
     rows = consent_bulk.post_verdicts(
         post_table(posts), snapshot, license, cutoff=cutoff, as_of=as_of, con=con

@@ -21,6 +21,7 @@ TS = pa.timestamp("us", tz="UTC")
 ACCOUNT_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
+        pa.field("ordinal", pa.int64(), nullable=False),
         pa.field("jurisdiction", pa.string(), nullable=False),
         pa.field("protected", pa.bool_(), nullable=False),
         ("birth_date", pa.date32()),
@@ -32,6 +33,7 @@ EVENT_SCHEMA = pa.schema(
     [
         pa.field("id", pa.int64(), nullable=False),
         pa.field("account_id", pa.string(), nullable=False),
+        pa.field("account_ordinal", pa.int64(), nullable=False),
         pa.field("purpose", pa.string(), nullable=False),
         ("collaborator_id", pa.string()),
         pa.field("decision", pa.string(), nullable=False),

@@ -7,25 +7,28 @@ of ``consent``; the latest choice per account is the one row-wise part restated 
 property test holds the snapshot to ``consent.consent_state_at``.
 
 Why not one SQL plan: grouping three million events by account id string, then joining the
-groups back onto a million accounts by string, cost most of the time. Here the id strings are
-matched once (each event to its account's position, one hash join), the latest event per
-position is a scatter-max over integers (numpy), and every output column is either a column of
-the accounts table as it is or a ``take`` from the few rows of per-jurisdiction defaults.
+groups back onto a million accounts by string, cost most of the time; even a single hash join
+of the events with the accounts cost two thirds of it. Here no string is matched: each event
+carries its account's ordinal (``store.models.Account.ordinal``), an array indexed by ordinal
+gives the account's position, the latest event per position is a scatter-max over integers
+(numpy), and every output column is either a column of the accounts table as it is or a
+``take`` from the few rows of per-jurisdiction defaults.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from consentry.domain.consent import default_state
-from consentry.domain.consent_bulk import TS, as_utc, connect
+from consentry.domain.consent_bulk import TS, as_utc
 from consentry.domain.types import ADULT_AGE, ExclusionReason, PolicyFacts
 
 JURISDICTION_DEFAULTS_SCHEMA = pa.schema(
@@ -53,9 +56,9 @@ def jurisdiction_defaults(
     as_of: datetime,
 ) -> pa.Table:
     """Rules 3 and 6 (``consent.default_state``) for each distinct jurisdiction at the cut-off
-    and at ``as_of``."""
+    and at ``as_of``, in the order first given."""
     rows = []
-    for jurisdiction in sorted(set(jurisdictions)):
+    for jurisdiction in dict.fromkeys(jurisdictions):
         row: dict[str, object] = {"jurisdiction": jurisdiction}
         for suffix, moment in (("t", cutoff), ("now", as_of)):
             state = default_state(
@@ -97,25 +100,12 @@ SNAPSHOT_SCHEMA = pa.schema(
 """One row per account, in the order of the accounts table: what ``account_snapshot`` gives."""
 
 # Rule 2: the latest event is the one with the greatest (effective time, ledger id). Each
-# relevant event is read as its account's position in the accounts table (a join on the id
-# string, the one string-keyed step), its effective time in microseconds and a choice: the
-# event's id with two flags in the lowest bits, whether it is a master allow given before the
-# collaborator was listed (rule 6: no choice for this collaborator) and its decision. The id
-# dominates the choice, so among events of equal effective time the greatest choice is the
-# latest in ledger order.
-_BEFORE_LISTING = (
-    "(e.collaborator_id IS NULL AND e.decision = 'allow' AND $listed_at::TIMESTAMPTZ IS NOT NULL "
-    "AND e.effective_at < $listed_at::TIMESTAMPTZ)"
-)
-RELEVANT_EVENTS_SQL = f"""
-SELECT a.position,
-       epoch_us(e.effective_at) AS effective,
-       epoch_us(e.recorded_at) AS recorded,
-       e.id * 4 + {_BEFORE_LISTING}::BIGINT * 2 + (e.decision = 'allow')::BIGINT AS choice
-FROM events e JOIN account_positions a ON a.id = e.account_id
-WHERE e.purpose = $purpose
-  AND (e.collaborator_id IS NULL OR e.collaborator_id = $collaborator_id)
-  AND e.recorded_at <= $as_of AND e.effective_at <= $as_of"""
+# relevant event is read as its account's position in the accounts table (found through the
+# account's ordinal, which the event carries: an array lookup, no join), its effective time in
+# microseconds and a choice: the event's id with two flags in the lowest bits, whether it is a
+# master allow given before the collaborator was listed (rule 6: no choice for this
+# collaborator) and its decision. The id dominates the choice, so among events of equal
+# effective time the greatest choice is the latest in ledger order.
 _NO_CHOICE = -1
 _DEFAULT_NAMES = ("reason", "version", "default", "opt_out_since")
 """The state columns that come from a jurisdiction's default at each moment ..."""
@@ -133,7 +123,6 @@ def account_snapshot(
     listed_at: datetime | None,
     cutoff: datetime,
     as_of: datetime,
-    con: duckdb.DuckDBPyConnection | None = None,
 ) -> pa.Table:
     """One row per account (``SNAPSHOT_SCHEMA``, in the accounts' order): the account-level
     checks and the consent state at both moments.
@@ -145,7 +134,6 @@ def account_snapshot(
     """
     cutoff, as_of = as_utc(cutoff), as_utc(as_of)
     relevant = relevant_events(
-        con or connect(),
         accounts,
         events,
         purpose=purpose,
@@ -173,16 +161,14 @@ def snapshots_over_time(
     collaborator_id: str,
     listed_at: datetime | None,
     moments: Sequence[datetime],
-    con: duckdb.DuckDBPyConnection | None = None,
 ) -> Iterator[pa.Table]:
     """``account_snapshot`` with the cut-off and ``as_of`` both at each of ``moments`` (the
     ledger as recorded by then), in their order. The events are matched to their accounts once
-    for all the moments: that join, not the per-moment arithmetic, is what a snapshot costs."""
+    for all the moments."""
     if not moments:
         return
     moments = [as_utc(m) for m in moments]
     relevant = relevant_events(
-        con or connect(),
         accounts,
         events,
         purpose=purpose,
@@ -213,7 +199,7 @@ class RelevantEvents:
     choice: np.ndarray
 
     def known_at(self, moment: datetime) -> RelevantEvents:
-        """Those recorded and effective by ``moment`` (as ``RELEVANT_EVENTS_SQL`` at it)."""
+        """Those recorded and effective by ``moment`` (as ``relevant_events`` at it)."""
         limit = _micros(moment)
         keep = (self.recorded <= limit) & (self.effective <= limit)
         return RelevantEvents(
@@ -222,7 +208,6 @@ class RelevantEvents:
 
 
 def relevant_events(
-    con: duckdb.DuckDBPyConnection,
     accounts: pa.Table,
     events: pa.Table,
     *,
@@ -232,30 +217,79 @@ def relevant_events(
     as_of: datetime,
 ) -> RelevantEvents:
     """Each event that counts for (purpose, collaborator or all) as recorded by ``as_of``,
-    matched to its account's position."""
-    if events.num_rows and pc.max(events.column("id")).as_py() >= 2**61:
+    matched to its account's position; events of accounts not in ``accounts`` are left out."""
+    ids = _numpy(events.column("id"))
+    if len(ids) and ids.max() >= 2**61:
         raise ValueError("ledger ids from 2**61 on do not fit the bulk rule's packed choice")
-    positions = pa.table(
-        {"id": accounts.column("id"), "position": np.arange(accounts.num_rows, dtype=np.int32)}
+    collaborator = events.column("collaborator_id")
+    # Each step reads whole columns and Arrow and numpy run them without the GIL: on threads.
+    of_purpose, counts_for_collaborator, allow, position, (effective, recorded) = _in_parallel(
+        events.num_rows,
+        lambda: _numpy(pc.equal(events.column("purpose"), purpose)),
+        # A master-switch event (no collaborator) counts for every collaborator; Kleene's or
+        # is true for it, so no null is left to fill.
+        lambda: _numpy(
+            pc.or_kleene(pc.is_null(collaborator), pc.equal(collaborator, collaborator_id))
+        ),
+        lambda: _numpy(pc.equal(events.column("decision"), "allow")),
+        lambda: _positions(
+            _numpy(accounts.column("ordinal")), _numpy(events.column("account_ordinal"))
+        ),
+        lambda: (
+            _micros_of(events.column("effective_at")),
+            _micros_of(events.column("recorded_at")),
+        ),
     )
-    con.register("account_positions", positions)
-    con.register("events", events)
-    try:
-        found = con.sql(
-            RELEVANT_EVENTS_SQL,
-            params={
-                "purpose": purpose,
-                "collaborator_id": collaborator_id,
-                "listed_at": as_utc(listed_at) if listed_at is not None else None,
-                "as_of": as_utc(as_of),
-            },
-        ).to_arrow_table()
-    finally:
-        con.unregister("account_positions")
-        con.unregister("events")
-    return RelevantEvents(
-        *(found.column(name).to_numpy() for name in ("position", "effective", "recorded", "choice"))
+    limit = _micros(as_utc(as_of))
+    counts = (
+        of_purpose
+        & counts_for_collaborator
+        & (recorded <= limit)
+        & (effective <= limit)
+        & (position >= 0)
     )
+    chosen = np.flatnonzero(counts)
+    effective, allow = effective[chosen], allow[chosen]
+    choice = ids[chosen] * 4 + allow
+    if listed_at is not None:
+        master = _numpy(pc.is_null(collaborator))[chosen]
+        choice += (master & allow & (effective < _micros(as_utc(listed_at)))) * 2
+    return RelevantEvents(position[chosen], effective, recorded[chosen], choice)
+
+
+def _positions(account_ordinals: np.ndarray, ordinals: np.ndarray) -> np.ndarray:
+    """For each of ``ordinals``, the position in ``account_ordinals`` of that ordinal, or -1."""
+    if not len(account_ordinals):
+        return np.full(len(ordinals), -1, dtype=np.int64)
+    size = int(account_ordinals.max()) + 1
+    position_of = np.full(size + 1, -1, dtype=np.int64)  # the last entry: out of range
+    position_of[account_ordinals] = np.arange(len(account_ordinals), dtype=np.int64)
+    return position_of[np.where((ordinals >= 0) & (ordinals < size), ordinals, size)]
+
+
+_PARALLEL_FROM = 100_000
+"""Rows from which independent column computations run on threads (below it, handing them over
+costs more than it saves)."""
+_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="consent-snapshot")
+
+
+def _in_parallel(rows: int, *computations: Callable[[], Any]) -> list[Any]:
+    """The computations' results in order: on the pool's threads for ``rows`` from
+    ``_PARALLEL_FROM`` on, else one after the other."""
+    if rows < _PARALLEL_FROM:
+        return [compute() for compute in computations]
+    return [f.result() for f in [_pool.submit(compute) for compute in computations]]
+
+
+def _numpy(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A column without nulls as a numpy array (booleans unpacked)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.to_numpy(zero_copy_only=False)
+
+
+def _micros_of(times: pa.ChunkedArray) -> np.ndarray:
+    return _numpy(times.cast(pa.int64()))
 
 
 def _snapshot(
@@ -269,30 +303,58 @@ def _snapshot(
     as_of: datetime,
 ) -> pa.Table:
     """The snapshot from the events relevant at ``as_of`` (both moments in UTC)."""
+    count = accounts.num_rows
+    encoded, (latest_t, latest_now), account_columns = _in_parallel(
+        count,
+        lambda: pc.dictionary_encode(accounts.column("jurisdiction")).combine_chunks(),
+        lambda: _latest_at_both(count, relevant, cutoff),
+        lambda: _account_columns(accounts, cutoff, as_of),
+    )
     defaults = jurisdiction_defaults(
-        pc.unique(accounts.column("jurisdiction")).to_pylist(),
+        encoded.dictionary.to_pylist(),
         policies,
         purpose=purpose,
         listed_at=listed_at,
         cutoff=cutoff,
         as_of=as_of,
     )
+    default_of = encoded.indices.to_numpy()
+    at_t = _state_columns(latest_t, default_of, defaults, "t")
+    same = latest_now is latest_t and all(
+        defaults[f"{name}_t"].equals(defaults[f"{name}_now"]) for name in _DEFAULT_NAMES
+    )
+    # Normally nothing happened between the cut-off and as_of: the same columns serve both.
+    at_now = at_t if same else _state_columns(latest_now, default_of, defaults, "now")
+    columns = dict(account_columns)
+    for suffix, state in (("t", at_t), ("now", at_now)):
+        columns.update({f"{name}_{suffix}": state[name] for name in _STATE_NAMES})
+    return pa.table(columns, schema=SNAPSHOT_SCHEMA)
+
+
+def _latest_at_both(
+    count: int, relevant: RelevantEvents, cutoff: datetime
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per account position, the choice of its latest event at the cut-off and at as_of (the
+    same array when no relevant event is effective between them)."""
     position, effective, choice = relevant.position, relevant.effective, relevant.choice
-    count = accounts.num_rows
     later = effective > _micros(cutoff)
     if not later.any():
-        latest_t = latest_now = _latest(count, position, effective, choice)
-    else:
-        at_cutoff = ~later
-        latest_t = _latest(count, position[at_cutoff], effective[at_cutoff], choice[at_cutoff])
-        # An event effective after the cut-off (and by as_of) is later than any event at it.
-        latest_later = _latest(count, position[later], effective[later], choice[later])
-        latest_now = np.where(latest_later != _NO_CHOICE, latest_later, latest_t)
-    jurisdiction = pc.index_in(accounts.column("jurisdiction"), value_set=defaults["jurisdiction"])
-    default_of = jurisdiction.to_numpy()
+        latest = _latest(count, position, effective, choice)
+        return latest, latest
+    at_cutoff = ~later
+    latest_t = _latest(count, position[at_cutoff], effective[at_cutoff], choice[at_cutoff])
+    # An event effective after the cut-off (and by as_of) is later than any event at it.
+    latest_later = _latest(count, position[later], effective[later], choice[later])
+    return latest_t, np.where(latest_later != _NO_CHOICE, latest_later, latest_t)
+
+
+def _account_columns(
+    accounts: pa.Table, cutoff: datetime, as_of: datetime
+) -> dict[str, pa.Array | pa.ChunkedArray]:
+    """The snapshot's columns that come from the account alone."""
     birth_date, is_minor = accounts.column("birth_date"), accounts.column("is_minor")
     deleted_at = accounts.column("deleted_at")
-    columns = {
+    return {
         "account_id": accounts.column("id"),
         "jurisdiction": accounts.column("jurisdiction"),
         "deleted": pc.fill_null(pc.less_equal(deleted_at, pa.scalar(as_of, TS)), False),
@@ -301,15 +363,6 @@ def _snapshot(
         ),
         "protected": pc.fill_null(accounts.column("protected"), False),
     }
-    at_t = _state_columns(latest_t, default_of, defaults, "t")
-    same = latest_now is latest_t and all(
-        defaults[f"{name}_t"].equals(defaults[f"{name}_now"]) for name in _DEFAULT_NAMES
-    )
-    # Normally nothing happened between the cut-off and as_of: the same columns serve both.
-    at_now = at_t if same else _state_columns(latest_now, default_of, defaults, "now")
-    for suffix, state in (("t", at_t), ("now", at_now)):
-        columns.update({f"{name}_{suffix}": state[name] for name in _STATE_NAMES})
-    return pa.table(columns, schema=SNAPSHOT_SCHEMA)
 
 
 def _latest(
@@ -343,14 +396,16 @@ def _state_columns(
         "default": pa.nulls(2, pa.string()),
         "opt_out_since": pa.nulls(2, TS),
     }
-    columns = {
-        name: pa.concat_arrays([defaults.column(f"{name}_{suffix}").combine_chunks(), extra]).take(
-            code
-        )
+    values = {
+        name: pa.concat_arrays([defaults.column(f"{name}_{suffix}").combine_chunks(), extra])
         for name, extra in explicit.items()
     }
-    columns["event"] = pa.array(latest >> 2, mask=~chosen)
-    return columns
+    taken = _in_parallel(
+        len(code),
+        *(lambda of=of: of.take(code) for of in values.values()),
+        lambda: pa.array(latest >> 2, mask=~chosen),
+    )
+    return dict(zip([*values, "event"], taken, strict=True))
 
 
 def _minor_at(birth_date: pa.ChunkedArray, is_minor: pa.ChunkedArray, moment: datetime) -> pa.Array:

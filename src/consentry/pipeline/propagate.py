@@ -131,7 +131,6 @@ def _to_take_back(
         collaborator_id=license.collaborator_id,
         cutoff=moment,
         as_of=moment,
-        con=con,
     )
     # The rule judges the post as it is now under a license assumed in force now: the term and
     # status were handled above, so only consent and the record itself decide here.

@@ -64,7 +64,6 @@ def consent_over_time(engine: Engine, params: Params) -> Report:
         collaborator_id=consent_bulk.MASTER_SWITCH_ONLY,
         listed_at=None,
         moments=moments,
-        con=con,
     )
     # Counted in one query over every month-end's snapshot: one query per month cost more.
     counted = pa.concat_tables(

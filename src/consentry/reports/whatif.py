@@ -98,7 +98,6 @@ def simulate(
                 listed_at=collaborator.listed_at,
                 cutoff=at,
                 as_of=as_of,
-                con=con,
             )
             verdicts = consent_bulk.post_verdicts(
                 posts, snapshot, lic, cutoff=at, as_of=as_of, con=con

@@ -125,7 +125,7 @@ def may_share_bulk(
             reference=reference,
         )
         snapshot = inputs.snapshot(
-            purpose=purpose, collaborator_id=collaborator_id, cutoff=now, as_of=now, con=con
+            purpose=purpose, collaborator_id=collaborator_id, cutoff=now, as_of=now
         )
         verdicts = pa.concat_tables(
             _ranked(

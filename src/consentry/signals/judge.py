@@ -49,7 +49,7 @@ def _licensable(
     )
     # The thread's kept connection: opening one costs more than judging a request's pages.
     con = consent_bulk.thread_connection()
-    snapshot = inputs.master_snapshot(purpose=TRAIN_AI_SYSTEM, cutoff=now, as_of=now, con=con)
+    snapshot = inputs.master_snapshot(purpose=TRAIN_AI_SYSTEM, cutoff=now, as_of=now)
     verdicts = consent_bulk.post_verdicts(
         posts, snapshot, PLATFORM_LICENSE, cutoff=now, as_of=now, con=con
     )

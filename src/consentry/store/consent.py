@@ -4,7 +4,7 @@ Reading the rule's inputs is ``store.snapshot``'s job alone."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -137,7 +137,11 @@ def record_consents(session: Session, writes: Sequence[ConsentWrite]) -> list[Re
         )
         valid.append((i, fields))
     if valid:
-        events = append_consent_rows(session, [fields for _, fields in valid])
+        events = append_consent_rows(
+            session,
+            [fields for _, fields in valid],
+            ordinals=cast(dict[str, int], known["account"]),
+        )
         append_audit_rows(
             session,
             [
@@ -171,7 +175,7 @@ def _answer_resent(
     session: Session,
     writes: Sequence[ConsentWrite],
     outcomes: list[Recorded | Exception | None],
-    recorded_ids: set[str],
+    recorded_ids: Collection[str],
 ) -> list[int]:
     """Answer the writes whose external id is recorded (in ``outcomes``); the others' indexes.
 
@@ -232,29 +236,33 @@ def _repeated_external_ids(writes: Sequence[ConsentWrite], indexes: list[int]) -
 
 
 _KNOWN = {
-    "account": ("accounts", "id"),
-    "purpose": ("purposes", "key"),
-    "collaborator": ("collaborators", "id"),
-    "external": ("consent_events", "external_id"),
+    "account": ("accounts", "id", "ordinal"),
+    "purpose": ("purposes", "key", "NULL"),
+    "collaborator": ("collaborators", "id", "NULL"),
+    "external": ("consent_events", "external_id", "NULL"),
 }
 """What a consent write names, and the table and column it must be found in (an external id
-already recorded means the event was sent before)."""
+already recorded means the event was sent before), with what the write needs of it: the
+account's ordinal, which its event carries."""
 
 
-def _known(session: Session, **asked: list[str | None]) -> dict[str, set[str]]:
-    """Which of the ids asked for exist, by kind (``_KNOWN``), in one statement."""
+def _known(session: Session, **asked: list[str | None]) -> dict[str, dict[str, int | None]]:
+    """Which of the ids asked for exist, by kind (``_KNOWN``), each with its account's ordinal
+    (None for the other kinds), in one statement."""
     conn = session.connection()
     parts, params = [], {}
-    for kind, (table, column) in _KNOWN.items():
+    for kind, (table, column, carried) in _KNOWN.items():
         values = sorted({v for v in asked[kind] if v is not None})
         if values:
             within, given = id_list_in(conn, values, name=kind)
-            parts.append(f"SELECT '{kind}', {column} FROM {table} WHERE {column} {within}")
+            parts.append(
+                f"SELECT '{kind}', {column}, {carried} FROM {table} WHERE {column} {within}"
+            )
             params.update(given)
-    found: dict[str, set[str]] = {kind: set() for kind in _KNOWN}
+    found: dict[str, dict[str, int | None]] = {kind: {} for kind in _KNOWN}
     if parts:
-        for kind, value in conn.execute(text(" UNION ALL ".join(parts)), params):
-            found[kind].add(value)
+        for kind, value, ordinal in conn.execute(text(" UNION ALL ".join(parts)), params):
+            found[kind][value] = ordinal
     return found
 
 

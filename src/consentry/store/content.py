@@ -38,6 +38,7 @@ from consentry.store.db import id_list_in
 from consentry.store.ledger import (
     CONSENT_CHAIN,
     CONSENT_FIELDS,
+    account_ordinals,
     append_audit_event,
     canonical_hash,
     lock_head,
@@ -432,11 +433,14 @@ def append_consent_events(session: Session, table: pa.Table) -> LoadCounts:
         fresh = fresh.take(pc.sort_indices(fresh["sequence"]))  # Arrow's sort is stable
     recorded = pc.fill_null(fresh["recorded_at"], pa.scalar(datetime.now(UTC), TS))
     fresh = fresh.set_column(fresh.schema.get_field_index("recorded_at"), "recorded_at", recorded)
+    rows = fresh.select(CONSENT_FIELDS).to_pylist()
+    ordinals = account_ordinals(session, [row["account_id"] for row in rows]) if rows else {}
     records = []
     prev = head.last_hash
-    for row in fresh.select(CONSENT_FIELDS).to_pylist():
+    for row in rows:
         digest = canonical_hash(row, prev)
-        records.append({**row, "prev_hash": prev, "hash": digest})
+        ordinal = ordinals[row["account_id"]]
+        records.append({**row, "account_ordinal": ordinal, "prev_hash": prev, "hash": digest})
         prev = digest
     if records:
         session.execute(insert(ConsentEvent), records)

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from consentry.domain.types import ConsentSource, Decision
+from consentry.errors import NotFound
+from consentry.store.db import id_list_in
 from consentry.store.models import AuditEvent, ConsentEvent, LedgerHead
 
 GENESIS = "0" * 64
@@ -108,10 +110,15 @@ Chained = TypeVar("Chained", ConsentEvent, AuditEvent)
 
 
 def _extend(
-    session: Session, chain: str, model: type[Chained], rows: Sequence[dict[str, Any]]
+    session: Session,
+    chain: str,
+    model: type[Chained],
+    rows: Sequence[dict[str, Any]],
+    unhashed: Sequence[dict[str, Any]] | None = None,
 ) -> list[Chained]:
-    """Append ``rows`` to ``chain`` in the order given: one multi-row INSERT with RETURNING,
-    whose ids must come back in that order, as the chain's order is the ids'.
+    """Append ``rows`` (the hashed fields) to ``chain`` in the order given, each with the
+    columns of its entry in ``unhashed``: one multi-row INSERT with RETURNING, whose ids must
+    come back in that order, as the chain's order is the ids'.
 
     The INSERT is Core's, not the ORM's unit of work (which cost most of a group commit's
     batch: a consent write is two rows); the rows come back as persistent objects of the
@@ -119,9 +126,11 @@ def _extend(
     head = _lock_head(session, chain)
     prev = head.last_hash
     values = []
-    for fields in rows:
+    for i, fields in enumerate(rows):
         digest = canonical_hash(fields, prev)
-        values.append({**fields, "prev_hash": prev, "hash": digest})
+        values.append(
+            {**fields, **(unhashed[i] if unhashed else {}), "prev_hash": prev, "hash": digest}
+        )
         prev = digest
     table = cast(Table, model.__table__)
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
@@ -165,10 +174,33 @@ def consent_fields(
     }
 
 
-def append_consent_rows(session: Session, rows: Sequence[dict[str, Any]]) -> list[ConsentEvent]:
-    """Append consent events (``consent_fields``) to the ledger in the order given: the only
-    write path there is."""
-    return _extend(session, CONSENT_CHAIN, ConsentEvent, rows)
+def append_consent_rows(
+    session: Session,
+    rows: Sequence[dict[str, Any]],
+    *,
+    ordinals: Mapping[str, int] | None = None,
+) -> list[ConsentEvent]:
+    """Append consent events (``consent_fields``) to the ledger in the order given, each with
+    its account's ordinal (from ``ordinals`` when the caller has read them, else read here):
+    the only write path there is but the bulk import's (``store.content.append_consent_events``)."""
+    if ordinals is None:
+        ordinals = account_ordinals(session, [r["account_id"] for r in rows])
+    unhashed = [{"account_ordinal": ordinals[r["account_id"]]} for r in rows]
+    return _extend(session, CONSENT_CHAIN, ConsentEvent, rows, unhashed)
+
+
+def account_ordinals(session: Session, account_ids: Sequence[str]) -> dict[str, int]:
+    """The ``Account.ordinal`` of each of ``account_ids``, in one query; an unknown account
+    is refused (``NotFound``), as the event's foreign key would refuse it."""
+    wanted = set(account_ids)
+    conn = session.connection()
+    within, params = id_list_in(conn, sorted(wanted))
+    rows = conn.execute(text(f"SELECT id, ordinal FROM accounts WHERE id {within}"), params)
+    found: dict[str, int] = dict(rows.all())
+    missing = wanted - found.keys()
+    if missing:
+        raise NotFound("account", min(missing))
+    return found
 
 
 def append_consent_event(

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -42,7 +43,15 @@ class Base(DeclarativeBase):
 
 class Account(Base):
     __tablename__ = "accounts"
+    # The ordinal comes from the database (see ``ordinal``); reading it back in the INSERT's
+    # RETURNING would see SQLite's value before its trigger set it.
+    __mapper_args__ = {"eager_defaults": False}  # noqa: RUF012
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ordinal: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue(), unique=True)
+    """A number of its own, given by the database when the account is created (PostgreSQL: an
+    identity column; SQLite: a trigger, the greatest so far plus one) and never changed. Consent
+    events carry it, so that the consent snapshot finds an event's account by position in an
+    array instead of joining a million id strings (``domain.consent_snapshot``)."""
     handle: Mapped[str] = mapped_column(String(64), index=True)
     display_name: Mapped[str | None] = mapped_column(String(200))
     jurisdiction: Mapped[str] = mapped_column(String(8))
@@ -162,6 +171,9 @@ class ConsentEvent(Base):
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    account_ordinal: Mapped[int] = mapped_column(BigInteger)
+    """The account's ``Account.ordinal``, written with the event (``store.ledger``); not part of
+    the hashed content, as it only restates ``account_id``."""
     purpose: Mapped[str] = mapped_column(ForeignKey("purposes.key"))
     collaborator_id: Mapped[str | None] = mapped_column(ForeignKey("collaborators.id"))
     decision: Mapped[str] = mapped_column(String(8))

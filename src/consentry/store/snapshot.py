@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, and_, bindparam, select, text
@@ -178,7 +177,6 @@ class ConsentInputs:
         collaborator_id: str,
         cutoff: datetime,
         as_of: datetime,
-        con: duckdb.DuckDBPyConnection | None = None,
     ) -> pa.Table:
         """``consent_snapshot.account_snapshot`` of these inputs for one collaborator, purpose."""
         return consent_snapshot.account_snapshot(
@@ -190,7 +188,6 @@ class ConsentInputs:
             listed_at=self.reference.collaborator(collaborator_id).listed_at,
             cutoff=cutoff,
             as_of=as_of,
-            con=con,
         )
 
     def master_snapshot(
@@ -199,7 +196,6 @@ class ConsentInputs:
         purpose: str,
         cutoff: datetime,
         as_of: datetime,
-        con: duckdb.DuckDBPyConnection | None = None,
     ) -> pa.Table:
         """The snapshot of the master switch alone (no per-collaborator event counts)."""
         return consent_snapshot.account_snapshot(
@@ -211,7 +207,6 @@ class ConsentInputs:
             listed_at=None,
             cutoff=cutoff,
             as_of=as_of,
-            con=con,
         )
 
     def account(self, account_id: str) -> AccountFacts:

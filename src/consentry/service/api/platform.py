@@ -101,13 +101,9 @@ def check_many(questions: BulkQuestions, request: Request, _caller: PlatformDep)
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": ConsentEventOut, "description": "Sent before: the recorded event."}},
 )
-def record_event(
-    event: ConsentEventIn,
-    request: Request,
-    response: Response,
-    caller: PlatformDep,
-    propagator: PropagatorDep,
-) -> ConsentEventOut:
+async def record_event(
+    event: ConsentEventIn, request: Request, caller: PlatformDep, propagator: PropagatorDep
+) -> Response:
     """Append a user's choice made in the platform's app (or a GPC signal it received).
 
     Idempotent on ``external_id``: the same event sent again answers 200 with the recorded
@@ -117,9 +113,14 @@ def record_event(
     share a commit: ``store.group_commit``).
     """
     writes: GroupCommit[ConsentWrite, Recorded] = request.app.state.writes
-    recorded = writes.run(ConsentWrite(**event.model_dump(), actor=caller.actor))
+    # Awaited on the event loop: the write waits for its batch's commit without a thread.
+    recorded = await writes.write(ConsentWrite(**event.model_dump(), actor=caller.actor))
     if recorded.created:
         propagator.submit([event.account_id])
-    else:
-        response.status_code = status.HTTP_200_OK
-    return ConsentEventOut.model_validate(recorded.event, from_attributes=True)
+    # Dumped by the model itself: FastAPI would validate the model it is given once more.
+    answer = ConsentEventOut.model_validate(recorded.event, from_attributes=True)
+    return Response(
+        answer.model_dump_json(),
+        status_code=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
+        media_type="application/json",
+    )

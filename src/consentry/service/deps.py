@@ -9,7 +9,7 @@ prefix and the client's address (``limits.FailureLimiter``), so a valid one alwa
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
@@ -43,15 +43,17 @@ STAFF_COOKIE = "consentry_staff"
 TOKEN_CACHE_SECONDS = 1.0
 
 
-def _engine(request: Request) -> Engine:
+async def _engine(request: Request) -> Engine:
+    """Async, as every dependency here that does no I/O: FastAPI runs a plain function
+    dependency in its threadpool, a hop between threads per request for an attribute read."""
     return request.app.state.engine
 
 
-def _settings(request: Request) -> ServiceSettings:
+async def _settings(request: Request) -> ServiceSettings:
     return request.app.state.settings
 
 
-def _propagator(request: Request) -> BackgroundPropagator:
+async def _propagator(request: Request) -> BackgroundPropagator:
     propagator: BackgroundPropagator = request.app.state.propagator
     return propagator
 
@@ -206,12 +208,12 @@ def require_active(caller: CollaboratorCaller) -> CollaboratorCaller:
     return caller
 
 
-def active_collaborator_with(scope: str) -> Callable[..., CollaboratorCaller]:
+def active_collaborator_with(scope: str) -> Callable[..., Awaitable[CollaboratorCaller]]:
     """``collaborator_with(scope)`` for routes that hand out data: the collaborator must be
     active. The status is read on every request, so a suspension takes effect at once."""
     admitted = Depends(collaborator_with(scope))
 
-    def dependency(caller: CollaboratorCaller = admitted) -> CollaboratorCaller:
+    async def dependency(caller: CollaboratorCaller = admitted) -> CollaboratorCaller:
         return require_active(caller)
 
     return dependency
@@ -291,7 +293,7 @@ def _staff(
 StaffDep = Annotated[StaffSession, Depends(_staff)]
 
 
-def _admin(staff: StaffDep) -> StaffSession:
+async def _admin(staff: StaffDep) -> StaffSession:
     """A staff member with the admin role, checked before the form is read: a viewer's change
     is refused (403) whatever it sends."""
     require_admin(staff)

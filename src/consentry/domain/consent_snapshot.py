@@ -17,10 +17,12 @@ gives the account's position, the latest event per position is a scatter-max ove
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -222,15 +224,14 @@ def relevant_events(
     if len(ids) and ids.max() >= 2**61:
         raise ValueError("ledger ids from 2**61 on do not fit the bulk rule's packed choice")
     collaborator = events.column("collaborator_id")
+    master = pc.is_null(collaborator)
     # Each step reads whole columns and Arrow and numpy run them without the GIL: on threads.
     of_purpose, counts_for_collaborator, allow, position, (effective, recorded) = _in_parallel(
         events.num_rows,
         lambda: _numpy(pc.equal(events.column("purpose"), purpose)),
         # A master-switch event (no collaborator) counts for every collaborator; Kleene's or
         # is true for it, so no null is left to fill.
-        lambda: _numpy(
-            pc.or_kleene(pc.is_null(collaborator), pc.equal(collaborator, collaborator_id))
-        ),
+        lambda: _numpy(pc.or_kleene(master, pc.equal(collaborator, collaborator_id))),
         lambda: _numpy(pc.equal(events.column("decision"), "allow")),
         lambda: _positions(
             _numpy(accounts.column("ordinal")), _numpy(events.column("account_ordinal"))
@@ -252,8 +253,7 @@ def relevant_events(
     effective, allow = effective[chosen], allow[chosen]
     choice = ids[chosen] * 4 + allow
     if listed_at is not None:
-        master = _numpy(pc.is_null(collaborator))[chosen]
-        choice += (master & allow & (effective < _micros(as_utc(listed_at)))) * 2
+        choice += (_numpy(master)[chosen] & allow & (effective < _micros(as_utc(listed_at)))) * 2
     return RelevantEvents(position[chosen], effective, recorded[chosen], choice)
 
 
@@ -270,15 +270,22 @@ def _positions(account_ordinals: np.ndarray, ordinals: np.ndarray) -> np.ndarray
 _PARALLEL_FROM = 100_000
 """Rows from which independent column computations run on threads (below it, handing them over
 costs more than it saves)."""
-_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="consent-snapshot")
+
+
+@lru_cache
+def _pool_of(pid: int) -> ThreadPoolExecutor:
+    """The process's pool, by process id: a child forked after the parent's pool started its
+    threads would inherit a pool that believes it has idle threads and none that run."""
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="consent-snapshot")
 
 
 def _in_parallel(rows: int, *computations: Callable[[], Any]) -> list[Any]:
-    """The computations' results in order: on the pool's threads for ``rows`` from
+    """The computations' results in order: on the process's pool for ``rows`` from
     ``_PARALLEL_FROM`` on, else one after the other."""
     if rows < _PARALLEL_FROM:
         return [compute() for compute in computations]
-    return [f.result() for f in [_pool.submit(compute) for compute in computations]]
+    pool = _pool_of(os.getpid())
+    return [f.result() for f in [pool.submit(compute) for compute in computations]]
 
 
 def _numpy(values: pa.ChunkedArray | pa.Array) -> np.ndarray:

@@ -12,6 +12,7 @@ from consentry.demo.pii import labelled_corpus
 from consentry.pipeline.redact import (
     PII_TYPES,
     PLACEHOLDERS,
+    Mentions,
     redact,
     redact_with_spans,
     replace_mentions,
@@ -221,6 +222,7 @@ def test_batches_redacted_concurrently_match_one_at_a_time() -> None:
 
 HANDLES = pa.array(["anna_m", "Bob"])
 PSEUDONYMS = pa.array(["u_7f3a", "u_19c2"])
+MENTIONS = Mentions(HANDLES, PSEUDONYMS)
 
 
 @pytest.mark.parametrize(
@@ -238,10 +240,10 @@ PSEUDONYMS = pa.array(["u_7f3a", "u_19c2"])
     ],
 )
 def test_mentions_become_pseudonyms_or_user(text: str, expected: str) -> None:
-    assert replace_mentions(pa.array([text]), HANDLES, PSEUDONYMS).to_pylist() == [expected]
+    assert replace_mentions(pa.array([text]), MENTIONS).to_pylist() == [expected]
 
 
 def test_mentions_after_redaction_leave_placeholders_and_nulls_alone() -> None:
     texts = redact(pa.array(["@bob mail bob@x.com", None, "@zed"]))
-    out = replace_mentions(texts, HANDLES, PSEUDONYMS, unknown="[ANON]")
+    out = replace_mentions(texts, MENTIONS, unknown="[ANON]")
     assert out.to_pylist() == ["u_19c2 mail [EMAIL]", None, "[ANON]"]

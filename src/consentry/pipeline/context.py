@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from consentry.domain.consent_bulk import TS
 from consentry.domain.types import LicenseFacts
-from consentry.pipeline.redact import NO_LISTS, RedactionLists
+from consentry.pipeline.redact import NO_LISTS, Mentions, RedactionLists
 
 # Output column -> (license field name, Arrow type, description)
 RECORD_COLUMNS: dict[str, tuple[str, pa.DataType, str]] = {
@@ -72,10 +72,9 @@ class ExportContext:
     pseudonym_key: bytes
     snapshot: pa.Table
     """consent_snapshot.account_snapshot at the cut-off."""
-    mention_handles: pa.Array
-    """Lower-cased handles of accounts whose consent allows sharing ..."""
-    mention_replacements: pa.Array
-    """... and the pseudonyms their @mentions become."""
+    mentions: Mentions
+    """Lower-cased handles of accounts whose consent allows sharing, and the pseudonyms their
+    @mentions become."""
     quoted: pa.Table
     """quoted_post_id and quoted_post_text of every quoted post that is itself delivered under
     this license (rule 8)."""

@@ -49,7 +49,7 @@ from consentry.pipeline.manifest import (
 )
 from consentry.pipeline.metadata import write_croissant, write_datasheet
 from consentry.pipeline.plan import ExportPlan, ShardLayout, Target
-from consentry.pipeline.redact import RedactionLists, public_transforms
+from consentry.pipeline.redact import Mentions, RedactionLists, public_transforms
 from consentry.pipeline.shards import PARTIAL_SUFFIX, FinishedShard, ShardWriter
 from consentry.pipeline.sources import Source, SourceSpec, StoreSource
 from consentry.pipeline.transform import with_author_pseudonyms
@@ -267,8 +267,7 @@ def plan_export(
             redaction_lists=RedactionLists.from_transforms(transforms, where=f"license {facts.id}"),
             pseudonym_key=pseudonym_key,
             snapshot=snapshot,
-            mention_handles=handles,
-            mention_replacements=replacements,
+            mentions=Mentions(handles, replacements),
             quoted=quoted,
             withdrawn=withdrawn.result(),
             already_delivered=already_delivered.result() if already_delivered else None,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -499,14 +500,27 @@ def redact_with_spans(
 _MENTION = r"(?s)^(?P<handle>[A-Za-z0-9_]{1,30})(?P<rest>|[^A-Za-z0-9_].*)$"
 
 
+@dataclass(frozen=True)
+class Mentions:
+    """The accounts whose @mentions become a replacement: their handles (any case) and the
+    replacements, looked up in a dict built once, since ``pc.index_in`` would hash every
+    handle again for each batch of an export."""
+
+    handles: pa.Array
+    replacements: pa.Array
+
+    @cached_property
+    def lookup(self) -> dict[str, str]:
+        lowered = pc.utf8_lower(self.handles.cast(pa.string())).to_pylist()
+        pairs = zip(lowered, self.replacements.cast(pa.string()).to_pylist(), strict=True)
+        return dict(reversed(list(pairs)))  # the first of a repeated handle wins
+
+
 def replace_mentions(
-    texts: pa.Array | pa.ChunkedArray,
-    handles: pa.Array,
-    replacements: pa.Array,
-    *,
-    unknown: str = "[USER]",
+    texts: pa.Array | pa.ChunkedArray, mentions: Mentions, *, unknown: str = "[USER]"
 ) -> pa.Array:
-    """Each ``@handle`` becomes its replacement if ``handles`` has it (any case), else ``unknown``.
+    """Each ``@handle`` becomes its replacement if ``mentions`` has it (any case), else
+    ``unknown``.
 
     An ``@`` right after a letter, digit or one of ``._%+-`` is part of an address, not a mention.
     """
@@ -526,9 +540,11 @@ def replace_mentions(
         & np.roll(~ends_in_address, 1)
         & parts.is_valid().to_numpy(zero_copy_only=False)
     )
-    handle = pc.utf8_lower(parts.field("handle"))
-    index = pc.index_in(handle, value_set=pc.utf8_lower(handles.cast(pa.string())))
-    replacement = pc.fill_null(replacements.cast(pa.string()).take(index), unknown)
+    lookup = mentions.lookup
+    replacement = pa.array(
+        [lookup.get(h, unknown) for h in pc.utf8_lower(parts.field("handle")).to_pylist()],
+        pa.string(),
+    )
     is_mention = pa.array(mention)
     lead = pc.if_else(is_mention, replacement, pc.if_else(pa.array(position > 0), "@", ""))
     body = pc.if_else(is_mention, parts.field("rest"), pieces)

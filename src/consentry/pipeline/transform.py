@@ -203,8 +203,6 @@ def _records(delivered: pa.Table, ctx: ExportContext) -> pa.Table:
     for name in ctx.schema.names:
         column = delivered.column(name)
         if name in ("text", "quoted_text") and ctx.redact:
-            column = replace_mentions(
-                redact(column, ctx.redaction_lists), ctx.mention_handles, ctx.mention_replacements
-            )
+            column = replace_mentions(redact(column, ctx.redaction_lists), ctx.mentions)
         columns[name] = column
     return pa.table(columns).cast(ctx.schema)

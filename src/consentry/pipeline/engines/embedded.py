@@ -80,13 +80,25 @@ def judged_stream(
     batch, each row with ``post_hash``, a 64-bit hash of its id."""
     register_context(con, ctx)
     source.register(con, "posts")
-    sql = f"SELECT *, hash(post_id) AS post_hash FROM ({judge_sql(ctx, ordered=False)})"
+    sql = (
+        f"SELECT * REPLACE ({NARROWED}), hash(post_id) AS post_hash "
+        f"FROM ({judge_sql(ctx, ordered=False)})"
+    )
     try:
         for batch in arrow_stream(con.sql(sql, params=judge_parameters(ctx)), STREAM_ROWS):
             if batch.num_rows:
                 yield batch
     except duckdb.Error as exc:
         raise refused(exc, source.where) from exc
+
+
+_DELIVERED = "reason IS NULL AND NOT (previously_delivered OR withdrawn)"
+NARROWED = ", ".join(
+    f"CASE WHEN {_DELIVERED} THEN {column} END AS {column}"
+    for column in ("post_id", "account_id", "lang", "basis_policy_version", "basis_default")
+)
+"""The string columns only a delivered record uses, null in the other judged rows (about six in
+seven): counting needs none of them, and each would be copied out of DuckDB for every row."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ With a broadcast snapshot, the text of a post whose author shares nothing is bla
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import itertools
@@ -63,6 +64,11 @@ NAME = "spark"
 DEFAULT_MASTER = "local[2]"
 TASK_ATTEMPTS = 4
 """A task whose Python worker died (or that failed otherwise) is tried this many times."""
+DRIVER_MEMORY = "4g"
+"""The driver's heap when Consentry starts the session (``spark.driver.memory`` overrides it):
+in local mode the driver is the executor too and holds the snapshot, its broadcast and the
+judged output's cached partitions; Spark's default of 1g ran out at 5M posts (so did 2g, on the
+second export of a session)."""
 DEFAULT_BROADCAST_LIMIT = 256 * 2**20
 """Snapshots up to this many bytes are broadcast; larger ones are joined onto the posts."""
 ROWS_PER_PARTITION = 500_000
@@ -102,6 +108,7 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
         "spark.task.maxFailures": str(TASK_ATTEMPTS),
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.execution.arrow.maxRecordsPerBatch": "262144",
+        "spark.driver.memory": DRIVER_MEMORY,
         **(conf or {}),
     }
     for key, value in settings.items():
@@ -127,7 +134,10 @@ class SparkEngine:
 
     def execute(self, plan: ExportPlan) -> Iterator[BatchOutput]:
         spark = spark_session(self.master, self.conf)
-        with tempfile.TemporaryDirectory(prefix="consentry-spark-", dir=self.staging) as staging:
+        with contextlib.ExitStack() as stack:
+            staging = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="consentry-spark-", dir=self.staging)
+            )
             posts, lake = _posts(spark, plan, Path(staging))
             ctx = plan.context
             joined: pa.Schema | None = None
@@ -140,10 +150,14 @@ class SparkEngine:
             id_column = lake.columns["id"] if lake else "id"
             assert id_column is not None
             partitions = functools.partial(self._partitions, spark, plan)
+            # Destroyed when done: a session that runs export after export (a service, a
+            # benchmark) would otherwise keep every export's snapshot in the driver's heap.
+            context = spark.sparkContext.broadcast(ctx)
+            stack.callback(context.destroy)
             judge = functools.partial(
                 judge_partition,
                 key=uuid.uuid4().hex,
-                context=spark.sparkContext.broadcast(ctx),
+                context=context,
                 lake=(lake.where, lake.dataset.schema, lake.columns) if lake else None,
                 joined=joined,
                 id_column=id_column,

@@ -62,6 +62,9 @@ NAME = "embedded"
 STREAM_ROWS = 65_536
 MEMORY_LIMIT = "384MB"
 """DuckDB's own share (hash tables, the sort of the delivered records, which spills past it)."""
+RELEASE_EVERY = 16
+"""Batches between two returns of PyArrow's freed memory to the system during the scan (its
+allocator keeps it otherwise: RSS would creep up with the posts scanned)."""
 MEMBER_PREFIX = "member_"
 """The members' columns in the table of delivered records (a record's own names are taken)."""
 
@@ -208,6 +211,9 @@ def run(
             delivered = yield from _judge(source, ctx, threads, memory_limit, spill, kept, hashes)
         finally:
             hashes.close()
+        # PyArrow's allocator keeps the scan's freed batches (over 100 MB at 10M posts) unless
+        # told to give them back, which the sort and the members' SQLite cache would add to.
+        pa.default_memory_pool().release_unused()
         _check_unique(hashes.repeated(), source)
         if not delivered:
             return
@@ -260,7 +266,9 @@ def _judge(
     # in memory would hold them whole), then sorted by DuckDB within its memory limit.
     writer: pq.ParquetWriter | None = None
     try:
-        for finished in _unordered(source, con, ctx, threads):
+        for n, finished in enumerate(_unordered(source, con, ctx, threads), 1):
+            if n % RELEASE_EVERY == 0:
+                pa.default_memory_pool().release_unused()
             # Its counts now, its records once sorted (a progress bar follows the scan).
             yield BatchOutput(
                 records=ctx.schema.empty_table(),

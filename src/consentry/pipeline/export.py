@@ -65,6 +65,9 @@ __all__ = ["ExportResult", "finalize", "plan_export", "run_export", "write_shard
 
 Progress = Callable[[int, int], None]
 """Called with (posts scanned so far, posts to scan)."""
+FOLD = 8
+"""The batches' counts and tokens tables are summed every this many, so that what is kept stays
+bounded by the distinct keys and authors, not by the posts."""
 
 TRANSFORM_DESCRIPTIONS = {
     "consent_filter": "Only posts whose authors' consent allows it at the cut-off and at export "
@@ -326,8 +329,12 @@ def write_shards(
     try:
         for output in executor.execute(plan):
             counts.append(output.counts)
+            if len(counts) == FOLD:
+                counts = [total_counts(counts)]
             if output.records.num_rows:
                 tokens.append(sum_tokens(record_tokens(output.records, output.members)))
+                if len(tokens) == FOLD:
+                    tokens = [sum_tokens(pa.concat_tables(tokens))]
             writer.write(output.records, output.members)
             if progress and to_scan:
                 read += rows_read(output.counts)

@@ -181,7 +181,7 @@ def refused(exc: DuckDBError, where: str) -> Exception:
     return InvalidInput(why, where=where, field=field_name)
 
 
-def _sql_text(value: str) -> str:
+def sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -373,7 +373,7 @@ class LakeTable:
         cases = []
         for name in REQUIRED_COLUMNS:
             why = f"a post has no {name} (lake column {self.columns[name]!r}); every post needs one"
-            message = _sql_text(_REFUSED + name + "|" + why)
+            message = sql_text(_REFUSED + name + "|" + why)
             cases.append(f"WHEN {self._lake(name)} IS NULL THEN error({message})")
         for name, allowed in ALLOWED_VALUES.items():
             if self.columns[name] is None:
@@ -386,8 +386,8 @@ class LakeTable:
                 "the lake's values into these: an unknown visibility is never taken as public"
             )
             cases.append(
-                f"WHEN {col} NOT IN ({', '.join(_sql_text(v) for v in values)}) "
-                f"THEN error({_sql_text(head)} || {col} || {_sql_text(tail)})"
+                f"WHEN {col} NOT IN ({', '.join(sql_text(v) for v in values)}) "
+                f"THEN error({sql_text(head)} || {col} || {sql_text(tail)})"
             )
         return f"(CASE {' '.join(cases)} END) IS NULL"
 
@@ -416,7 +416,7 @@ class LakeTable:
     def register(self, con: DuckDBPyConnection, name: str, cutoff: datetime) -> None:
         if self.parquet_files is not None:
             hive = "true" if self.dataset.partitioning.schema else "false"
-            files = ", ".join(_sql_text(f) for f in self.parquet_files)
+            files = ", ".join(sql_text(f) for f in self.parquet_files)
             lake = f"read_parquet([{files}], hive_partitioning = {hive}, union_by_name = true)"
         else:  # Delta (the log decides the files) or Iceberg (pyiceberg reads them)
             con.register(f"{name}_dataset", self._posts_by(cutoff, 65_536))

@@ -116,6 +116,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 their clocks may run a little ahead of ours."""
 
 _SCRATCH = "consentry.scratch"
+_CACHE_KIB = "consentry.cache_kib"
 _SQLITE_CACHE_KIB = 262_144
 """Page cache for a bulk merge: index pages of a million-row table stay in memory."""
 
@@ -139,10 +140,12 @@ def valid_jurisdiction(code: str) -> bool:
 
 
 @contextmanager
-def bulk_session(engine: Engine) -> Iterator[Session]:
-    """One transaction for a bulk load; SQLite scratch databases are detached once it ends."""
+def bulk_session(engine: Engine, *, cache_kib: int = _SQLITE_CACHE_KIB) -> Iterator[Session]:
+    """One transaction for a bulk load; SQLite scratch databases are detached once it ends.
+    ``cache_kib``: SQLite's page cache while it stages rows."""
     with engine.connect() as conn:
         session = Session(bind=conn, expire_on_commit=False)
+        session.info[_CACHE_KIB] = cache_kib
         try:
             with session.begin():
                 yield session
@@ -195,7 +198,8 @@ def _stage_sqlite(session: Session, name: str, table: pa.Table) -> str:
     if scratch is None:
         previous = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
         scratch = session.info[_SCRATCH] = {"attached": [], "cache_size": previous}
-        conn.exec_driver_sql(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
+        cache_kib = int(session.info.get(_CACHE_KIB, _SQLITE_CACHE_KIB))
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{cache_kib}")
     folder = tempfile.mkdtemp(prefix="consentry-stage-")
     path = f"{folder}/stage.db"
     with adbc.connect(path) as writer:

@@ -33,6 +33,11 @@ MEMBER_SCHEMA = pa.schema(
     ]
 )
 
+MEMBERS_CACHE_KIB = 32_768
+"""SQLite's page cache while a shard's members go in: the bulk default (256 MiB) would come on
+top of the export's own memory, and inserting 524,288 members (10M posts, 3 shards) was measured
+no slower with this one."""
+
 
 def start_delivery(
     session: Session,
@@ -119,9 +124,9 @@ def record_shard(
 
     Staged in account order: each member also goes into the account index, which holds every
     delivery's members, and rows inserted in that index's order touch each of its pages once
-    instead of one page at random per row."""
+    instead of one page at random per row. With a small page cache (``MEMBERS_CACHE_KIB``)."""
     staged = members.select(MEMBER_SCHEMA.names).cast(MEMBER_SCHEMA).sort_by("account_id")
-    with bulk_session(engine) as session:
+    with bulk_session(engine, cache_kib=MEMBERS_CACHE_KIB) as session:
         append_rows(session, "delivery_members", staged)
         session.execute(
             insert(DeliveryShard),

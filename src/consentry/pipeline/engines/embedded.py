@@ -6,16 +6,19 @@ The query is ``transform.judge_sql`` over the source's posts relation, as the pe
 runs it over one batch, so the judged rows are the same; it hashes the snapshot once, not once
 per batch. It is not sorted: sorting every judged row (most of them excluded) cost half of the
 query. Each batch is counted and finished as it comes, and its delivered records, with their
-members, are appended to a Parquet file in a temporary directory; once the scan is done DuckDB
-reads that file back ``ORDER BY post_id``, so the records come out in post-id order whatever the
-source's order and the batch sizes: shards are deterministic and a resumed run skips exactly the
-rows of the shards already done. DuckDB's sort spills to the same directory beyond
-``memory_limit``, and a bounded window of batches in flight keeps the rest of memory
-proportional to the batch size, not to the input.
+members, are appended to a Parquet file in a temporary directory; once the scan is done (and
+its connection closed) DuckDB sorts that file ``ORDER BY post_id`` into another, which is read
+back batch by batch, so the records come out in post-id order whatever the source's order and
+the batch sizes: shards are deterministic and a resumed run skips exactly the rows of the shards
+already done. DuckDB's sort spills to the same directory beyond ``memory_limit`` and its memory
+is freed before the shards are written and their members stored (SQLite's page cache then), and
+a bounded window of batches in flight keeps the rest of memory proportional to the batch size,
+not to the input.
 
 A post id seen twice is refused: among delivered records on the sorted stream, and for every
-judged row by a 64-bit hash of each id, sorted once at the end (a repeated hash is looked up
-again in the source, so a collision is not taken for a repeat).
+judged row by a 64-bit hash of each id, spilled to files by its top bits and each file sorted at
+the end (a repeated hash is looked up again in the source, so a collision is not taken for a
+repeat).
 """
 
 from __future__ import annotations
@@ -39,7 +42,13 @@ from consentry.errors import InvalidInput
 from consentry.pipeline.context import ExportContext
 from consentry.pipeline.counts import COUNTS_SCHEMA
 from consentry.pipeline.plan import ExportPlan
-from consentry.pipeline.sources import Source, arrow_stream, check_ids_ascending, refused
+from consentry.pipeline.sources import (
+    Source,
+    arrow_stream,
+    check_ids_ascending,
+    refused,
+    sql_text,
+)
 from consentry.pipeline.transform import (
     BatchOutput,
     finish,
@@ -53,6 +62,9 @@ NAME = "embedded"
 STREAM_ROWS = 65_536
 MEMORY_LIMIT = "384MB"
 """DuckDB's own share (hash tables, the sort of the delivered records, which spills past it)."""
+RELEASE_EVERY = 16
+"""Batches between two returns of PyArrow's freed memory to the system during the scan (its
+allocator keeps it otherwise: RSS would creep up with the posts scanned)."""
 MEMBER_PREFIX = "member_"
 """The members' columns in the table of delivered records (a record's own names are taken)."""
 
@@ -104,14 +116,54 @@ seven): counting needs none of them, and each would be copied out of DuckDB for 
 @dataclass(frozen=True)
 class _Finished:
     output: BatchOutput
-    hashes: np.ndarray
+    hashes: list[np.ndarray]
+    """The batch's id hashes, sorted, one part per ``HashSpill`` file."""
 
 
 def _finish(batch: pa.RecordBatch, ctx: ExportContext) -> _Finished:
-    # A copy: a view would keep the whole batch (every column) alive, as DuckDB exports it as
-    # one Arrow struct released as a whole.
-    hashes = batch.column("post_hash").to_numpy().copy()
-    return _Finished(finish(batch, ctx), hashes)
+    # Sorted into a copy: a view would keep the whole batch (every column) alive, as DuckDB
+    # exports it as one Arrow struct released as a whole.
+    return _Finished(finish(batch, ctx), HashSpill.split(batch.column("post_hash").to_numpy()))
+
+
+HASH_BITS = 6
+"""The judged rows' id hashes are spread over 2**6 files by their top bits; each is sorted alone
+at the end, so memory holds 1/64 of them (1.25 MB at 10M posts)."""
+
+
+class HashSpill:
+    """Every judged row's 64-bit id hash, kept on disk to find a repeated one at the end."""
+
+    def __init__(self, folder: str) -> None:
+        self.paths = [os.path.join(folder, f"hashes-{i:02d}") for i in range(2**HASH_BITS)]
+        self.files = [open(path, "wb") for path in self.paths]  # noqa: SIM115 -- closed by close
+
+    @staticmethod
+    def split(hashes: np.ndarray) -> list[np.ndarray]:
+        """``hashes`` sorted, cut into one part per file (on the finishing threads)."""
+        ordered = np.sort(hashes)
+        starts = np.arange(1, 2**HASH_BITS, dtype=np.uint64) << np.uint64(64 - HASH_BITS)
+        return np.split(ordered, np.searchsorted(ordered, starts))
+
+    def add(self, parts: list[np.ndarray]) -> None:
+        for file, part in zip(self.files, parts, strict=True):
+            if len(part):
+                file.write(part.tobytes())
+
+    def close(self) -> None:
+        for file in self.files:
+            file.close()
+
+    def repeated(self) -> list[int]:
+        """The hashes met more than once (a file at a time)."""
+        self.close()
+        found: list[int] = []
+        for path in self.paths:
+            hashes = np.sort(np.fromfile(path, dtype=np.uint64))
+            same = hashes[1:] == hashes[:-1]
+            if same.any():
+                found += [int(h) for h in np.unique(hashes[1:][same])]
+        return found
 
 
 def _unordered(
@@ -164,51 +216,88 @@ def run(
     the delivered records in post-id order."""
     threads = threads or default_threads()
     spill = tempfile.mkdtemp(prefix="consentry-export-")
-    con = consent_bulk.connect(threads=threads)
     try:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-        con.execute(f"SET temp_directory = '{spill}'")
-        # Hash the snapshot side of each join (the right side of its LEFT JOIN), never the scan:
-        # a stream's size is unknown to DuckDB, which would otherwise build on it.
-        con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-        # The delivered records are kept in a Parquet file beside DuckDB's spill (a DuckDB table
-        # in memory would hold them whole), then sorted by DuckDB within its memory limit.
         kept = os.path.join(spill, "delivered.parquet")
-        writer: pq.ParquetWriter | None = None
-        hashes: list[np.ndarray] = []
+        hashes = HashSpill(spill)
         try:
-            for finished in _unordered(source, con, ctx, threads):
-                # Its counts now, its records once sorted (a progress bar follows the scan).
-                yield BatchOutput(
-                    records=ctx.schema.empty_table(),
-                    members=MEMBERS_SCHEMA.empty_table(),
-                    counts=finished.output.counts,
-                )
-                hashes.append(finished.hashes)
-                delivered = _delivered_table(finished.output)
-                if delivered.num_rows:
-                    if writer is None:
-                        writer = pq.ParquetWriter(kept, delivered.schema, compression="lz4")
-                    writer.write_table(delivered)
+            delivered = yield from _judge(source, ctx, threads, memory_limit, spill, kept, hashes)
         finally:
-            if writer is not None:
-                writer.close()
-        _check_unique(np.concatenate(hashes) if hashes else np.empty(0, np.uint64), source)
-        if writer is None:
+            hashes.close()
+        # PyArrow's allocator keeps the scan's freed batches (over 100 MB at 10M posts) unless
+        # told to give them back, which the sort and the members' SQLite cache would add to.
+        pa.default_memory_pool().release_unused()
+        _check_unique(hashes.repeated(), source)
+        if not delivered:
             return
+        ordered = os.path.join(spill, "ordered.parquet")
+        con = _connect(threads, memory_limit, spill)
+        try:
+            con.execute(
+                f"COPY (FROM read_parquet({sql_text(kept)}) ORDER BY {MEMBER_PREFIX}post_id) "
+                f"TO {sql_text(ordered)} (FORMAT parquet, COMPRESSION lz4)"
+            )
+        finally:
+            con.close()
+        os.remove(kept)
         last: str | None = None
-        ordered = con.sql(
-            f"FROM read_parquet($kept) ORDER BY {MEMBER_PREFIX}post_id", params={"kept": kept}
-        )
-        for batch in arrow_stream(ordered, STREAM_ROWS):
+        # Without pre-buffering: it would read ahead whole row groups of every column.
+        for batch in pq.ParquetFile(ordered, pre_buffer=False).iter_batches(STREAM_ROWS):
             if batch.num_rows:
                 last = check_ids_ascending(
                     batch.column(f"{MEMBER_PREFIX}post_id"), last, source.where
                 )
                 yield _split(batch, ctx)
     finally:
-        con.close()
         shutil.rmtree(spill, ignore_errors=True)
+
+
+def _connect(threads: int, memory_limit: str, spill: str) -> duckdb.DuckDBPyConnection:
+    con = consent_bulk.connect(threads=threads)
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET temp_directory = {sql_text(spill)}")
+    return con
+
+
+def _judge(
+    source: Source,
+    ctx: ExportContext,
+    threads: int,
+    memory_limit: str,
+    spill: str,
+    kept: str,
+    hashes: HashSpill,
+) -> Generator[BatchOutput, None, bool]:
+    """The scan: yield each finished batch's counts, append its delivered records to ``kept``
+    and its id hashes to ``hashes``; return whether any record was delivered. The judging
+    connection is closed at the end, its memory freed before the sort."""
+    con = _connect(threads, memory_limit, spill)
+    # Hash the snapshot side of each join (the right side of its LEFT JOIN), never the scan:
+    # a stream's size is unknown to DuckDB, which would otherwise build on it.
+    con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+    # The delivered records are kept in a Parquet file beside DuckDB's spill (a DuckDB table
+    # in memory would hold them whole), then sorted by DuckDB within its memory limit.
+    writer: pq.ParquetWriter | None = None
+    try:
+        for n, finished in enumerate(_unordered(source, con, ctx, threads), 1):
+            if n % RELEASE_EVERY == 0:
+                pa.default_memory_pool().release_unused()
+            # Its counts now, its records once sorted (a progress bar follows the scan).
+            yield BatchOutput(
+                records=ctx.schema.empty_table(),
+                members=MEMBERS_SCHEMA.empty_table(),
+                counts=finished.output.counts,
+            )
+            hashes.add(finished.hashes)
+            delivered = _delivered_table(finished.output)
+            if delivered.num_rows:
+                if writer is None:
+                    writer = pq.ParquetWriter(kept, delivered.schema, compression="lz4")
+                writer.write_table(delivered)
+    finally:
+        if writer is not None:
+            writer.close()
+        con.close()
+    return writer is not None
 
 
 MEMBERS_SCHEMA = deliveries.MEMBER_SCHEMA.remove(
@@ -238,23 +327,18 @@ def _split(batch: pa.RecordBatch, ctx: ExportContext) -> BatchOutput:
     )
 
 
-def _check_unique(hashes: np.ndarray, source: Source) -> None:
-    """Refuse a post id that the scan met twice: equal neighbours among the sorted hashes are
-    looked up in the source (a hash shared by two ids is no repeat)."""
-    if len(hashes) < 2:
+def _check_unique(repeated: list[int], source: Source) -> None:
+    """Refuse a post id that the scan met twice: the ids of the ``repeated`` hashes are looked
+    up in the source (a hash shared by two ids is no repeat)."""
+    if not repeated:
         return
-    hashes = np.sort(hashes)
-    same = hashes[1:] == hashes[:-1]
-    if not same.any():
-        return
-    candidates = [int(h) for h in np.unique(hashes[1:][same])]
     con = consent_bulk.connect()
     try:
         source.register(con, "posts")
         found = con.execute(
             "SELECT id FROM posts WHERE hash(id) IN (SELECT unnest($hashes::UBIGINT[])) "
             "GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 1",
-            {"hashes": candidates},
+            {"hashes": repeated},
         ).fetchone()
     except duckdb.Error as exc:
         raise refused(exc, source.where) from exc

@@ -177,6 +177,7 @@ def snapshots_over_time(
         collaborator_id=collaborator_id,
         listed_at=listed_at,
         as_of=max(moments),
+        recorded=True,
     )
     for moment in moments:
         yield _snapshot(
@@ -193,15 +194,18 @@ def snapshots_over_time(
 @dataclass(frozen=True)
 class RelevantEvents:
     """The events that count for one (purpose, collaborator or all), one entry per event: its
-    account's position, effective and recorded microseconds, and packed choice."""
+    account's position, effective microseconds, packed choice and, when asked for, recorded
+    microseconds."""
 
     position: np.ndarray
     effective: np.ndarray
-    recorded: np.ndarray
     choice: np.ndarray
+    recorded: np.ndarray | None = None
 
     def known_at(self, moment: datetime) -> RelevantEvents:
         """Those recorded and effective by ``moment`` (as ``relevant_events`` at it)."""
+        if self.recorded is None:
+            raise ValueError("these events were matched without their recorded times")
         limit = _micros(moment)
         return self.where((self.recorded <= limit) & (self.effective <= limit))
 
@@ -211,8 +215,8 @@ class RelevantEvents:
         return RelevantEvents(
             self.position.take(at),
             self.effective.take(at),
-            self.recorded.take(at),
             self.choice.take(at),
+            None if self.recorded is None else self.recorded.take(at),
         )
 
 
@@ -224,18 +228,23 @@ def relevant_events(
     collaborator_id: str,
     listed_at: datetime | None,
     as_of: datetime,
+    recorded: bool = False,
 ) -> RelevantEvents:
     """Each event that counts for (purpose, collaborator or all) as recorded by ``as_of``,
-    matched to its account's position; events of accounts not in ``accounts`` are left out."""
+    matched to its account's position; events of accounts not in ``accounts`` are left out.
+    With ``recorded``, the events' recorded times too (``RelevantEvents.known_at`` reads them).
+    """
     ids = _numpy(events.column("id"))
     if len(ids) and ids.max() >= 2**61:
         raise ValueError("ledger ids from 2**61 on do not fit the bulk rule's packed choice")
     collaborator = events.column("collaborator_id")
     limit = pa.scalar(as_utc(as_of), TS)
     # Each test reads whole columns into a bitmap, and Arrow runs them without the GIL: on
-    # threads. The bitmaps are combined as bitmaps; only the events that count are read further.
-    of_purpose, for_collaborator, in_time, allow = _in_parallel(
+    # threads (the costliest first). The bitmaps are combined as bitmaps; only the events that
+    # count are read further.
+    allow, of_purpose, for_collaborator, in_time = _in_parallel(
         events.num_rows,
+        lambda: pc.equal(events.column("decision"), "allow"),
         lambda: pc.equal(events.column("purpose"), purpose),
         # A master-switch event (no collaborator) counts for every collaborator; Kleene's or
         # is true for it, so no null is left to fill.
@@ -244,45 +253,55 @@ def relevant_events(
             pc.less_equal(events.column("recorded_at"), limit),
             pc.less_equal(events.column("effective_at"), limit),
         ),
-        lambda: pc.equal(events.column("decision"), "allow"),
     )
     chosen = np.flatnonzero(_bits(pc.and_(pc.and_(of_purpose, for_collaborator), in_time)))
 
     def choices() -> tuple[np.ndarray, np.ndarray]:
         effective = _micros_of(events.column("effective_at")).take(chosen)
         allowed = _bits(allow).take(chosen)
-        choice = ids.take(chosen) * 4 + allowed
+        choice = ids.take(chosen)
+        choice *= 4
+        choice += allowed
         if listed_at is not None:
-            master = _bits(pc.is_null(collaborator)).take(chosen)
-            choice += (master & allowed & (effective < _micros(as_utc(listed_at)))) * 2
+            before_listing = _bits(pc.is_null(collaborator)).take(chosen)
+            before_listing &= allowed
+            before_listing &= effective < _micros(as_utc(listed_at))
+            np.add(choice, 2, out=choice, where=before_listing)
         return effective, choice
 
-    position, (effective, choice), recorded = _in_parallel(
+    position, (effective, choice), recorded_at = _in_parallel(
         len(chosen),
         lambda: _positions(
-            _numpy(accounts.column("ordinal")), _numpy(events.column("account_ordinal"))[chosen]
+            _numpy(accounts.column("ordinal")), _numpy(events.column("account_ordinal")), chosen
         ),
         choices,
-        lambda: _micros_of(events.column("recorded_at")).take(chosen),
+        lambda: _micros_of(events.column("recorded_at")).take(chosen) if recorded else None,
     )
-    relevant = RelevantEvents(position, effective, recorded, choice)
+    relevant = RelevantEvents(position, effective, choice, recorded_at)
     return relevant.where(position >= 0) if len(position) and position.min() < 0 else relevant
 
 
-def _positions(account_ordinals: np.ndarray, ordinals: np.ndarray) -> np.ndarray:
-    """For each of ``ordinals``, the position in ``account_ordinals`` of that ordinal, or -1."""
+def _positions(
+    account_ordinals: np.ndarray, ordinals: np.ndarray, chosen: np.ndarray
+) -> np.ndarray:
+    """For each of ``ordinals[chosen]``, the position in ``account_ordinals`` of that ordinal,
+    or -1."""
     if not len(account_ordinals):
-        return np.full(len(ordinals), -1, dtype=np.int64)
+        return np.full(len(chosen), -1, dtype=np.int64)
     # Indexed by ordinal - lowest + 1, with -1 at both ends for the ordinals out of range
     # (``clip`` sends them there); 32 bits when they fit, as the lookups miss the cache.
-    lowest = int(account_ordinals.min())
+    shift = int(account_ordinals.min()) - 1
     position_of = np.full(
-        int(account_ordinals.max()) - lowest + 3,
+        int(account_ordinals.max()) - shift + 2,
         -1,
         dtype=np.int32 if len(account_ordinals) < 2**31 else np.int64,
     )
-    position_of[account_ordinals - (lowest - 1)] = np.arange(len(account_ordinals))
-    return position_of.take(ordinals - (lowest - 1), mode="clip").astype(np.int64)
+    position_of[account_ordinals - shift] = np.arange(
+        len(account_ordinals), dtype=position_of.dtype
+    )
+    wanted = ordinals.take(chosen)
+    wanted -= shift
+    return position_of.take(wanted, mode="clip").astype(np.int64)
 
 
 _PARALLEL_FROM = 100_000
@@ -380,7 +399,8 @@ def _latest_at_both(
     latest_t = _latest(count, position[at_cutoff], effective[at_cutoff], choice[at_cutoff])
     # An event effective after the cut-off (and by as_of) is later than any event at it.
     latest_later = _latest(count, position[after], effective[after], choice[after])
-    return latest_t, np.where(latest_later != _NO_CHOICE, latest_later, latest_t)
+    np.copyto(latest_later, latest_t, where=latest_later == _NO_CHOICE)
+    return latest_t, latest_later
 
 
 def _account_columns(
@@ -413,7 +433,8 @@ def _latest(
     # Only the events of one account at one effective time compete here, which is rare: an
     # assignment settles nearly every account (whichever value it leaves), and maximum.at raises
     # the few where a greater choice was left out. Both together cost less than maximum.at alone.
-    latest = np.full(count, _NO_CHOICE, dtype=np.int64)
+    latest = newest  # its memory, no longer needed as it was
+    latest.fill(_NO_CHOICE)
     latest[position] = choice
     outdone = np.flatnonzero(choice > latest.take(position))
     np.maximum.at(latest, position[outdone], choice[outdone])
@@ -433,7 +454,8 @@ def _state_columns(
     flags = latest & 3
     chosen = flags < 2
     rows = defaults.num_rows
-    code = np.where(chosen, rows + 1 - flags, default_of)
+    code = np.subtract(rows + 1, flags, out=flags)
+    np.copyto(code, default_of, where=~chosen)
     explicit = {
         "reason": pa.array([None, ExclusionReason.DENIED.value], pa.string()),
         "version": pa.nulls(2, pa.string()),

@@ -234,9 +234,6 @@ def relevant_events(
     matched to its account's position; events of accounts not in ``accounts`` are left out.
     With ``recorded``, the events' recorded times too (``RelevantEvents.known_at`` reads them).
     """
-    ids = _numpy(events.column("id"))
-    if len(ids) and ids.max() >= 2**61:
-        raise ValueError("ledger ids from 2**61 on do not fit the bulk rule's packed choice")
     collaborator = events.column("collaborator_id")
     limit = pa.scalar(as_utc(as_of), TS)
     # Each test reads whole columns into a bitmap, and Arrow runs them without the GIL: on
@@ -259,6 +256,9 @@ def relevant_events(
     def choices() -> tuple[np.ndarray, np.ndarray]:
         effective = _micros_of(events.column("effective_at")).take(chosen)
         allowed = _bits(allow).take(chosen)
+        ids = _numpy(events.column("id"))
+        if len(ids) and ids.max() >= 2**61:
+            raise ValueError("ledger ids from 2**61 on do not fit the bulk rule's packed choice")
         choice = ids.take(chosen)
         choice *= 4
         choice += allowed
@@ -391,10 +391,10 @@ def _latest_at_both(
     """Per account position, the choice of its latest event at the cut-off and at as_of (the
     same array when no relevant event is effective between them)."""
     position, effective, choice = relevant.position, relevant.effective, relevant.choice
-    later = effective > _micros(cutoff)
-    if not later.any():
+    if not len(effective) or effective.max() <= _micros(cutoff):
         latest = _latest(count, position, effective, choice)
         return latest, latest
+    later = effective > _micros(cutoff)
     at_cutoff, after = np.flatnonzero(~later), np.flatnonzero(later)
     latest_t = _latest(count, position[at_cutoff], effective[at_cutoff], choice[at_cutoff])
     # An event effective after the cut-off (and by as_of) is later than any event at it.

@@ -429,15 +429,9 @@ def _latest(
     newest = np.full(count, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(newest, position, effective)
     newest_ones = np.flatnonzero(effective == newest.take(position))
-    position, choice = position[newest_ones], choice[newest_ones]
-    # Only the events of one account at one effective time compete here, which is rare: an
-    # assignment settles nearly every account (whichever value it leaves), and maximum.at raises
-    # the few where a greater choice was left out. Both together cost less than maximum.at alone.
     latest = newest  # its memory, no longer needed as it was
     latest.fill(_NO_CHOICE)
-    latest[position] = choice
-    outdone = np.flatnonzero(choice > latest.take(position))
-    np.maximum.at(latest, position[outdone], choice[outdone])
+    np.maximum.at(latest, position.take(newest_ones), choice.take(newest_ones))
     return latest
 
 

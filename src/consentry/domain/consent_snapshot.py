@@ -177,6 +177,7 @@ def snapshots_over_time(
         collaborator_id=collaborator_id,
         listed_at=listed_at,
         as_of=max(moments),
+        recorded=True,
     )
     for moment in moments:
         yield _snapshot(
@@ -193,19 +194,29 @@ def snapshots_over_time(
 @dataclass(frozen=True)
 class RelevantEvents:
     """The events that count for one (purpose, collaborator or all), one entry per event: its
-    account's position, effective and recorded microseconds, and packed choice."""
+    account's position, effective microseconds, packed choice and, when asked for, recorded
+    microseconds."""
 
     position: np.ndarray
     effective: np.ndarray
-    recorded: np.ndarray
     choice: np.ndarray
+    recorded: np.ndarray | None = None
 
     def known_at(self, moment: datetime) -> RelevantEvents:
         """Those recorded and effective by ``moment`` (as ``relevant_events`` at it)."""
+        if self.recorded is None:
+            raise ValueError("these events were matched without their recorded times")
         limit = _micros(moment)
-        keep = (self.recorded <= limit) & (self.effective <= limit)
+        return self.where((self.recorded <= limit) & (self.effective <= limit))
+
+    def where(self, keep: np.ndarray) -> RelevantEvents:
+        """Those that ``keep`` (a mask) marks."""
+        at = np.flatnonzero(keep)
         return RelevantEvents(
-            self.position[keep], self.effective[keep], self.recorded[keep], self.choice[keep]
+            self.position.take(at),
+            self.effective.take(at),
+            self.choice.take(at),
+            None if self.recorded is None else self.recorded.take(at),
         )
 
 
@@ -217,54 +228,80 @@ def relevant_events(
     collaborator_id: str,
     listed_at: datetime | None,
     as_of: datetime,
+    recorded: bool = False,
 ) -> RelevantEvents:
     """Each event that counts for (purpose, collaborator or all) as recorded by ``as_of``,
-    matched to its account's position; events of accounts not in ``accounts`` are left out."""
-    ids = _numpy(events.column("id"))
-    if len(ids) and ids.max() >= 2**61:
-        raise ValueError("ledger ids from 2**61 on do not fit the bulk rule's packed choice")
+    matched to its account's position; events of accounts not in ``accounts`` are left out.
+    With ``recorded``, the events' recorded times too (``RelevantEvents.known_at`` reads them).
+    """
     collaborator = events.column("collaborator_id")
-    master = pc.is_null(collaborator)
-    # Each step reads whole columns and Arrow and numpy run them without the GIL: on threads.
-    of_purpose, counts_for_collaborator, allow, position, (effective, recorded) = _in_parallel(
+    limit = pa.scalar(as_utc(as_of), TS)
+    # Each test reads whole columns into a bitmap, and Arrow runs them without the GIL: on
+    # threads (the costliest first). The bitmaps are combined as bitmaps; only the events that
+    # count are read further.
+    allow, of_purpose, for_collaborator, in_time = _in_parallel(
         events.num_rows,
-        lambda: _numpy(pc.equal(events.column("purpose"), purpose)),
+        lambda: pc.equal(events.column("decision"), "allow"),
+        lambda: pc.equal(events.column("purpose"), purpose),
         # A master-switch event (no collaborator) counts for every collaborator; Kleene's or
         # is true for it, so no null is left to fill.
-        lambda: _numpy(pc.or_kleene(master, pc.equal(collaborator, collaborator_id))),
-        lambda: _numpy(pc.equal(events.column("decision"), "allow")),
+        lambda: pc.or_kleene(pc.is_null(collaborator), pc.equal(collaborator, collaborator_id)),
+        lambda: pc.and_(
+            pc.less_equal(events.column("recorded_at"), limit),
+            pc.less_equal(events.column("effective_at"), limit),
+        ),
+    )
+    chosen = np.flatnonzero(_bits(pc.and_(pc.and_(of_purpose, for_collaborator), in_time)))
+
+    def choices() -> tuple[np.ndarray, np.ndarray]:
+        effective = _micros_of(events.column("effective_at")).take(chosen)
+        allowed = _bits(allow).take(chosen)
+        ids = _numpy(events.column("id"))
+        if len(ids) and ids.max() >= 2**61:
+            raise ValueError("ledger ids from 2**61 on do not fit the bulk rule's packed choice")
+        choice = ids.take(chosen)
+        choice *= 4
+        choice += allowed
+        if listed_at is not None:
+            before_listing = _bits(pc.is_null(collaborator)).take(chosen)
+            before_listing &= allowed
+            before_listing &= effective < _micros(as_utc(listed_at))
+            np.add(choice, 2, out=choice, where=before_listing)
+        return effective, choice
+
+    position, (effective, choice), recorded_at = _in_parallel(
+        len(chosen),
         lambda: _positions(
-            _numpy(accounts.column("ordinal")), _numpy(events.column("account_ordinal"))
+            _numpy(accounts.column("ordinal")), _numpy(events.column("account_ordinal")), chosen
         ),
-        lambda: (
-            _micros_of(events.column("effective_at")),
-            _micros_of(events.column("recorded_at")),
-        ),
+        choices,
+        lambda: _micros_of(events.column("recorded_at")).take(chosen) if recorded else None,
     )
-    limit = _micros(as_utc(as_of))
-    counts = (
-        of_purpose
-        & counts_for_collaborator
-        & (recorded <= limit)
-        & (effective <= limit)
-        & (position >= 0)
-    )
-    chosen = np.flatnonzero(counts)
-    effective, allow = effective[chosen], allow[chosen]
-    choice = ids[chosen] * 4 + allow
-    if listed_at is not None:
-        choice += (_numpy(master)[chosen] & allow & (effective < _micros(as_utc(listed_at)))) * 2
-    return RelevantEvents(position[chosen], effective, recorded[chosen], choice)
+    relevant = RelevantEvents(position, effective, choice, recorded_at)
+    return relevant.where(position >= 0) if len(position) and position.min() < 0 else relevant
 
 
-def _positions(account_ordinals: np.ndarray, ordinals: np.ndarray) -> np.ndarray:
-    """For each of ``ordinals``, the position in ``account_ordinals`` of that ordinal, or -1."""
+def _positions(
+    account_ordinals: np.ndarray, ordinals: np.ndarray, chosen: np.ndarray
+) -> np.ndarray:
+    """For each of ``ordinals[chosen]``, the position in ``account_ordinals`` of that ordinal,
+    or -1."""
     if not len(account_ordinals):
-        return np.full(len(ordinals), -1, dtype=np.int64)
-    size = int(account_ordinals.max()) + 1
-    position_of = np.full(size + 1, -1, dtype=np.int64)  # the last entry: out of range
-    position_of[account_ordinals] = np.arange(len(account_ordinals), dtype=np.int64)
-    return position_of[np.where((ordinals >= 0) & (ordinals < size), ordinals, size)]
+        return np.full(len(chosen), -1, dtype=np.int64)
+    # Indexed by ordinal - lowest + 1, with -1 at both ends for the ordinals out of range
+    # (``clip`` sends them there); 32 bits when they fit, as the lookups miss the cache.
+    shift = int(account_ordinals.min()) - 1
+    position_of = np.full(
+        int(account_ordinals.max()) - shift + 2,
+        -1,
+        dtype=np.int32 if len(account_ordinals) < 2**31 else np.int64,
+    )
+    position_of[account_ordinals - shift] = np.arange(
+        len(account_ordinals), dtype=position_of.dtype
+    )
+    wanted = ordinals.take(chosen)
+    wanted -= shift
+    return position_of.take(wanted, mode="clip").astype(np.int64)
 
 
 _PARALLEL_FROM = 100_000
@@ -288,11 +325,21 @@ def _in_parallel(rows: int, *computations: Callable[[], Any]) -> list[Any]:
     return [f.result() for f in [pool.submit(compute) for compute in computations]]
 
 
-def _numpy(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """A column without nulls as a numpy array (booleans unpacked)."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    return values.to_numpy(zero_copy_only=False)
+def _numpy(values: pa.ChunkedArray) -> np.ndarray:
+    """A numeric column without nulls as a numpy array (a view of it when in one chunk)."""
+    return values.to_numpy()
+
+
+def _bits(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A boolean column as a numpy array, nulls false: its bitmap unpacked in one pass
+    (``to_numpy`` costs some thirty times as much for booleans)."""
+    if isinstance(mask, pa.ChunkedArray):
+        mask = mask.combine_chunks()
+    if mask.null_count:
+        mask = pc.fill_null(mask, False)
+    bitmap = np.frombuffer(mask.buffers()[1], dtype=np.uint8)
+    bits = np.unpackbits(bitmap, count=mask.offset + len(mask), bitorder="little")
+    return bits[mask.offset :].view(np.bool_)
 
 
 def _micros_of(times: pa.ChunkedArray) -> np.ndarray:
@@ -344,15 +391,16 @@ def _latest_at_both(
     """Per account position, the choice of its latest event at the cut-off and at as_of (the
     same array when no relevant event is effective between them)."""
     position, effective, choice = relevant.position, relevant.effective, relevant.choice
-    later = effective > _micros(cutoff)
-    if not later.any():
+    if not len(effective) or effective.max() <= _micros(cutoff):
         latest = _latest(count, position, effective, choice)
         return latest, latest
-    at_cutoff = ~later
+    later = effective > _micros(cutoff)
+    at_cutoff, after = np.flatnonzero(~later), np.flatnonzero(later)
     latest_t = _latest(count, position[at_cutoff], effective[at_cutoff], choice[at_cutoff])
     # An event effective after the cut-off (and by as_of) is later than any event at it.
-    latest_later = _latest(count, position[later], effective[later], choice[later])
-    return latest_t, np.where(latest_later != _NO_CHOICE, latest_later, latest_t)
+    latest_later = _latest(count, position[after], effective[after], choice[after])
+    np.copyto(latest_later, latest_t, where=latest_later == _NO_CHOICE)
+    return latest_t, latest_later
 
 
 def _account_columns(
@@ -361,13 +409,14 @@ def _account_columns(
     """The snapshot's columns that come from the account alone."""
     birth_date, is_minor = accounts.column("birth_date"), accounts.column("is_minor")
     deleted_at = accounts.column("deleted_at")
+    minor = _minor_at(birth_date, is_minor, cutoff)
+    if as_of.date() != cutoff.date():  # on the same UTC day, the same answer
+        minor = pc.or_(minor, _minor_at(birth_date, is_minor, as_of))
     return {
         "account_id": accounts.column("id"),
         "jurisdiction": accounts.column("jurisdiction"),
         "deleted": pc.fill_null(pc.less_equal(deleted_at, pa.scalar(as_of, TS)), False),
-        "minor": pc.or_(
-            _minor_at(birth_date, is_minor, cutoff), _minor_at(birth_date, is_minor, as_of)
-        ),
+        "minor": minor,
         "protected": pc.fill_null(accounts.column("protected"), False),
     }
 
@@ -379,9 +428,10 @@ def _latest(
     greatest choice, i.e. ledger id), or ``_NO_CHOICE``."""
     newest = np.full(count, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(newest, position, effective)
-    newest_ones = effective == newest[position]
-    latest = np.full(count, _NO_CHOICE, dtype=np.int64)
-    np.maximum.at(latest, position[newest_ones], choice[newest_ones])
+    newest_ones = np.flatnonzero(effective == newest.take(position))
+    latest = newest  # its memory, no longer needed as it was
+    latest.fill(_NO_CHOICE)
+    np.maximum.at(latest, position.take(newest_ones), choice.take(newest_ones))
     return latest
 
 
@@ -393,10 +443,13 @@ def _state_columns(
 
     Each account gets a code, its jurisdiction's row in ``defaults`` or one of two more rows
     (an explicit allow, an explicit deny), and each column is a ``take`` of that code."""
-    chosen = (latest != _NO_CHOICE) & (latest & 2 == 0)
-    allowed = latest & 1 == 1
+    # The two lowest bits: 0 a deny, 1 an allow, 3 a master allow before the listing or no
+    # choice at all (``_NO_CHOICE`` has every bit set).
+    flags = latest & 3
+    chosen = flags < 2
     rows = defaults.num_rows
-    code = np.where(chosen, np.where(allowed, rows, rows + 1), default_of)
+    code = np.subtract(rows + 1, flags, out=flags)
+    np.copyto(code, default_of, where=~chosen)
     explicit = {
         "reason": pa.array([None, ExclusionReason.DENIED.value], pa.string()),
         "version": pa.nulls(2, pa.string()),

@@ -409,12 +409,16 @@ def check_ledger(server: Server, url: str, sent: dict) -> dict:
         [CONSENTRY, "audit", "verify"], env=server.env, capture_output=True, text=True
     )
     engine = create_engine(url)
+    commits = None
     with engine.connect() as conn:
         from consentry.store.models import ConsentEvent
 
-        found = conn.scalar(
-            select(func.count()).where(ConsentEvent.external_id.like(f"bench-{sent['run']}-%"))
-        )
+        ours = ConsentEvent.external_id.like(f"bench-{sent['run']}-%")
+        found = conn.scalar(select(func.count()).where(ours))
+        if engine.dialect.name == "postgresql":
+            # Rows one transaction inserted share its xmin: the group commits' count.
+            xmin = text("count(DISTINCT xmin::text)")
+            commits = conn.scalar(select(xmin).select_from(ConsentEvent).where(ours))
     engine.dispose()
     return {
         "audit_verify_exit": verify.returncode,
@@ -422,6 +426,7 @@ def check_ledger(server: Server, url: str, sent: dict) -> dict:
         "events_found": found,
         "events_missing": max(0, sent["events"] - found),
         "events_unexpected": max(0, found - sent.get("sent", sent["events"])),
+        "writes_per_commit": found / commits if commits else None,
     }
 
 
@@ -554,6 +559,9 @@ def table(results: dict) -> str:
             rows.append((name, "server CPU ms per write / per health", cpu, ""))
             if w.get("db_cpu_ms_per_request") is not None:
                 rows.append((name, "PostgreSQL CPU ms per write", _ms(w), ""))
+            if w.get("writes_per_commit") is not None:
+                per = f"{w['writes_per_commit']:.1f}"
+                rows.append((name, "consent writes per commit (group commit)", per, ""))
             rows.append(
                 (
                     name,

@@ -137,7 +137,7 @@ def test_the_databases_hashes_are_the_ledgers(postgres: Engine) -> None:
     writes = [
         _write("a1", "x-1", collaborator_id=None),
         _write("a2", 'x "2" \\ é', decision="deny", source="gpc"),
-        _write("a0"),
+        _write("a0", "\u2028\U0001f600\t", policy_version="v1"),
     ]
     with _autocommit(postgres) as conn:
         recorded = record_consents_at_once(conn, writes)

@@ -13,6 +13,14 @@ that refused it alone. It commits them once, then takes the writes that arrived 
 write's future is resolved only after the commit that holds it, so an acknowledged write is
 durable; the ledger order is the order in which the writes reached the queue.
 
+On PostgreSQL a batch is first handed to ``at_once`` (``store.consent.record_consents_at_once``):
+one autocommit statement on the writer thread's own connection that takes the heads' locks,
+checks and appends the batch and moves the heads, so the heads are held only while the
+database runs it and flushes its commit, not through round trips to this process. What it
+cannot answer alone (it returns None, nothing recorded) goes the locking way above. As the
+heads stay locked through each WAL flush, the ledger takes one commit at a time there, so a
+batch waits up to ``gather_seconds`` for the writers of the batch before it to come back.
+
 Callers wait on a future, not in a thread of their own: an async route awaits ``write`` on its
 event loop, where a thread per waiting write (and the hand-overs between those threads) cost
 more CPU than the batch's statements did.

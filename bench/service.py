@@ -409,12 +409,16 @@ def check_ledger(server: Server, url: str, sent: dict) -> dict:
         [CONSENTRY, "audit", "verify"], env=server.env, capture_output=True, text=True
     )
     engine = create_engine(url)
+    commits = None
     with engine.connect() as conn:
         from consentry.store.models import ConsentEvent
 
-        found = conn.scalar(
-            select(func.count()).where(ConsentEvent.external_id.like(f"bench-{sent['run']}-%"))
-        )
+        ours = ConsentEvent.external_id.like(f"bench-{sent['run']}-%")
+        found = conn.scalar(select(func.count()).where(ours))
+        if engine.dialect.name == "postgresql":
+            # Rows one transaction inserted share its xmin: the group commits' count.
+            xmin = text("count(DISTINCT xmin::text)")
+            commits = conn.scalar(select(xmin).select_from(ConsentEvent).where(ours))
     engine.dispose()
     return {
         "audit_verify_exit": verify.returncode,
@@ -422,6 +426,7 @@ def check_ledger(server: Server, url: str, sent: dict) -> dict:
         "events_found": found,
         "events_missing": max(0, sent["events"] - found),
         "events_unexpected": max(0, found - sent.get("sent", sent["events"])),
+        "writes_per_commit": found / commits if commits else None,
     }
 
 
@@ -437,27 +442,31 @@ def run_backend(name: str, url: str, root: Path, data: Path, args: argparse.Name
     out: dict = {"load_before": os.getloadavg()}
     with Server(url, home, args.workers) as server:
         wrk(server, token, ids, "/api/platform/may-share", 2)  # warm-up
-        out["health"] = wrk(server, token, ids, "/api/health", args.seconds)
-        out["single"] = wrk(server, token, ids, "/api/platform/may-share", args.seconds)
-        out["bulk"] = bulk(server, token, post_ids, args.bulk_requests)
-        if args.writer == "wrk":
+        if "reads" in args.phases:
+            out["health"] = wrk(server, token, ids, "/api/health", args.seconds)
+            out["single"] = wrk(server, token, ids, "/api/platform/may-share", args.seconds)
+            out["bulk"] = bulk(server, token, post_ids, args.bulk_requests)
+        if "writes" in args.phases and args.writer == "wrk":
             health_writers = wrk(server, token, ids, "/api/health", args.seconds, WRITERS)
             health_writers["writes_per_s"] = health_writers["requests_per_s"]
             out["health_writers"] = health_writers
             out["writes"] = wrk_writes(server, token, account_ids, args.seconds)
-        else:
+        elif "writes" in args.phases:
             out["health_writers"] = writes(
                 server, token, account_ids, args.writes_per_client, health=True
             )
             out["writes"] = writes(server, token, account_ids, args.writes_per_client)
-        out["writes"].update(check_ledger(server, url, out["writes"]))
+        if "writes" in out:
+            out["writes"].update(check_ledger(server, url, out["writes"]))
     out["load_after"] = os.getloadavg()
-    out["single"]["ratio_to_health"] = (
-        out["single"]["requests_per_s"] / out["health"]["requests_per_s"]
-    )
-    out["writes"]["ratio_to_health"] = (
-        out["writes"]["writes_per_s"] / out["health_writers"]["writes_per_s"]
-    )
+    if "single" in out:
+        out["single"]["ratio_to_health"] = (
+            out["single"]["requests_per_s"] / out["health"]["requests_per_s"]
+        )
+    if "writes" in out:
+        out["writes"]["ratio_to_health"] = (
+            out["writes"]["writes_per_s"] / out["health_writers"]["writes_per_s"]
+        )
     return out
 
 
@@ -486,43 +495,48 @@ def _ms(phase: dict) -> str:
 def table(results: dict) -> str:
     rows = [("backend", "measure", "value", "goal")]
     for name, r in results["backends"].items():
-        s, b = r["single"], r["bulk"]
         load = " / ".join(f"{x:.1f}" for x in (*r["load_before"][:1], *r["load_after"][:1]))
         rows.append((name, "load average (1 min) before / after", load, ""))
-        h = r["health"]
-        rows.append((name, "health baseline, req/s", f"{h['requests_per_s']:,.0f}", ""))
-        rows.append((name, "health p50 / p99 ms", f"{h['p50_ms']:.1f} / {h['p99_ms']:.1f}", ""))
-        rows.append((name, "wrk's CPU, cores", f"{h['client_cpu_cores']:.2f}", ""))
-        rows.append(
-            (
-                name,
-                f"may-share single, req/s (c={CONCURRENCY})",
-                f"{s['requests_per_s']:,.0f}",
-                ">= 1,000",
+        if "single" in r:
+            s, b, h = r["single"], r["bulk"], r["health"]
+            rows.append((name, "health baseline, req/s", f"{h['requests_per_s']:,.0f}", ""))
+            rows.append((name, "health p50 / p99 ms", f"{h['p50_ms']:.1f} / {h['p99_ms']:.1f}", ""))
+            rows.append((name, "wrk's CPU, cores", f"{h['client_cpu_cores']:.2f}", ""))
+            rows.append(
+                (
+                    name,
+                    f"may-share single, req/s (c={CONCURRENCY})",
+                    f"{s['requests_per_s']:,.0f}",
+                    ">= 1,000",
+                )
             )
-        )
-        rows.append(
-            (
-                name,
-                "may-share single, p50 / p99 ms",
-                f"{s['p50_ms']:.1f} / {s['p99_ms']:.1f}",
-                "p99 < 50",
+            rows.append(
+                (
+                    name,
+                    "may-share single, p50 / p99 ms",
+                    f"{s['p50_ms']:.1f} / {s['p99_ms']:.1f}",
+                    "p99 < 50",
+                )
             )
-        )
-        rows.append((name, "may-share single / health", f"{s['ratio_to_health']:.2f}", ""))
-        cpu = f"{s['server_cpu_ms_per_request']:.2f} / {h['server_cpu_ms_per_request']:.2f}"
-        rows.append((name, "server CPU ms per may-share / per health", cpu, ""))
-        if s.get("db_cpu_ms_per_request") is not None:
-            rows.append((name, "PostgreSQL CPU ms per may-share", _ms(s), ""))
-        rows.append(
-            (name, "may-share bulk, decisions/s", f"{b['decisions_per_s']:,.0f}", ">= 100,000")
-        )
-        rows.append(
-            (name, "bulk, server CPU ms per request", f"{b['server_cpu_ms_per_request']:.0f}", "")
-        )
-        if b.get("db_cpu_ms_per_request") is not None:
-            rows.append((name, "bulk, PostgreSQL CPU ms per request", _ms(b), ""))
-        rows.append((name, "bulk clients' CPU, cores", f"{b['client_cpu_cores']:.2f}", ""))
+            rows.append((name, "may-share single / health", f"{s['ratio_to_health']:.2f}", ""))
+            cpu = f"{s['server_cpu_ms_per_request']:.2f} / {h['server_cpu_ms_per_request']:.2f}"
+            rows.append((name, "server CPU ms per may-share / per health", cpu, ""))
+            if s.get("db_cpu_ms_per_request") is not None:
+                rows.append((name, "PostgreSQL CPU ms per may-share", _ms(s), ""))
+            rows.append(
+                (name, "may-share bulk, decisions/s", f"{b['decisions_per_s']:,.0f}", ">= 100,000")
+            )
+            rows.append(
+                (
+                    name,
+                    "bulk, server CPU ms per request",
+                    f"{b['server_cpu_ms_per_request']:.0f}",
+                    "",
+                )
+            )
+            if b.get("db_cpu_ms_per_request") is not None:
+                rows.append((name, "bulk, PostgreSQL CPU ms per request", _ms(b), ""))
+            rows.append((name, "bulk clients' CPU, cores", f"{b['client_cpu_cores']:.2f}", ""))
         if "writes" in r:
             w, hw = r["writes"], r["health_writers"]
             gen = w.get("generator", "httpx")
@@ -545,6 +559,9 @@ def table(results: dict) -> str:
             rows.append((name, "server CPU ms per write / per health", cpu, ""))
             if w.get("db_cpu_ms_per_request") is not None:
                 rows.append((name, "PostgreSQL CPU ms per write", _ms(w), ""))
+            if w.get("writes_per_commit") is not None:
+                per = f"{w['writes_per_commit']:.1f}"
+                rows.append((name, "consent writes per commit (group commit)", per, ""))
             rows.append(
                 (
                     name,
@@ -575,6 +592,11 @@ def main() -> None:
         help="the consent writes' load generator: wrk + Lua (little CPU), or 8 httpx threads",
     )
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--phases",
+        default="reads,writes",
+        help="reads (health, single, bulk) and/or writes (health at 8 connections, writes)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk (Debian's package)")

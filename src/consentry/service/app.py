@@ -26,9 +26,8 @@ from consentry.service.web import admin, receipts, settings_page, signin, transp
 from consentry.service.web.render import templates
 from consentry.service.webhooks import WebhookSender
 from consentry.settings import Settings, get_settings
-from consentry.store.consent import record_consents
+from consentry.store.consent import consent_writes
 from consentry.store.db import get_engine
-from consentry.store.group_commit import GroupCommit
 from consentry.store.snapshot import ReferenceCache
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -102,7 +101,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         config.auth_failure_limit, config.auth_failure_window_seconds
     )
     app.state.reference = ReferenceCache()
-    app.state.writes = GroupCommit(app.state.engine, record_consents)
+    app.state.writes = consent_writes(app.state.engine)
     app.state.propagator = BackgroundPropagator(app.state.engine, enabled=config.propagation)
     app.state.verified_tokens = {}
     app.state.templates = templates()

@@ -144,23 +144,11 @@ def record_consents_at_once(
     externals = [w.external_id for w in writes if w.external_id is not None]
     if len(set(externals)) != len(externals):
         return None
-    rows = []
     try:
-        for write in writes:
-            rows.append(
-                consent_fields(
-                    account_id=write.account_id,
-                    purpose=write.purpose,
-                    decision=Decision(write.decision),
-                    source=ConsentSource(write.source),
-                    collaborator_id=write.collaborator_id,
-                    effective_at=write.effective_at,
-                    policy_version=write.policy_version,
-                    external_id=write.external_id,
-                )
-            )
+        parsed = [(w, Decision(w.decision), ConsentSource(w.source)) for w in writes]
     except ValueError:
         return None
+    rows = [_event_fields(*each) for each in parsed]
     audits = [_audit_of(w.actor, fields, EVENT_ID) for w, fields in zip(writes, rows, strict=True)]
     try:
         events = append_consents_at_once(conn, rows, audits)
@@ -215,18 +203,22 @@ def _checked(
         except (NotFound, InvalidInput) as exc:
             outcomes[i] = exc
             continue
-        fields = consent_fields(
-            account_id=write.account_id,
-            purpose=write.purpose,
-            decision=decision,
-            source=source,
-            collaborator_id=write.collaborator_id,
-            effective_at=write.effective_at,
-            policy_version=write.policy_version,
-            external_id=write.external_id,
-        )
-        valid.append((i, fields))
+        valid.append((i, _event_fields(write, decision, source)))
     return valid
+
+
+def _event_fields(write: ConsentWrite, decision: Decision, source: ConsentSource) -> dict[str, Any]:
+    """The consent event a write records (``consent_fields``), its decision and source parsed."""
+    return consent_fields(
+        account_id=write.account_id,
+        purpose=write.purpose,
+        decision=decision,
+        source=source,
+        collaborator_id=write.collaborator_id,
+        effective_at=write.effective_at,
+        policy_version=write.policy_version,
+        external_id=write.external_id,
+    )
 
 
 def _audit_of(actor: str, fields: dict[str, Any], event_id: int | Hole) -> dict[str, Any]:
